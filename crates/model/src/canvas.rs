@@ -1,0 +1,435 @@
+//! The desired Canvas state: what Canvas should hold, in Canvas's vocabulary.
+//!
+//! Produced by the mapping from a [`crate::roster::Roster`], consumed by the planner.
+//! Every object renders to a [`Row`] of its [`Kind`]; enrollments and observer links
+//! hold indexes into [`DesiredState::sections`] and [`DesiredState::users`] to stay
+//! small at state-wide scale.
+
+use crate::hash::composite_key;
+use crate::kind::{Kind, Row, Status};
+use crate::{SisId, SourceRef, Str};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A Canvas base enrollment role, or a custom role by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CanvasRole {
+    Student,
+    Teacher,
+    Ta,
+    Observer,
+    Designer,
+    /// A custom course role, by its exact name (optionally with its resolved role id).
+    Custom { name: Str, role_id: Option<u64> },
+}
+
+impl CanvasRole {
+    /// The `role` column value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CanvasRole::Student => "student",
+            CanvasRole::Teacher => "teacher",
+            CanvasRole::Ta => "ta",
+            CanvasRole::Observer => "observer",
+            CanvasRole::Designer => "designer",
+            CanvasRole::Custom { name, .. } => name.as_str(),
+        }
+    }
+
+    pub fn parse(s: &str) -> CanvasRole {
+        match s {
+            "student" => CanvasRole::Student,
+            "teacher" => CanvasRole::Teacher,
+            "ta" => CanvasRole::Ta,
+            "observer" => CanvasRole::Observer,
+            "designer" => CanvasRole::Designer,
+            other => CanvasRole::Custom { name: Str::new(other), role_id: None },
+        }
+    }
+}
+
+/// Canvas's date form for SIS CSV: a plain date is read in the account's time zone.
+pub fn format_date(d: NaiveDate) -> Str {
+    compact_str::format_compact!("{}", d.format("%Y-%m-%d"))
+}
+
+/// End of a day in the account's time zone, for inclusive end dates (session `endDate`).
+pub fn format_end_of_day(d: NaiveDate) -> Str {
+    compact_str::format_compact!("{}T23:59:59", d.format("%Y-%m-%d"))
+}
+
+fn opt(s: &Option<Str>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+/// A sub-account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub sis_id: SisId,
+    pub integration_id: Option<Str>,
+    /// SIS id of the parent account; `None` means the root account.
+    pub parent: Option<SisId>,
+    pub name: Str,
+    pub src: Option<SourceRef>,
+}
+
+impl Account {
+    pub fn key(&self) -> String {
+        self.sis_id.to_string()
+    }
+    pub fn row(&self) -> Row {
+        Row::from_pairs(
+            Kind::Accounts,
+            [
+                ("account_id", self.sis_id.as_str()),
+                ("integration_id", opt(&self.integration_id)),
+                ("parent_account_id", self.parent.as_ref().map(|p| p.as_str()).unwrap_or("")),
+                ("name", self.name.as_str()),
+                ("status", Status::Active.as_str()),
+            ],
+        )
+    }
+}
+
+/// An enrollment term.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Term {
+    pub sis_id: SisId,
+    pub integration_id: Option<Str>,
+    pub name: Str,
+    pub start: Option<NaiveDate>,
+    /// Inclusive last day.
+    pub end: Option<NaiveDate>,
+    pub src: Option<SourceRef>,
+}
+
+impl Term {
+    pub fn key(&self) -> String {
+        self.sis_id.to_string()
+    }
+    pub fn row(&self) -> Row {
+        let start = self.start.map(format_date).unwrap_or_default();
+        let end = self.end.map(format_end_of_day).unwrap_or_default();
+        Row::from_pairs(
+            Kind::Terms,
+            [
+                ("term_id", self.sis_id.as_str()),
+                ("integration_id", opt(&self.integration_id)),
+                ("name", self.name.as_str()),
+                ("status", Status::Active.as_str()),
+                ("start_date", start.as_str()),
+                ("end_date", end.as_str()),
+            ],
+        )
+    }
+}
+
+/// A user with their SIS login.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub sis_id: SisId,
+    pub integration_id: Option<Str>,
+    pub login_id: Str,
+    pub authentication_provider_id: Option<Str>,
+    pub first_name: Str,
+    pub last_name: Str,
+    pub full_name: Option<Str>,
+    pub sortable_name: Option<Str>,
+    pub short_name: Option<Str>,
+    pub email: Option<Str>,
+    /// `Active`, or `Suspended` when the SIS disabled the person (`enabledUser=false`).
+    pub status: Status,
+    pub src: Option<SourceRef>,
+}
+
+impl User {
+    pub fn key(&self) -> String {
+        self.sis_id.to_string()
+    }
+    pub fn row(&self) -> Row {
+        Row::from_pairs(
+            Kind::Users,
+            [
+                ("user_id", self.sis_id.as_str()),
+                ("integration_id", opt(&self.integration_id)),
+                ("login_id", self.login_id.as_str()),
+                ("authentication_provider_id", opt(&self.authentication_provider_id)),
+                ("first_name", self.first_name.as_str()),
+                ("last_name", self.last_name.as_str()),
+                ("full_name", opt(&self.full_name)),
+                ("sortable_name", opt(&self.sortable_name)),
+                ("short_name", opt(&self.short_name)),
+                ("email", opt(&self.email)),
+                ("status", self.status.as_str()),
+            ],
+        )
+    }
+}
+
+/// A course.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Course {
+    pub sis_id: SisId,
+    pub integration_id: Option<Str>,
+    pub short_name: Str,
+    pub long_name: Str,
+    /// SIS id of the sub-account; `None` means the root account.
+    pub account: Option<SisId>,
+    pub term: Option<SisId>,
+    pub start: Option<NaiveDate>,
+    /// Inclusive last day.
+    pub end: Option<NaiveDate>,
+    pub src: Option<SourceRef>,
+}
+
+impl Course {
+    pub fn key(&self) -> String {
+        self.sis_id.to_string()
+    }
+    pub fn row(&self) -> Row {
+        let start = self.start.map(format_date).unwrap_or_default();
+        let end = self.end.map(format_end_of_day).unwrap_or_default();
+        Row::from_pairs(
+            Kind::Courses,
+            [
+                ("course_id", self.sis_id.as_str()),
+                ("integration_id", opt(&self.integration_id)),
+                ("short_name", self.short_name.as_str()),
+                ("long_name", self.long_name.as_str()),
+                ("account_id", self.account.as_ref().map(|a| a.as_str()).unwrap_or("")),
+                ("term_id", self.term.as_ref().map(|t| t.as_str()).unwrap_or("")),
+                ("status", Status::Active.as_str()),
+                ("start_date", start.as_str()),
+                ("end_date", end.as_str()),
+            ],
+        )
+    }
+}
+
+/// A section of a course.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub sis_id: SisId,
+    pub integration_id: Option<Str>,
+    pub course: SisId,
+    pub name: Str,
+    pub start: Option<NaiveDate>,
+    /// Inclusive last day.
+    pub end: Option<NaiveDate>,
+    pub src: Option<SourceRef>,
+}
+
+impl Section {
+    pub fn key(&self) -> String {
+        self.sis_id.to_string()
+    }
+    pub fn row(&self) -> Row {
+        let start = self.start.map(format_date).unwrap_or_default();
+        let end = self.end.map(format_end_of_day).unwrap_or_default();
+        Row::from_pairs(
+            Kind::Sections,
+            [
+                ("section_id", self.sis_id.as_str()),
+                ("integration_id", opt(&self.integration_id)),
+                ("course_id", self.course.as_str()),
+                ("name", self.name.as_str()),
+                ("status", Status::Active.as_str()),
+                ("start_date", start.as_str()),
+                ("end_date", end.as_str()),
+            ],
+        )
+    }
+}
+
+/// A section enrollment. `section` and `user` index [`DesiredState::sections`] and
+/// [`DesiredState::users`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub section: u32,
+    pub user: u32,
+    pub role: CanvasRole,
+    pub status: Status,
+    pub start: Option<NaiveDate>,
+    /// Exclusive (OneRoster `endDate`): written as the start of that day.
+    pub end: Option<NaiveDate>,
+    pub src: Option<SourceRef>,
+}
+
+/// A parent/guardian observing a student. Indexes into [`DesiredState::users`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObserverLink {
+    pub observer: u32,
+    pub student: u32,
+}
+
+/// Everything Canvas should hold, per kind. Vectors are sorted by key by the mapping
+/// so that every output is deterministic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DesiredState {
+    pub accounts: Vec<Account>,
+    pub terms: Vec<Term>,
+    pub users: Vec<User>,
+    pub courses: Vec<Course>,
+    pub sections: Vec<Section>,
+    pub enrollments: Vec<Enrollment>,
+    pub observers: Vec<ObserverLink>,
+}
+
+impl DesiredState {
+    /// Number of objects of a kind.
+    pub fn len(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Accounts => self.accounts.len(),
+            Kind::Terms => self.terms.len(),
+            Kind::Users => self.users.len(),
+            Kind::Courses => self.courses.len(),
+            Kind::Sections => self.sections.len(),
+            Kind::Enrollments => self.enrollments.len(),
+            Kind::UserObservers => self.observers.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Kind::ALL.iter().all(|k| self.len(*k) == 0)
+    }
+
+    /// SIS key of the `i`-th object of a kind (composite for enrollments and observers).
+    pub fn key(&self, kind: Kind, i: usize) -> String {
+        match kind {
+            Kind::Accounts => self.accounts[i].key(),
+            Kind::Terms => self.terms[i].key(),
+            Kind::Users => self.users[i].key(),
+            Kind::Courses => self.courses[i].key(),
+            Kind::Sections => self.sections[i].key(),
+            Kind::Enrollments => {
+                let e = &self.enrollments[i];
+                composite_key(&[
+                    self.sections[e.section as usize].sis_id.as_str(),
+                    self.users[e.user as usize].sis_id.as_str(),
+                    e.role.as_str(),
+                ])
+            }
+            Kind::UserObservers => {
+                let o = &self.observers[i];
+                composite_key(&[
+                    self.users[o.observer as usize].sis_id.as_str(),
+                    self.users[o.student as usize].sis_id.as_str(),
+                ])
+            }
+        }
+    }
+
+    /// Canvas CSV row of the `i`-th object of a kind.
+    pub fn row(&self, kind: Kind, i: usize) -> Row {
+        match kind {
+            Kind::Accounts => self.accounts[i].row(),
+            Kind::Terms => self.terms[i].row(),
+            Kind::Users => self.users[i].row(),
+            Kind::Courses => self.courses[i].row(),
+            Kind::Sections => self.sections[i].row(),
+            Kind::Enrollments => {
+                let e = &self.enrollments[i];
+                let role_id = match &e.role {
+                    CanvasRole::Custom { role_id: Some(id), .. } => compact_str::format_compact!("{id}"),
+                    _ => Str::default(),
+                };
+                let start = e.start.map(format_date).unwrap_or_default();
+                let end = e.end.map(format_date).unwrap_or_default();
+                Row::from_pairs(
+                    Kind::Enrollments,
+                    [
+                        ("section_id", self.sections[e.section as usize].sis_id.as_str()),
+                        ("user_id", self.users[e.user as usize].sis_id.as_str()),
+                        ("role", e.role.as_str()),
+                        ("role_id", role_id.as_str()),
+                        ("status", e.status.as_str()),
+                        ("start_date", start.as_str()),
+                        ("end_date", end.as_str()),
+                    ],
+                )
+            }
+            Kind::UserObservers => {
+                let o = &self.observers[i];
+                Row::from_pairs(
+                    Kind::UserObservers,
+                    [
+                        ("observer_id", self.users[o.observer as usize].sis_id.as_str()),
+                        ("student_id", self.users[o.student as usize].sis_id.as_str()),
+                        ("status", Status::Active.as_str()),
+                    ],
+                )
+            }
+        }
+    }
+
+    /// The source row the `i`-th object of a kind was built from, when known.
+    pub fn src(&self, kind: Kind, i: usize) -> Option<SourceRef> {
+        match kind {
+            Kind::Accounts => self.accounts[i].src,
+            Kind::Terms => self.terms[i].src,
+            Kind::Users => self.users[i].src,
+            Kind::Courses => self.courses[i].src,
+            Kind::Sections => self.sections[i].src,
+            Kind::Enrollments => self.enrollments[i].src,
+            Kind::UserObservers => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn enrollment_rows_resolve_indexes_to_sis_ids() {
+        let state = DesiredState {
+            users: vec![User {
+                sis_id: SisId::new("u-007"),
+                integration_id: None,
+                login_id: "bond".into(),
+                authentication_provider_id: None,
+                first_name: "James".into(),
+                last_name: "Bond".into(),
+                full_name: None,
+                sortable_name: None,
+                short_name: None,
+                email: None,
+                status: Status::Active,
+                src: None,
+            }],
+            sections: vec![Section {
+                sis_id: SisId::new("cls-1"),
+                integration_id: None,
+                course: SisId::new("cls-1"),
+                name: "Physics".into(),
+                start: Some(d("2026-08-20")),
+                end: Some(d("2027-01-15")),
+                src: None,
+            }],
+            enrollments: vec![Enrollment {
+                section: 0,
+                user: 0,
+                role: CanvasRole::Student,
+                status: Status::Active,
+                start: None,
+                end: Some(d("2027-01-16")),
+                src: None,
+            }],
+            ..Default::default()
+        };
+        let row = state.row(Kind::Enrollments, 0);
+        assert_eq!(row.get("section_id"), "cls-1");
+        assert_eq!(row.get("user_id"), "u-007");
+        assert_eq!(row.get("role"), "student");
+        assert_eq!(row.get("end_date"), "2027-01-16");
+        assert_eq!(state.key(Kind::Enrollments, 0), "cls-1\u{1f}u-007\u{1f}student");
+        let section = state.row(Kind::Sections, 0);
+        assert_eq!(section.get("start_date"), "2026-08-20");
+        assert_eq!(section.get("end_date"), "2027-01-15T23:59:59");
+    }
+}

@@ -1,0 +1,294 @@
+//! The canonical SIS roster: what every source adapter produces.
+//!
+//! Shaped after OneRoster 1.1/1.2 because that is the richest common model; Clever and
+//! generic CSV sources map into it. Records reference each other by `sourcedId`
+//! ([`SisId`]), except enrollments, which are by far the most numerous and hold
+//! indexes into [`Roster::users`], [`Roster::classes`] and [`Roster::orgs`] (resolved
+//! and validated by the source), to keep a state-wide roster small in memory.
+
+use crate::{SisId, SourceRef, Str};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Which OneRoster version a source spoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum OneRosterVersion {
+    #[serde(rename = "1.1")]
+    #[default]
+    V1_1,
+    #[serde(rename = "1.2")]
+    V1_2,
+}
+
+/// A complete roster, as of the source's last exchange (deltas already applied).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Roster {
+    pub orgs: Vec<Org>,
+    pub sessions: Vec<AcademicSession>,
+    pub courses: Vec<Course>,
+    pub classes: Vec<Class>,
+    pub users: Vec<User>,
+    pub enrollments: Vec<Enrollment>,
+    pub demographics: Vec<Demographics>,
+}
+
+impl Roster {
+    /// Counts per table, for reports.
+    pub fn counts(&self) -> RosterCounts {
+        RosterCounts {
+            orgs: self.orgs.len(),
+            sessions: self.sessions.len(),
+            courses: self.courses.len(),
+            classes: self.classes.len(),
+            users: self.users.len(),
+            enrollments: self.enrollments.len(),
+            demographics: self.demographics.len(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterCounts {
+    pub orgs: usize,
+    pub sessions: usize,
+    pub courses: usize,
+    pub classes: usize,
+    pub users: usize,
+    pub enrollments: usize,
+    pub demographics: usize,
+}
+
+/// An enumerated OneRoster value that may also be an `ext:` extension or, for tolerance,
+/// any other string the provider sent (kept verbatim so mapping can report it).
+macro_rules! vocab {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($variant,)*
+            /// `ext:...` extension values and anything else not in the vocabulary, verbatim.
+            Other(Str),
+        }
+
+        impl $name {
+            /// Parses case-insensitively (real exports send `Scheduled`, `TRUE`, ...).
+            pub fn parse(s: &str) -> Self {
+                $(if s.eq_ignore_ascii_case($text) { return $name::$variant; })*
+                $name::Other(Str::new(s))
+            }
+            /// The spec spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(s) => s.as_str(),
+                }
+            }
+            /// True when the value is neither in the vocabulary nor an `ext:` extension.
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, $name::Other(s) if !s.starts_with("ext:"))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocab!(
+    /// OneRoster org `type`.
+    OrgType {
+        Department = "department",
+        District = "district",
+        Local = "local",
+        National = "national",
+        School = "school",
+        State = "state",
+    }
+);
+
+vocab!(
+    /// OneRoster academicSession `type`.
+    SessionType {
+        GradingPeriod = "gradingPeriod",
+        Semester = "semester",
+        SchoolYear = "schoolYear",
+        Term = "term",
+    }
+);
+
+vocab!(
+    /// OneRoster class `classType`.
+    ClassType {
+        Homeroom = "homeroom",
+        Scheduled = "scheduled",
+    }
+);
+
+vocab!(
+    /// A user's role (1.1 `role`, or 1.2 `roles[].role`).
+    UserRole {
+        Administrator = "administrator",
+        Aide = "aide",
+        Counselor = "counselor",
+        DistrictAdministrator = "districtAdministrator",
+        Guardian = "guardian",
+        Parent = "parent",
+        Principal = "principal",
+        Proctor = "proctor",
+        Relative = "relative",
+        SiteAdministrator = "siteAdministrator",
+        Student = "student",
+        SystemAdministrator = "systemAdministrator",
+        Teacher = "teacher",
+    }
+);
+
+impl UserRole {
+    /// Parent, guardian or relative: people who observe students rather than attend classes.
+    pub fn is_agent(&self) -> bool {
+        matches!(self, UserRole::Parent | UserRole::Guardian | UserRole::Relative)
+    }
+}
+
+vocab!(
+    /// An enrollment's `role` (the same four values in 1.1 and 1.2, plus `ext:`).
+    EnrollmentRole {
+        Administrator = "administrator",
+        Proctor = "proctor",
+        Student = "student",
+        Teacher = "teacher",
+    }
+);
+
+/// 1.2 `roleType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleType {
+    Primary,
+    Secondary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Org {
+    pub sourced_id: SisId,
+    pub name: Str,
+    pub org_type: OrgType,
+    pub identifier: Option<Str>,
+    pub parent: Option<SisId>,
+    pub src: SourceRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AcademicSession {
+    pub sourced_id: SisId,
+    pub title: Str,
+    pub session_type: SessionType,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub parent: Option<SisId>,
+    /// `YYYY`, the calendar year in which the school year ends.
+    pub school_year: Str,
+    pub src: SourceRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Course {
+    pub sourced_id: SisId,
+    pub school_year: Option<SisId>,
+    pub title: Str,
+    pub course_code: Option<Str>,
+    pub grades: Vec<Str>,
+    pub org: SisId,
+    pub subjects: Vec<Str>,
+    pub subject_codes: Vec<Str>,
+    pub src: SourceRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Class {
+    pub sourced_id: SisId,
+    pub title: Str,
+    pub grades: Vec<Str>,
+    pub course: SisId,
+    pub class_code: Option<Str>,
+    pub class_type: ClassType,
+    pub location: Option<Str>,
+    pub school: SisId,
+    pub terms: Vec<SisId>,
+    pub subjects: Vec<Str>,
+    pub subject_codes: Vec<Str>,
+    pub periods: Vec<Str>,
+    pub src: SourceRef,
+}
+
+/// One role a user holds at one org (1.2 roles.csv; synthesised from 1.1 `role` + `orgSourcedIds`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleAssignment {
+    pub role: UserRole,
+    pub role_type: RoleType,
+    pub org: SisId,
+    pub begin_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// A person. Passwords are never read into the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub sourced_id: SisId,
+    /// `enabledUser`: false means the person exists but access is curtailed (suspend, not delete).
+    pub enabled: bool,
+    /// The primary role (1.1 `role`; 1.2 the primary entry of `roles`).
+    pub role: UserRole,
+    /// Orgs the user belongs to (1.1 `orgSourcedIds`; 1.2 the orgs of `roles`).
+    pub orgs: Vec<SisId>,
+    /// Every role at every org (1.2 `roles`; 1.1 one primary entry per org).
+    pub roles: Vec<RoleAssignment>,
+    pub username: Str,
+    /// `userIds`: `{type:identifier}` pairs.
+    pub user_ids: Vec<(Str, Str)>,
+    pub given_name: Str,
+    pub family_name: Str,
+    pub middle_name: Option<Str>,
+    pub preferred_given_name: Option<Str>,
+    pub preferred_middle_name: Option<Str>,
+    pub preferred_family_name: Option<Str>,
+    pub pronouns: Option<Str>,
+    pub identifier: Option<Str>,
+    pub user_master_identifier: Option<Str>,
+    pub email: Option<Str>,
+    pub sms: Option<Str>,
+    pub phone: Option<Str>,
+    /// `agentSourcedIds`: for students their parents/guardians/relatives, and the reverse.
+    pub agents: Vec<SisId>,
+    pub grades: Vec<Str>,
+    pub primary_org: Option<SisId>,
+    pub src: SourceRef,
+}
+
+/// An enrollment. `class`, `user` and `school` are indexes into the roster's vectors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub sourced_id: SisId,
+    pub class: u32,
+    pub user: u32,
+    pub school: u32,
+    pub role: EnrollmentRole,
+    pub primary: Option<bool>,
+    /// Inclusive.
+    pub begin_date: Option<NaiveDate>,
+    /// Exclusive.
+    pub end_date: Option<NaiveDate>,
+    pub src: SourceRef,
+}
+
+/// Demographics (optional file); `sourced_id` is the user's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Demographics {
+    pub sourced_id: SisId,
+    pub birth_date: Option<NaiveDate>,
+    pub sex: Option<Str>,
+    pub src: SourceRef,
+}

@@ -1,0 +1,245 @@
+//! The state store seam.
+//!
+//! The state store remembers, for every Canvas object rosterbridge produced, the row it
+//! last applied (and so its content hash), the applied status, the Canvas id once known,
+//! whether rosterbridge created or adopted it, and the last outcome; plus the runs, and
+//! the last source snapshot (so OneRoster delta files can be applied on top of it).
+//!
+//! It is a cache of what was applied, not the truth (design rule 7). Backends:
+//! `rosterbridge-state-sqlite` (embedded default); PostgreSQL later, behind the same trait.
+//!
+//! The planner never talks to a store: the engine loads a [`StateSnapshot`] (a compact
+//! index) and the [`StoredRecord`]s the planner asks for, and hands plain data over.
+
+use rosterbridge_model::hash::KeyHash;
+use rosterbridge_model::kind::{Kind, Row, Status};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+mod error;
+pub use error::{StateError, StateErrorKind};
+
+/// Identifies a record inside one store.
+pub type RecordId = i64;
+/// Identifies a run inside one store.
+pub type RunId = i64;
+
+/// Whether rosterbridge created an object in Canvas or adopted one that existed.
+/// Only objects with an ownership are ever deactivated (design rule 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    Created,
+    Adopted,
+}
+
+impl Ownership {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ownership::Created => "created",
+            Ownership::Adopted => "adopted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Ownership> {
+        match s {
+            "created" => Some(Ownership::Created),
+            "adopted" => Some(Ownership::Adopted),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the in-memory index: enough to decide "unchanged / changed / gone"
+/// without loading rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotEntry {
+    pub id: RecordId,
+    pub kind: Kind,
+    pub content_hash: u64,
+    /// The status last applied (the `status` cell of the stored row).
+    pub status: Status,
+}
+
+/// A compact index of everything the store holds, keyed by [`KeyHash`].
+#[derive(Clone, Debug, Default)]
+pub struct StateSnapshot {
+    /// Increases with every successful [`StateStore::record_outcomes`]; a plan made
+    /// against one version must not be applied against another.
+    pub version: u64,
+    pub entries: FxHashMap<KeyHash, SnapshotEntry>,
+}
+
+impl StateSnapshot {
+    pub fn get(&self, key: KeyHash) -> Option<&SnapshotEntry> {
+        self.entries.get(&key)
+    }
+
+    /// Number of stored objects of a kind whose applied status is active.
+    pub fn active_count(&self, kind: Kind) -> usize {
+        self.entries.values().filter(|e| e.kind == kind && e.status.is_active()).count()
+    }
+
+    /// Active counts for every kind at once (one pass).
+    pub fn active_counts(&self) -> FxHashMap<Kind, usize> {
+        let mut counts = FxHashMap::default();
+        for e in self.entries.values() {
+            if e.status.is_active() {
+                *counts.entry(e.kind).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// A stored object in full.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub id: RecordId,
+    pub kind: Kind,
+    /// The SIS key (composite keys joined with U+001F, see `rosterbridge_model::hash`).
+    pub key: String,
+    /// The row last applied; its `status` cell is the applied status.
+    pub row: Row,
+    pub content_hash: u64,
+    pub canvas_id: Option<i64>,
+    pub ownership: Ownership,
+    pub last_outcome: String,
+    pub last_run: Option<RunId>,
+}
+
+/// What happened to one planned change; the store advances only for `Applied` ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeOutcome {
+    pub kind: Kind,
+    pub key: String,
+    /// The row as sent (its status cell is the new applied status).
+    pub row: Row,
+    /// `content_hash(&row)`.
+    pub content_hash: u64,
+    pub result: OutcomeResult,
+    pub canvas_id: Option<i64>,
+    /// Set on first contact: created by us, or adopted.
+    pub ownership: Ownership,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OutcomeResult {
+    /// Canvas (or the folder sink) accepted it; `how` says by which sink, e.g. "exported".
+    Applied { how: String },
+    /// Rejected: the record keeps its previous state and the change stays pending.
+    Rejected { message: String },
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Running,
+    Succeeded,
+    NoChanges,
+    Held,
+    PartialFailure,
+    Failed,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::NoChanges => "no_changes",
+            RunOutcome::Held => "held",
+            RunOutcome::PartialFailure => "partial_failure",
+            RunOutcome::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RunOutcome> {
+        Some(match s {
+            "running" => RunOutcome::Running,
+            "succeeded" => RunOutcome::Succeeded,
+            "no_changes" => RunOutcome::NoChanges,
+            "held" => RunOutcome::Held,
+            "partial_failure" => RunOutcome::PartialFailure,
+            "failed" => RunOutcome::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A run as started.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    /// `plan`, `apply`, `sync`, ...
+    pub command: String,
+    pub profile: Option<String>,
+    /// RFC 3339 UTC timestamp; the caller owns the clock.
+    pub started_at: String,
+}
+
+/// A run as finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFinish {
+    pub outcome: RunOutcome,
+    pub ended_at: String,
+    /// Plan summary and counts, as JSON.
+    pub summary: serde_json::Value,
+    /// Human-readable message (why held, why failed).
+    pub message: Option<String>,
+    /// Files written for audit (zips, import JSON), paths as strings.
+    pub artifacts: Vec<String>,
+}
+
+/// A run as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub command: String,
+    pub profile: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub outcome: RunOutcome,
+    pub summary: serde_json::Value,
+    pub message: Option<String>,
+    pub artifacts: Vec<String>,
+}
+
+/// The previous source exchange, one table (file) at a time, for applying deltas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceTableSnapshot {
+    /// File name, e.g. `users.csv`.
+    pub file: String,
+    /// The complete table as CSV bytes (header + rows), as last applied.
+    pub csv: Vec<u8>,
+}
+
+/// The storage seam. Domain operations only; no SQL in the interface.
+pub trait StateStore: Send {
+    /// The compact index of every stored object.
+    fn snapshot(&self) -> Result<StateSnapshot, StateError>;
+
+    /// Full records for the given ids (any order in, same order out; unknown ids skipped).
+    fn load_records(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError>;
+
+    /// Records the outcomes of a run's changes. Fails with [`StateErrorKind::StaleVersion`]
+    /// when the store's version is no longer `expected_version` (someone else applied in
+    /// between) and then changes nothing. Rejected outcomes only update `last_outcome` of
+    /// existing records. Returns the new version. All-or-nothing.
+    fn record_outcomes(
+        &mut self,
+        run: RunId,
+        expected_version: u64,
+        outcomes: &[ChangeOutcome],
+    ) -> Result<u64, StateError>;
+
+    fn begin_run(&mut self, start: &RunStart) -> Result<RunId, StateError>;
+    fn finish_run(&mut self, run: RunId, finish: &RunFinish) -> Result<(), StateError>;
+    /// Newest first.
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StateError>;
+    fn run(&self, id: RunId) -> Result<Option<RunRecord>, StateError>;
+
+    /// The last source tables saved with [`StateStore::save_source_tables`].
+    fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError>;
+    /// Replaces the saved source tables named in `tables` (others are kept).
+    fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError>;
+}
