@@ -1,0 +1,182 @@
+//! The rosterbridge configuration file.
+//!
+//! Two stages, as ripgrep and Vector do it: [`RawConfig`] is exactly what the TOML says
+//! (serde, unknown keys rejected), [`Config`] is the validated, resolved form the engine
+//! uses (relative paths resolved against the file's folder, defaults applied). Problems
+//! are reported as [`Diagnostic`]s that name the file, line and column of the key.
+
+use rosterbridge_model::kind::Status;
+use rosterbridge_model::{Diagnostic, Location};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+mod raw;
+pub use raw::*;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// Every problem found, each with its location.
+    #[error("{} problem(s) in {}", .diagnostics.len(), .path.display())]
+    Invalid { path: PathBuf, diagnostics: Vec<Diagnostic> },
+}
+
+impl ConfigError {
+    /// The problems as diagnostics (one for a read error).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            ConfigError::Read { path, source } => vec![Diagnostic::error("config-unreadable", source.to_string())
+                .at(Location::file(path.display().to_string()))
+                .hint("check the --config path")],
+            ConfigError::Invalid { diagnostics, .. } => diagnostics.clone(),
+        }
+    }
+}
+
+/// Which source kinds exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum SourceKind {
+    #[serde(rename = "oneroster-csv")]
+    OneRosterCsv,
+}
+
+/// What to do with rows the source or mapping cannot use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RowErrorPolicy {
+    /// Stop before anything is applied and list every bad row (the default: nothing lost).
+    #[default]
+    Fail,
+    /// Leave bad rows out, report them, and go on with the rest.
+    Skip,
+}
+
+/// How Canvas is written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CanvasMode {
+    #[default]
+    SisImport,
+    Rest,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub source: SourceConfig,
+    pub canvas: CanvasConfig,
+    pub mapping: MappingConfig,
+    pub safety: SafetyConfig,
+    /// The SQLite state file.
+    pub state_path: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceConfig {
+    pub kind: SourceKind,
+    /// Folder or `.zip`, resolved against the config file's folder.
+    pub path: PathBuf,
+    /// `1.1` / `1.2`, used only when the package has no manifest.
+    pub version: Option<String>,
+    /// `bulk` / `delta`, used only when the package has no manifest.
+    pub mode: Option<String>,
+    pub on_row_error: RowErrorPolicy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CanvasConfig {
+    pub url: String,
+    pub account_id: u64,
+    /// Name of the environment variable holding the access token (never the token itself).
+    pub token_env: String,
+    pub mode: CanvasMode,
+}
+
+/// A static sub-account every school account hangs under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootAccount {
+    pub sis_id: String,
+    pub name: String,
+}
+
+/// Mapping options (grows with the mapping configuration issue).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingConfig {
+    pub root_account: Option<RootAccount>,
+    /// Status sent for a user gone from the source: suspended (default) or deleted.
+    pub user_removal: Status,
+    /// Status sent for an enrollment gone from the source: deleted (default), completed or inactive.
+    pub enrollment_removal: Status,
+    /// For a course gone from the source: None = leave it alone (default), completed or deleted.
+    pub course_removal: Option<Status>,
+    /// For a section gone from the source: None = leave it alone (default), or deleted.
+    pub section_removal: Option<Status>,
+}
+
+impl Default for MappingConfig {
+    fn default() -> Self {
+        MappingConfig {
+            root_account: None,
+            user_removal: Status::Suspended,
+            enrollment_removal: Status::Deleted,
+            course_removal: None,
+            section_removal: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SafetyConfig {
+    /// Hold a plan that would deactivate or delete more than this percent of any kind's
+    /// existing objects.
+    pub max_removal_percent: f64,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig { max_removal_percent: 10.0 }
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates configuration text; `path` locates relative paths and names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let raw: RawConfig = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let mut d = Diagnostic::error("config-syntax", e.message().to_string())
+                    .hint("see `rosterbridge --help` and the README's configuration reference for the valid keys");
+                let mut loc = Location::file(&file);
+                if let Some(span) = e.span() {
+                    let (line, col) = line_col(text, span.start);
+                    loc = loc.clone();
+                    loc.line = Some(line);
+                    loc.column = Some(col);
+                    d = d.value(text.get(span.clone()).unwrap_or("").to_string());
+                }
+                return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: vec![d.at(loc)] });
+            }
+        };
+        raw.validate(text, path)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line as u32, col as u32)
+}

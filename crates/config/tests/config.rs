@@ -1,0 +1,93 @@
+use rosterbridge_config::{CanvasMode, Config, ConfigError, RowErrorPolicy};
+use rosterbridge_model::kind::Status;
+use std::path::Path;
+
+const MINIMAL: &str = r#"[source]
+kind = "oneroster-csv"
+path = "district"        # folder or .zip, relative to this file
+
+[canvas]
+url = "http://127.0.0.1:8089"
+account_id = 1
+token_env = "CANVAS_TOKEN"
+"#;
+
+fn problems(text: &str) -> Vec<rosterbridge_model::Diagnostic> {
+    match Config::parse(text, Path::new("/etc/rb/sync.toml")) {
+        Ok(c) => panic!("expected problems, got {c:?}"),
+        Err(e @ ConfigError::Invalid { .. }) => e.diagnostics(),
+        Err(e) => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn the_minimal_configuration_from_the_readme_works_with_documented_defaults() {
+    let c = Config::parse(MINIMAL, Path::new("/etc/rb/sync.toml")).unwrap();
+    assert_eq!(c.source.path, Path::new("/etc/rb/district"));
+    assert_eq!(c.canvas.url, "http://127.0.0.1:8089");
+    assert_eq!(c.canvas.account_id, 1);
+    assert_eq!(c.canvas.token_env, "CANVAS_TOKEN");
+    assert_eq!(c.canvas.mode, CanvasMode::SisImport);
+    assert_eq!(c.state_path, Path::new("/etc/rb/sync.state.db"));
+    assert_eq!(c.mapping.user_removal, Status::Suspended);
+    assert_eq!(c.mapping.enrollment_removal, Status::Deleted);
+    assert_eq!(c.mapping.course_removal, None);
+    assert_eq!(c.safety.max_removal_percent, 10.0);
+    assert_eq!(c.source.on_row_error, RowErrorPolicy::Fail);
+}
+
+#[test]
+fn an_unknown_key_is_rejected_with_its_line_and_column() {
+    let text = MINIMAL.replace("account_id = 1", "account_id = 1\naccount_idd = 2");
+    let d = problems(&text);
+    assert_eq!(d.len(), 1);
+    let loc = d[0].location.clone().unwrap();
+    assert_eq!(loc.line, Some(8));
+    assert_eq!(loc.column, Some(1));
+    assert!(d[0].message.contains("account_idd"), "{}", d[0].message);
+}
+
+#[test]
+fn a_wrong_type_is_rejected_with_its_location() {
+    let text = MINIMAL.replace("account_id = 1", "account_id = \"one\"");
+    let d = problems(&text);
+    let loc = d[0].location.clone().unwrap();
+    assert_eq!(loc.line, Some(7));
+    assert!(d[0].message.contains("invalid type") && d[0].message.contains("\"one\""), "{}", d[0].message);
+}
+
+#[test]
+fn every_invalid_value_is_reported_at_once_with_its_location() {
+    let text = MINIMAL.replace("http://127.0.0.1:8089", "ftp:/nowhere").replace("account_id = 1", "account_id = 0")
+        + "\n[mapping]\nuser_removal = \"purged\"\n\n[safety]\nmax_removal_percent = 140\n";
+    let d = problems(&text);
+    let fields: Vec<_> = d.iter().map(|d| d.location.as_ref().unwrap().field.clone().unwrap()).collect();
+    assert_eq!(fields, ["canvas.url", "canvas.account_id", "mapping.user_removal", "safety.max_removal_percent"]);
+    assert_eq!(d[0].location.as_ref().unwrap().line, Some(6));
+    assert!(d[2].message.contains("suspended, deleted"));
+    assert_eq!(d[3].value.as_deref(), Some("140"));
+}
+
+#[test]
+fn a_token_pasted_into_token_env_is_refused_without_echoing_a_usable_hint() {
+    let text = MINIMAL.replace("\"CANVAS_TOKEN\"", "\"7~abc def\"");
+    let d = problems(&text);
+    assert!(d[0].message.contains("NAME of an environment variable"));
+}
+
+#[test]
+fn explicit_state_path_and_options_are_resolved() {
+    let text = MINIMAL.to_string()
+        + "\n[state]\npath = \"state/rb.db\"\n[mapping]\ncourse_removal = \"completed\"\nenrollment_removal = \"inactive\"\n[mapping.root_account]\nsis_id = \"root\"\nname = \"District\"\n";
+    let c = Config::parse(&text, Path::new("cfg/sync.toml")).unwrap();
+    assert_eq!(c.state_path, Path::new("cfg/state/rb.db"));
+    assert_eq!(c.mapping.course_removal, Some(Status::Completed));
+    assert_eq!(c.mapping.enrollment_removal, Status::Inactive);
+    assert_eq!(c.mapping.root_account.unwrap().sis_id, "root");
+}
+
+#[test]
+fn a_missing_file_is_a_read_error_naming_the_path() {
+    let e = Config::load(Path::new("/nonexistent/rb.toml")).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/rb.toml"));
+}

@@ -1,0 +1,303 @@
+//! Mapping: `(Roster, MappingConfig) -> DesiredState`, a pure, deterministic function.
+//!
+//! Documented defaults (the full option set grows with the configuration):
+//! * orgs of type `school`, and any org a class names as its school → sub-accounts,
+//!   under the configured static root sub-account, or the root account;
+//! * `semester`/`term` sessions → terms; a class's course gets one term (see [`terms`]);
+//! * each class → one course and one section, both with the class's sourcedId as SIS id;
+//!   course dates from its sessions;
+//! * users → users with a login from `username`, falling back to `email`;
+//!   `enabledUser=false` → suspended;
+//! * enrollment roles student → student, teacher → teacher (ta when the user is an aide);
+//!   administrator/proctor enrollments are not synced (reported once);
+//! * parents/guardians/relatives linked through `agentSourcedIds` (either direction) →
+//!   observer links.
+//!
+//! Every vector of the result is sorted by SIS key, so identical input gives identical
+//! output whatever the source's row order.
+
+use rosterbridge_config::MappingConfig;
+use rosterbridge_model::canvas::{self as cv, CanvasRole, DesiredState};
+use rosterbridge_model::kind::Status;
+use rosterbridge_model::roster::{EnrollmentRole, Roster, UserRole};
+use rosterbridge_model::{Diagnostic, Location, SisId, Str};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub mod terms;
+
+/// The result of mapping: the desired state and what could not be mapped.
+#[derive(Debug, Default)]
+pub struct Mapped {
+    pub desired: DesiredState,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Maps a roster to the desired Canvas state.
+pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
+    let mut diagnostics = Vec::new();
+    let mut desired = DesiredState::default();
+
+    // Accounts.
+    let root_parent = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
+    if let Some(root) = &config.root_account {
+        desired.accounts.push(cv::Account {
+            sis_id: SisId::new(&root.sis_id),
+            integration_id: None,
+            parent: None,
+            name: Str::new(&root.name),
+            src: None,
+        });
+    }
+    let class_schools: FxHashSet<&str> = roster.classes.iter().map(|c| c.school.as_str()).collect();
+    for org in &roster.orgs {
+        let is_school = matches!(org.org_type, rosterbridge_model::roster::OrgType::School);
+        if is_school || class_schools.contains(org.sourced_id.as_str()) {
+            desired.accounts.push(cv::Account {
+                sis_id: org.sourced_id.clone(),
+                integration_id: None,
+                parent: root_parent.clone(),
+                name: org.name.clone(),
+                src: Some(org.src),
+            });
+        }
+    }
+    let account_ids: FxHashSet<&str> = desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
+
+    // Terms, and the term of every class.
+    let term_plan = terms::plan_terms(roster);
+    desired.terms = term_plan.terms;
+
+    // Courses and sections, one of each per class.
+    let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> =
+        roster.courses.iter().map(|c| (c.sourced_id.as_str(), c)).collect();
+    for (ci, class) in roster.classes.iter().enumerate() {
+        let short_name = class
+            .class_code
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| courses_by_id.get(class.course.as_str()).and_then(|c| c.course_code.clone()))
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| class.title.clone());
+        let class_term = &term_plan.class_terms[ci];
+        desired.courses.push(cv::Course {
+            sis_id: class.sourced_id.clone(),
+            integration_id: None,
+            short_name,
+            long_name: class.title.clone(),
+            account: account_ids.contains(class.school.as_str()).then(|| class.school.clone()),
+            term: class_term.term.clone(),
+            start: class_term.start,
+            end: class_term.end,
+            src: Some(class.src),
+        });
+        desired.sections.push(cv::Section {
+            sis_id: class.sourced_id.clone(),
+            integration_id: None,
+            course: class.sourced_id.clone(),
+            name: class.title.clone(),
+            start: None,
+            end: None,
+            src: Some(class.src),
+        });
+    }
+
+    // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
+    let mut user_slot: Vec<Option<u32>> = vec![None; roster.users.len()];
+    let mut logins: FxHashMap<String, usize> = FxHashMap::default();
+    for (ui, user) in roster.users.iter().enumerate() {
+        let username = user.username.trim();
+        let login = if !username.is_empty() {
+            username
+        } else {
+            user.email.as_deref().map(str::trim).unwrap_or("")
+        };
+        let loc = Location::at(user.src.table.file_name(), user.src.line);
+        if login.is_empty() {
+            diagnostics.push(
+                Diagnostic::error("no-login", "user has neither a username nor an email, so no Canvas login can be made")
+                    .at(loc.with_field("username"))
+                    .sis_id(user.sourced_id.as_str())
+                    .hint("fill `username` (or `email`) for this user in the SIS export"),
+            );
+            continue;
+        }
+        // Canvas compares logins case-insensitively within an account.
+        match logins.entry(login.to_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let other = &roster.users[*first.get()];
+                diagnostics.push(
+                    Diagnostic::error(
+                        "duplicate-login",
+                        format!(
+                            "login is already used by user {} ({}); Canvas logins must be unique (case-insensitively)",
+                            other.sourced_id,
+                            other.src
+                        ),
+                    )
+                    .at(loc.with_field("username"))
+                    .value(login)
+                    .sis_id(user.sourced_id.as_str())
+                    .hint("give each person a distinct username in the SIS"),
+                );
+                continue;
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ui);
+            }
+        }
+        user_slot[ui] = Some(desired.users.len() as u32);
+        desired.users.push(cv::User {
+            sis_id: user.sourced_id.clone(),
+            integration_id: None,
+            login_id: Str::new(login),
+            authentication_provider_id: None,
+            first_name: user.given_name.clone(),
+            last_name: user.family_name.clone(),
+            full_name: None,
+            sortable_name: None,
+            short_name: None,
+            email: user.email.clone().filter(|e| !e.trim().is_empty()),
+            status: if user.enabled { Status::Active } else { Status::Suspended },
+            src: Some(user.src),
+        });
+    }
+
+    // Enrollments (section index = class index before sorting).
+    let mut skipped_roles: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut skipped_users = 0usize;
+    for e in &roster.enrollments {
+        let Some(Some(user)) = user_slot.get(e.user as usize).copied() else {
+            skipped_users += 1;
+            continue;
+        };
+        let role = match &e.role {
+            EnrollmentRole::Student => CanvasRole::Student,
+            EnrollmentRole::Teacher => match roster.users.get(e.user as usize).map(|u| &u.role) {
+                Some(UserRole::Aide) => CanvasRole::Ta,
+                _ => CanvasRole::Teacher,
+            },
+            other => {
+                *skipped_roles.entry(other.as_str()).or_insert(0) += 1;
+                continue;
+            }
+        };
+        desired.enrollments.push(cv::Enrollment {
+            section: e.class,
+            user,
+            role,
+            status: Status::Active,
+            start: e.begin_date,
+            end: e.end_date,
+            src: Some(e.src),
+        });
+    }
+    let mut skipped_roles: Vec<_> = skipped_roles.into_iter().collect();
+    skipped_roles.sort();
+    for (role, n) in skipped_roles {
+        diagnostics.push(
+            Diagnostic::info("role-not-synced", format!("{n} enrollment(s) with role `{role}` are not synced to Canvas"))
+                .at(Location::file("enrollments.csv"))
+                .hint("only student and teacher enrollments are mapped by default"),
+        );
+    }
+    if skipped_users > 0 {
+        diagnostics.push(
+            Diagnostic::warning(
+                "enrollment-user-not-synced",
+                format!("{skipped_users} enrollment(s) left out because their user could not be mapped (see the user errors above)"),
+            )
+            .at(Location::file("enrollments.csv")),
+        );
+    }
+
+    // Observer links, from either direction of agentSourcedIds.
+    let by_id: FxHashMap<&str, usize> =
+        roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i)).collect();
+    let mut links: FxHashSet<(u32, u32)> = FxHashSet::default();
+    for (ui, user) in roster.users.iter().enumerate() {
+        for agent in &user.agents {
+            let Some(&ai) = by_id.get(agent.as_str()) else { continue };
+            let other = &roster.users[ai];
+            let pair = if user.role.is_agent() && other.role == UserRole::Student {
+                (ui, ai)
+            } else if user.role == UserRole::Student && other.role.is_agent() {
+                (ai, ui)
+            } else {
+                continue;
+            };
+            if let (Some(o), Some(s)) = (user_slot[pair.0], user_slot[pair.1]) {
+                links.insert((o, s));
+            }
+        }
+    }
+    desired.observers = links.into_iter().map(|(observer, student)| cv::ObserverLink { observer, student }).collect();
+
+    sort_and_dedupe(&mut desired, &mut diagnostics);
+    Mapped { desired, diagnostics }
+}
+
+/// Sorts every kind by SIS key, remaps indexes, and collapses duplicate enrollments to
+/// one decisive row per (section, user, role) (field lesson 7).
+fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
+    d.accounts.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
+    d.terms.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
+    d.courses.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
+
+    let section_order = sort_with_remap(&mut d.sections, |a, b| a.sis_id.cmp(&b.sis_id));
+    let user_order = sort_with_remap(&mut d.users, |a, b| a.sis_id.cmp(&b.sis_id));
+    for e in &mut d.enrollments {
+        e.section = section_order[e.section as usize];
+        e.user = user_order[e.user as usize];
+    }
+    for o in &mut d.observers {
+        o.observer = user_order[o.observer as usize];
+        o.student = user_order[o.student as usize];
+    }
+    // Stable: the first row of a duplicate group (in source order) wins.
+    d.enrollments.sort_by(|a, b| (a.section, a.user, &a.role).cmp(&(b.section, b.user, &b.role)));
+    let before = d.enrollments.len();
+    let mut dups: Vec<Diagnostic> = Vec::new();
+    let sections = &d.sections;
+    let users = &d.users;
+    d.enrollments.dedup_by(|later, first| {
+        let same = later.section == first.section && later.user == first.user && later.role == first.role;
+        if same && dups.len() < 1000 {
+            let loc = later.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
+            dups.push(
+                Diagnostic::warning(
+                    "duplicate-enrollment",
+                    format!(
+                        "user {} is enrolled more than once as {} in {}; the first row ({}) is used",
+                        users[later.user as usize].sis_id,
+                        later.role.as_str(),
+                        sections[later.section as usize].sis_id,
+                        first.src.map(|s| s.to_string()).unwrap_or_default()
+                    ),
+                )
+                .at(loc),
+            );
+        }
+        same
+    });
+    if before - d.enrollments.len() > dups.len() {
+        dups.push(Diagnostic::warning(
+            "duplicate-enrollment",
+            format!("{} duplicate enrollment rows in all (only the first 1000 are listed)", before - d.enrollments.len()),
+        ));
+    }
+    diagnostics.extend(dups);
+    d.observers.sort();
+}
+
+/// Sorts `v` and returns, for each old index, its new index.
+fn sort_with_remap<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..v.len() as u32).collect();
+    order.sort_by(|&a, &b| cmp(&v[a as usize], &v[b as usize]));
+    let mut remap = vec![0u32; v.len()];
+    for (new, &old) in order.iter().enumerate() {
+        remap[old as usize] = new as u32;
+    }
+    let mut slots: Vec<Option<T>> = std::mem::take(v).into_iter().map(Some).collect();
+    *v = order.iter().filter_map(|&old| slots[old as usize].take()).collect();
+    remap
+}
