@@ -1,0 +1,246 @@
+//! The documented mapping defaults, on small hand-built rosters. (Plans built from real
+//! OneRoster files are tested end to end in the CLI crate.)
+
+use chrono::NaiveDate;
+use rosterbridge_config::{MappingConfig, RootAccount};
+use rosterbridge_mapping::map;
+use rosterbridge_model::canvas::CanvasRole;
+use rosterbridge_model::kind::{Kind, Status};
+use rosterbridge_model::roster::*;
+use rosterbridge_model::{SisId, SourceRef, SourceTable, Str};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+fn src(t: SourceTable, line: u32) -> SourceRef {
+    SourceRef::new(t, line)
+}
+fn id(s: &str) -> SisId {
+    SisId::new(s)
+}
+
+fn org(sid: &str, t: OrgType) -> Org {
+    Org { sourced_id: id(sid), name: format!("Org {sid}").as_str().into(), org_type: t, identifier: None, parent: None, src: src(SourceTable::Orgs, 2) }
+}
+
+fn session(sid: &str, t: SessionType, start: &str, end: &str, parent: Option<&str>) -> AcademicSession {
+    AcademicSession {
+        sourced_id: id(sid),
+        title: format!("Session {sid}").as_str().into(),
+        session_type: t,
+        start_date: d(start),
+        end_date: d(end),
+        parent: parent.map(id),
+        school_year: "2027".into(),
+        src: src(SourceTable::AcademicSessions, 2),
+    }
+}
+
+fn class(sid: &str, school: &str, terms: &[&str], code: Option<&str>) -> Class {
+    Class {
+        sourced_id: id(sid),
+        title: format!("Class {sid}").as_str().into(),
+        grades: vec![],
+        course: id("crs-1"),
+        class_code: code.map(Str::from),
+        class_type: ClassType::Scheduled,
+        location: None,
+        school: id(school),
+        terms: terms.iter().map(|t| id(t)).collect(),
+        subjects: vec![],
+        subject_codes: vec![],
+        periods: vec![],
+        src: src(SourceTable::Classes, 2),
+    }
+}
+
+fn user(sid: &str, role: UserRole, username: &str, agents: &[&str]) -> User {
+    User {
+        sourced_id: id(sid),
+        enabled: true,
+        role,
+        orgs: vec![id("sch-1")],
+        roles: vec![],
+        username: username.into(),
+        user_ids: vec![],
+        given_name: "Given".into(),
+        family_name: "Family".into(),
+        middle_name: None,
+        preferred_given_name: None,
+        preferred_middle_name: None,
+        preferred_family_name: None,
+        pronouns: None,
+        identifier: None,
+        user_master_identifier: None,
+        email: Some(format!("{sid}@example.org").as_str().into()),
+        sms: None,
+        phone: None,
+        agents: agents.iter().map(|a| id(a)).collect(),
+        grades: vec![],
+        primary_org: None,
+        src: src(SourceTable::Users, 2),
+    }
+}
+
+fn enrollment(sid: &str, class: u32, user: u32, role: EnrollmentRole) -> Enrollment {
+    Enrollment { sourced_id: id(sid), class, user, school: 0, role, primary: None, begin_date: None, end_date: None, src: src(SourceTable::Enrollments, 2) }
+}
+
+fn roster() -> Roster {
+    Roster {
+        orgs: vec![org("sch-1", OrgType::School), org("dist", OrgType::District)],
+        sessions: vec![
+            session("sy", SessionType::SchoolYear, "2026-08-17", "2027-06-11", None),
+            session("fall", SessionType::Semester, "2026-08-17", "2027-01-15", Some("sy")),
+            session("spring", SessionType::Semester, "2027-01-19", "2027-06-11", Some("sy")),
+            session("gp1", SessionType::GradingPeriod, "2026-08-17", "2026-10-30", Some("fall")),
+        ],
+        courses: vec![],
+        classes: vec![
+            class("c-fall", "sch-1", &["fall"], Some("MATH-1")),
+            class("c-year", "sch-1", &["fall", "spring"], None),
+            class("c-gp", "sch-1", &["gp1"], None),
+        ],
+        users: vec![
+            user("stu-2", UserRole::Student, "kid.two", &["par-1"]),
+            user("stu-1", UserRole::Student, "kid.one", &[]),
+            user("tea-1", UserRole::Teacher, "teach", &[]),
+            user("aide-1", UserRole::Aide, "helper", &[]),
+            user("par-1", UserRole::Parent, "mum", &["stu-1"]),
+        ],
+        enrollments: vec![
+            enrollment("e1", 0, 0, EnrollmentRole::Student),
+            enrollment("e2", 0, 1, EnrollmentRole::Student),
+            enrollment("e3", 0, 2, EnrollmentRole::Teacher),
+            enrollment("e4", 0, 3, EnrollmentRole::Teacher),
+            enrollment("e5", 1, 2, EnrollmentRole::Administrator),
+        ],
+        demographics: vec![],
+    }
+}
+
+#[test]
+fn schools_become_sub_accounts_under_the_optional_root() {
+    let m = map(&roster(), &MappingConfig::default());
+    let ids: Vec<&str> = m.desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
+    assert_eq!(ids, ["sch-1"], "the district org maps to the root account, not a sub-account");
+    assert_eq!(m.desired.accounts[0].parent, None);
+
+    let config = MappingConfig { root_account: Some(RootAccount { sis_id: "root".into(), name: "District".into() }), ..Default::default() };
+    let m = map(&roster(), &config);
+    let ids: Vec<&str> = m.desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
+    assert_eq!(ids, ["root", "sch-1"]);
+    assert_eq!(m.desired.accounts[1].parent, Some(id("root")));
+}
+
+#[test]
+fn semesters_become_terms_and_a_year_long_class_goes_in_the_school_year() {
+    let m = map(&roster(), &MappingConfig::default());
+    let terms: Vec<&str> = m.desired.terms.iter().map(|t| t.sis_id.as_str()).collect();
+    assert_eq!(terms, ["fall", "spring", "sy"]);
+    let course = |sid: &str| m.desired.courses.iter().find(|c| c.sis_id.as_str() == sid).unwrap();
+    assert_eq!(course("c-fall").term, Some(id("fall")));
+    assert_eq!(course("c-year").term, Some(id("sy")), "two semesters with a common parent");
+    assert_eq!(course("c-gp").term, Some(id("fall")), "a grading period counts its semester");
+    // Dates are carried over from the sessions.
+    assert_eq!((course("c-year").start, course("c-year").end), (Some(d("2026-08-17")), Some(d("2027-06-11"))));
+    assert_eq!(course("c-fall").end, Some(d("2027-01-15")));
+    let fall = m.desired.row(Kind::Terms, 0);
+    assert_eq!((fall.get("start_date"), fall.get("end_date")), ("2026-08-17", "2027-01-15T23:59:59"));
+}
+
+#[test]
+fn each_class_is_one_course_and_one_section_in_its_school_account() {
+    let m = map(&roster(), &MappingConfig::default());
+    assert_eq!(m.desired.courses.len(), 3);
+    assert_eq!(m.desired.sections.len(), 3);
+    let c = &m.desired.courses[0];
+    assert_eq!((c.sis_id.as_str(), c.short_name.as_str(), c.long_name.as_str()), ("c-fall", "MATH-1", "Class c-fall"));
+    assert_eq!(c.account, Some(id("sch-1")));
+    let s = &m.desired.sections[0];
+    assert_eq!((s.sis_id.as_str(), s.course.as_str()), ("c-fall", "c-fall"));
+}
+
+#[test]
+fn users_get_logins_from_username_then_email_and_disabled_users_are_suspended() {
+    let mut r = roster();
+    r.users[1].username = "".into();
+    r.users[2].enabled = false;
+    let m = map(&r, &MappingConfig::default());
+    let u = |sid: &str| m.desired.users.iter().find(|u| u.sis_id.as_str() == sid).unwrap();
+    assert_eq!(u("stu-2").login_id.as_str(), "kid.two");
+    assert_eq!(u("stu-1").login_id.as_str(), "stu-1@example.org");
+    assert_eq!(u("tea-1").status, Status::Suspended);
+    assert_eq!(u("stu-2").status, Status::Active);
+}
+
+#[test]
+fn roles_map_student_teacher_and_aide_to_ta_and_other_roles_are_reported() {
+    let m = map(&roster(), &MappingConfig::default());
+    let roles: Vec<(String, CanvasRole)> = m
+        .desired
+        .enrollments
+        .iter()
+        .map(|e| (m.desired.users[e.user as usize].sis_id.to_string(), e.role.clone()))
+        .collect();
+    assert!(roles.contains(&("stu-1".into(), CanvasRole::Student)));
+    assert!(roles.contains(&("tea-1".into(), CanvasRole::Teacher)));
+    assert!(roles.contains(&("aide-1".into(), CanvasRole::Ta)));
+    assert_eq!(roles.len(), 4, "the administrator enrollment is not synced");
+    assert!(m.diagnostics.iter().any(|d| d.code == "role-not-synced" && d.message.contains("administrator")));
+}
+
+#[test]
+fn parents_observe_their_students_from_either_direction_of_agent_links() {
+    let m = map(&roster(), &MappingConfig::default());
+    let links: Vec<(String, String)> = (0..m.desired.observers.len())
+        .map(|i| {
+            let row = m.desired.row(Kind::UserObservers, i);
+            (row.get("observer_id").to_string(), row.get("student_id").to_string())
+        })
+        .collect();
+    assert_eq!(links, [("par-1".to_string(), "stu-1".to_string()), ("par-1".to_string(), "stu-2".to_string())]);
+}
+
+#[test]
+fn a_duplicate_login_is_an_error_and_the_second_user_is_left_out() {
+    let mut r = roster();
+    r.users[1].username = "KID.TWO".into();
+    let m = map(&r, &MappingConfig::default());
+    let e = m.diagnostics.iter().find(|d| d.code == "duplicate-login").unwrap();
+    assert_eq!(e.sis_id.as_deref(), Some("stu-1"));
+    assert!(m.desired.users.iter().all(|u| u.sis_id.as_str() != "stu-1"));
+    assert!(m.diagnostics.iter().any(|d| d.code == "enrollment-user-not-synced"));
+}
+
+#[test]
+fn duplicate_enrollments_collapse_to_one_with_a_warning() {
+    let mut r = roster();
+    r.enrollments.push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
+    let m = map(&r, &MappingConfig::default());
+    assert_eq!(m.desired.enrollments.len(), 4);
+    assert!(m.diagnostics.iter().any(|d| d.code == "duplicate-enrollment"));
+}
+
+#[test]
+fn output_is_sorted_and_independent_of_source_row_order() {
+    let a = map(&roster(), &MappingConfig::default()).desired;
+    let mut r = roster();
+    r.users.reverse();
+    // Re-point enrollments at the reversed user indexes.
+    let n = r.users.len() as u32;
+    for e in &mut r.enrollments {
+        e.user = n - 1 - e.user;
+    }
+    r.classes.reverse();
+    let m = r.classes.len() as u32;
+    for e in &mut r.enrollments {
+        e.class = m - 1 - e.class;
+    }
+    let b = map(&r, &MappingConfig::default()).desired;
+    for kind in Kind::ALL {
+        let rows_a: Vec<_> = (0..a.len(kind)).map(|i| a.row(kind, i)).collect();
+        let rows_b: Vec<_> = (0..b.len(kind)).map(|i| b.row(kind, i)).collect();
+        assert_eq!(rows_a, rows_b, "{kind}");
+    }
+}
