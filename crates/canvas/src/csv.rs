@@ -31,7 +31,7 @@ impl Written {
 }
 
 /// Writes one kind's rows as a CSV file (header first) to `out`.
-pub fn write_kind<'a, W: Write>(kind: Kind, rows: impl Iterator<Item = &'a Row>, out: W) -> Result<usize, WriteError> {
+pub fn write_kind<W: Write>(kind: Kind, rows: impl Iterator<Item = Row>, out: W) -> Result<usize, WriteError> {
     let err = |source| WriteError::Csv { file: kind.file_name(), source };
     let mut w = ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(out);
     w.write_record(kind.columns()).map_err(err)?;
@@ -57,7 +57,7 @@ pub fn write_folder(plan: &Plan, dir: &Path) -> Result<Written, WriteError> {
     for kind in kinds_with_changes(plan) {
         let path = dir.join(kind.file_name());
         let file = File::create(&path).map_err(|source| WriteError::Io { path: path.clone(), source })?;
-        let n = write_kind(kind, plan.changes_of(kind).map(|c| &c.row), BufWriter::new(file))?;
+        let n = write_kind(kind, plan.changes_of(kind).map(|c| plan.row(c)), BufWriter::new(file))?;
         written.files.push((kind.file_name(), n));
     }
     Ok(written)
@@ -75,7 +75,7 @@ pub fn write_zip<W: Write + Seek>(plan: &Plan, out: W, path_for_errors: &Path) -
     let mut written = Written::default();
     for kind in kinds_with_changes(plan) {
         zip.start_file(kind.file_name(), options).map_err(zerr)?;
-        let n = write_kind(kind, plan.changes_of(kind).map(|c| &c.row), &mut zip)?;
+        let n = write_kind(kind, plan.changes_of(kind).map(|c| plan.row(c)), &mut zip)?;
         written.files.push((kind.file_name(), n));
     }
     zip.finish().map_err(zerr)?;

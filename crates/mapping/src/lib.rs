@@ -13,8 +13,8 @@
 //! * parents/guardians/relatives linked through `agentSourcedIds` (either direction) →
 //!   observer links.
 //!
-//! Every vector of the result is sorted by SIS key, so identical input gives identical
-//! output whatever the source's row order.
+//! The result is deterministic: accounts and terms are sorted by SIS id, observer links by
+//! user, and everything else keeps the source's (deterministic) order.
 
 use rosterbridge_config::MappingConfig;
 use rosterbridge_model::canvas::{self as cv, CanvasRole, DesiredState};
@@ -103,7 +103,11 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
 
     // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
     let mut user_slot: Vec<Option<u32>> = vec![None; roster.users.len()];
-    let mut logins: FxHashMap<String, usize> = FxHashMap::default();
+    // Canvas compares logins case-insensitively; most logins are lower case already, so
+    // only the others are copied.
+    let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
+        FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
+    desired.users.reserve_exact(roster.users.len());
     for (ui, user) in roster.users.iter().enumerate() {
         let username = user.username.trim();
         let login = if !username.is_empty() {
@@ -111,18 +115,22 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         } else {
             user.email.as_deref().map(str::trim).unwrap_or("")
         };
-        let loc = Location::at(user.src.table.file_name(), user.src.line);
+        let loc = || Location::at(user.src.table.file_name(), user.src.line);
         if login.is_empty() {
             diagnostics.push(
                 Diagnostic::error("no-login", "user has neither a username nor an email, so no Canvas login can be made")
-                    .at(loc.with_field("username"))
+                    .at(loc().with_field("username"))
                     .sis_id(user.sourced_id.as_str())
                     .hint("fill `username` (or `email`) for this user in the SIS export"),
             );
             continue;
         }
-        // Canvas compares logins case-insensitively within an account.
-        match logins.entry(login.to_lowercase()) {
+        let folded = if login.chars().any(char::is_uppercase) {
+            std::borrow::Cow::Owned(login.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(login)
+        };
+        match logins.entry(folded) {
             std::collections::hash_map::Entry::Occupied(first) => {
                 let other = &roster.users[*first.get()];
                 diagnostics.push(
@@ -134,7 +142,7 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
                             other.src
                         ),
                     )
-                    .at(loc.with_field("username"))
+                    .at(loc().with_field("username"))
                     .value(login)
                     .sis_id(user.sourced_id.as_str())
                     .hint("give each person a distinct username in the SIS"),
@@ -165,6 +173,7 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
     // Enrollments (section index = class index before sorting).
     let mut skipped_roles: FxHashMap<&str, usize> = FxHashMap::default();
     let mut skipped_users = 0usize;
+    desired.enrollments.reserve_exact(roster.enrollments.len());
     for e in &roster.enrollments {
         let Some(Some(user)) = user_slot.get(e.user as usize).copied() else {
             skipped_users += 1;
@@ -236,68 +245,67 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
     Mapped { desired, diagnostics }
 }
 
-/// Sorts every kind by SIS key, remaps indexes, and collapses duplicate enrollments to
-/// one decisive row per (section, user, role) (field lesson 7).
+/// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive
+/// row per (section, user, role), the first in source order (field lesson 7). Users,
+/// sections and enrollments keep source order: it is deterministic, and sorting millions
+/// of rows would cost more than the whole plan.
 fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     d.accounts.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
     d.terms.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
-    d.courses.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
 
-    let section_order = sort_with_remap(&mut d.sections, |a, b| a.sis_id.cmp(&b.sis_id));
-    let user_order = sort_with_remap(&mut d.users, |a, b| a.sis_id.cmp(&b.sis_id));
-    for e in &mut d.enrollments {
-        e.section = section_order[e.section as usize];
-        e.user = user_order[e.user as usize];
-    }
-    for o in &mut d.observers {
-        o.observer = user_order[o.observer as usize];
-        o.student = user_order[o.student as usize];
-    }
-    // Stable: the first row of a duplicate group (in source order) wins.
-    d.enrollments.sort_by(|a, b| (a.section, a.user, &a.role).cmp(&(b.section, b.user, &b.role)));
-    let before = d.enrollments.len();
+    let mut roles: Vec<&CanvasRole> = Vec::new();
+    let mut seen: FxHashMap<(u32, u32, u16), u32> = FxHashMap::with_capacity_and_hasher(d.enrollments.len(), Default::default());
+    let mut keep = vec![true; d.enrollments.len()];
     let mut dups: Vec<Diagnostic> = Vec::new();
-    let sections = &d.sections;
-    let users = &d.users;
-    d.enrollments.dedup_by(|later, first| {
-        let same = later.section == first.section && later.user == first.user && later.role == first.role;
-        if same && dups.len() < 1000 {
-            let loc = later.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
-            dups.push(
-                Diagnostic::warning(
-                    "duplicate-enrollment",
-                    format!(
-                        "user {} is enrolled more than once as {} in {}; the first row ({}) is used",
-                        users[later.user as usize].sis_id,
-                        later.role.as_str(),
-                        sections[later.section as usize].sis_id,
-                        first.src.map(|s| s.to_string()).unwrap_or_default()
-                    ),
-                )
-                .at(loc),
-            );
+    let mut dup_count = 0usize;
+    for (i, e) in d.enrollments.iter().enumerate() {
+        let role = match roles.iter().position(|r| **r == e.role) {
+            Some(p) => p as u16,
+            None => {
+                roles.push(&e.role);
+                (roles.len() - 1) as u16
+            }
+        };
+        match seen.entry((e.section, e.user, role)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(first) => {
+                keep[i] = false;
+                dup_count += 1;
+                if dups.len() < 1000 {
+                    let first = &d.enrollments[*first.get() as usize];
+                    let loc = e.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
+                    dups.push(
+                        Diagnostic::warning(
+                            "duplicate-enrollment",
+                            format!(
+                                "user {} is enrolled more than once as {} in {}; the first row ({}) is used",
+                                d.users[e.user as usize].sis_id,
+                                e.role.as_str(),
+                                d.sections[e.section as usize].sis_id,
+                                first.src.map(|s| s.to_string()).unwrap_or_default()
+                            ),
+                        )
+                        .at(loc),
+                    );
+                }
+            }
         }
-        same
-    });
-    if before - d.enrollments.len() > dups.len() {
+    }
+    if dup_count > 0 {
+        let mut i = 0;
+        d.enrollments.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    if dup_count > dups.len() {
         dups.push(Diagnostic::warning(
             "duplicate-enrollment",
-            format!("{} duplicate enrollment rows in all (only the first 1000 are listed)", before - d.enrollments.len()),
+            format!("{dup_count} duplicate enrollment rows in all (only the first 1000 are listed)"),
         ));
     }
     diagnostics.extend(dups);
     d.observers.sort();
-}
-
-/// Sorts `v` and returns, for each old index, its new index.
-fn sort_with_remap<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..v.len() as u32).collect();
-    order.sort_by(|&a, &b| cmp(&v[a as usize], &v[b as usize]));
-    let mut remap = vec![0u32; v.len()];
-    for (new, &old) in order.iter().enumerate() {
-        remap[old as usize] = new as u32;
-    }
-    let mut slots: Vec<Option<T>> = std::mem::take(v).into_iter().map(Some).collect();
-    *v = order.iter().filter_map(|&old| slots[old as usize].take()).collect();
-    remap
 }

@@ -5,7 +5,7 @@
 //! hold indexes into [`DesiredState::sections`] and [`DesiredState::users`] to stay
 //! small at state-wide scale.
 
-use crate::hash::composite_key;
+use crate::hash::{composite_key, content_hash_of, KeyHash};
 use crate::kind::{Kind, Row, Status};
 use crate::{SisId, SourceRef, Str};
 use chrono::NaiveDate;
@@ -361,6 +361,38 @@ impl DesiredState {
                 )
             }
         }
+    }
+
+    /// Key hash and content hash of the `i`-th object of a kind, without building its row
+    /// or key (the planner's hot path). `buf` is scratch space reused between calls.
+    pub fn hashes(&self, kind: Kind, i: usize, buf: &mut Vec<u8>) -> (KeyHash, u64) {
+        let key = match kind {
+            Kind::Accounts => KeyHash::of_parts(kind, &[self.accounts[i].sis_id.as_str()], buf),
+            Kind::Terms => KeyHash::of_parts(kind, &[self.terms[i].sis_id.as_str()], buf),
+            Kind::Users => KeyHash::of_parts(kind, &[self.users[i].sis_id.as_str()], buf),
+            Kind::Courses => KeyHash::of_parts(kind, &[self.courses[i].sis_id.as_str()], buf),
+            Kind::Sections => KeyHash::of_parts(kind, &[self.sections[i].sis_id.as_str()], buf),
+            Kind::Enrollments => {
+                let e = &self.enrollments[i];
+                KeyHash::of_parts(
+                    kind,
+                    &[self.sections[e.section as usize].sis_id.as_str(), self.users[e.user as usize].sis_id.as_str(), e.role.as_str()],
+                    buf,
+                )
+            }
+            Kind::UserObservers => {
+                let o = &self.observers[i];
+                KeyHash::of_parts(
+                    kind,
+                    &[self.users[o.observer as usize].sis_id.as_str(), self.users[o.student as usize].sis_id.as_str()],
+                    buf,
+                )
+            }
+        };
+        // Rows of the hot kinds are small; building them costs one allocation, which
+        // is cheap next to hashing, and keeps a single definition of each row.
+        let row = self.row(kind, i);
+        (key, content_hash_of(kind, row.values.iter().map(|v| v.as_str()), buf))
     }
 
     /// The source row the `i`-th object of a kind was built from, when known.

@@ -10,11 +10,11 @@
 //!    with old→new fields and a reason each, a summary per kind, and the safety verdict.
 
 use rosterbridge_model::canvas::DesiredState;
-use rosterbridge_model::hash::{content_hash, display_key, KeyHash};
+use rosterbridge_model::hash::{content_hash, display_key};
 use rosterbridge_model::kind::{Kind, Row, Status};
 use rosterbridge_model::SourceRef;
 use rosterbridge_state::{RecordId, SnapshotEntry, StateSnapshot, StoredRecord};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -95,26 +95,70 @@ pub struct FieldChange {
     pub new: String,
 }
 
-/// One planned change.
+/// Why a change is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "why")]
+pub enum Reason {
+    /// Not in the state: new in the source.
+    New,
+    /// Fields differ from what was applied (see the change's fields).
+    Changed,
+    /// Was deactivated or deleted, and is in the source again.
+    Back { was: Status },
+    /// The source itself deactivated it (e.g. `enabledUser=false`).
+    DisabledInSource { status: Status },
+    /// Gone from the source; sent with this status.
+    Gone { status: Status },
+}
+
+impl Reason {
+    pub fn describe(&self, kind: Kind, fields: &[FieldChange]) -> String {
+        match self {
+            Reason::New => "new in the source".into(),
+            Reason::Changed => {
+                let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                format!("changed: {}", names.join(", "))
+            }
+            Reason::Back { was } => format!("back in the source (was {was})"),
+            Reason::DisabledInSource { status } => match (kind, status) {
+                (Kind::Users, Status::Suspended) => "disabled in the source (enabledUser=false)".into(),
+                _ => format!("{status} in the source"),
+            },
+            Reason::Gone { status } => format!("gone from the source ({status})"),
+        }
+    }
+}
+
+/// What a change is about: a desired object (by index into [`Plan::desired`]) or a stored
+/// one that is no longer desired (by index into [`Plan::removed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    Desired(u32),
+    Removed(u32),
+}
+
+/// One planned change. Compact (rows are rendered on demand from the plan), so that a
+/// first plan of a state-wide district stays small.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub kind: Kind,
-    /// SIS key (composite keys joined with U+001F).
-    pub key: String,
     pub action: Action,
-    /// The Canvas CSV row to send.
-    pub row: Row,
+    pub reason: Reason,
+    pub target: Target,
+    /// Content hash of the row to send.
     pub content_hash: u64,
-    /// Fields that change (empty for creates).
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub fields: Vec<FieldChange>,
-    pub reason: String,
-    /// The SIS row it came from, when it came from one.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub src: Option<SourceRef>,
     /// The stored record it changes, if any.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub record: Option<RecordId>,
+    /// Index into [`Plan::fields`] of the fields that change (updates, reactivations,
+    /// removals); `None` for creates.
+    pub fields: Option<u32>,
+}
+
+/// A stored object that is no longer desired: its key and the row to send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Removed {
+    pub key: String,
+    pub row: Row,
 }
 
 /// Counts for one kind.
@@ -175,8 +219,9 @@ pub struct Safety {
     pub violations: Vec<Violation>,
 }
 
-/// A plan: data, rendered as text, JSON or Canvas CSV.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A plan: data, rendered as text, JSON or Canvas CSV. It owns the desired state its
+/// changes point into, so it is self-contained.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// The state version it was made against; applying it against another is refused.
     pub base_version: u64,
@@ -184,14 +229,50 @@ pub struct Plan {
     pub safety: Safety,
     /// Creates/updates/reactivations in dependency order, then removals in reverse order.
     pub changes: Vec<Change>,
+    pub desired: DesiredState,
+    pub removed: Vec<Removed>,
+    pub fields: Vec<Vec<FieldChange>>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
     pub fn changes_of(&self, kind: Kind) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(move |c| c.kind == kind)
+    }
+
+    /// The Canvas CSV row a change sends.
+    pub fn row(&self, c: &Change) -> Row {
+        match c.target {
+            Target::Desired(i) => self.desired.row(c.kind, i as usize),
+            Target::Removed(i) => self.removed[i as usize].row.clone(),
+        }
+    }
+
+    /// The SIS key of a change (composite keys joined with U+001F).
+    pub fn key(&self, c: &Change) -> String {
+        match c.target {
+            Target::Desired(i) => self.desired.key(c.kind, i as usize),
+            Target::Removed(i) => self.removed[i as usize].key.clone(),
+        }
+    }
+
+    /// The SIS row a change came from, when known.
+    pub fn src(&self, c: &Change) -> Option<SourceRef> {
+        match c.target {
+            Target::Desired(i) => self.desired.src(c.kind, i as usize),
+            Target::Removed(_) => None,
+        }
+    }
+
+    pub fn fields(&self, c: &Change) -> &[FieldChange] {
+        c.fields.map(|i| self.fields[i as usize].as_slice()).unwrap_or(&[])
+    }
+
+    pub fn reason(&self, c: &Change) -> String {
+        c.reason.describe(c.kind, self.fields(c))
     }
 }
 
@@ -200,7 +281,6 @@ impl Plan {
 pub struct Changed {
     pub kind: Kind,
     pub index: u32,
-    pub key_hash: KeyHash,
     pub content_hash: u64,
     pub stored: Option<SnapshotEntry>,
 }
@@ -226,76 +306,85 @@ impl Diff {
     }
 }
 
+/// What one worker found in its slice of a kind.
+struct Part {
+    changed: Vec<Changed>,
+    matched: Vec<RecordId>,
+    unchanged: usize,
+}
+
 /// Step 1: compare desired objects with the stored index by key and content hash.
 pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
     let mut out = Diff { base_version: snapshot.version, ..Default::default() };
     for (kind, n) in snapshot.active_counts() {
         out.existing.insert(kind, n);
     }
-    let mut seen: FxHashSet<KeyHash> = FxHashSet::with_capacity_and_hasher(
-        Kind::ALL.iter().map(|k| desired.len(*k)).sum(),
-        Default::default(),
-    );
+    let mut matched: Vec<RecordId> = Vec::new();
     for kind in Kind::ALL {
-        let n = desired.len(kind);
-        // Rows and hashes are the expensive part; enrollments dominate, so split the
-        // work across threads in fixed chunks (results are concatenated in order).
-        let results = hash_all(desired, kind, n);
         let mut unchanged = 0;
-        for (i, (key_hash, hash)) in results.into_iter().enumerate() {
-            if !seen.insert(key_hash) {
-                // Two desired objects with one key would be sent twice; mapping dedupes,
-                // so this only guards against a mapping bug.
-                continue;
-            }
-            let stored = snapshot.get(key_hash).copied();
-            match stored {
-                Some(s) if s.content_hash == hash => unchanged += 1,
-                _ => out.changed.push(Changed { kind, index: i as u32, key_hash, content_hash: hash, stored }),
-            }
+        for part in compare_kind(desired, snapshot, kind) {
+            out.changed.extend(part.changed);
+            matched.extend(part.matched);
+            unchanged += part.unchanged;
         }
         out.unchanged.insert(kind, unchanged);
     }
-    out.gone = snapshot
-        .entries
-        .iter()
-        .filter(|(k, e)| e.status.is_active() && !seen.contains(k))
-        .map(|(_, e)| *e)
-        .collect();
-    out.gone.sort_by_key(|e| e.id);
+    // Stored objects nobody matched are gone. Record ids are dense, so a bitset is the
+    // cheapest "seen" set.
+    if matched.len() < snapshot.entries.len() {
+        let max = snapshot.entries.values().map(|e| e.id).max().unwrap_or(0).max(0) as usize;
+        let mut seen = vec![0u64; max / 64 + 1];
+        for id in matched {
+            if id >= 0 {
+                seen[id as usize / 64] |= 1 << (id as usize % 64);
+            }
+        }
+        let is_seen = |id: RecordId| id >= 0 && seen[id as usize / 64] & (1 << (id as usize % 64)) != 0;
+        out.gone = snapshot.entries.values().filter(|e| e.status.is_active() && !is_seen(e.id)).copied().collect();
+        out.gone.sort_by_key(|e| e.id);
+    }
     out
 }
 
-fn hash_all(desired: &DesiredState, kind: Kind, n: usize) -> Vec<(KeyHash, u64)> {
-    let one = |i: usize| {
-        let key = desired.key(kind, i);
-        (KeyHash::of(kind, &key), content_hash(&desired.row(kind, i)))
+fn compare_kind(desired: &DesiredState, snapshot: &StateSnapshot, kind: Kind) -> Vec<Part> {
+    let n = desired.len(kind);
+    let work = |range: std::ops::Range<usize>| {
+        let mut part = Part { changed: Vec::new(), matched: Vec::with_capacity(range.len()), unchanged: 0 };
+        let mut buf = Vec::with_capacity(256);
+        for i in range {
+            let (key_hash, hash) = desired.hashes(kind, i, &mut buf);
+            let stored = snapshot.get(key_hash).copied();
+            if let Some(s) = stored {
+                part.matched.push(s.id);
+                if s.content_hash == hash {
+                    part.unchanged += 1;
+                    continue;
+                }
+            }
+            part.changed.push(Changed { kind, index: i as u32, content_hash: hash, stored });
+        }
+        part
     };
     let threads = std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1).min(8);
-    if n < 50_000 || threads < 2 {
-        return (0..n).map(one).collect();
+    if n < 20_000 || threads < 2 {
+        return vec![work(0..n)];
     }
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let one = &one;
-                s.spawn(move || (t * chunk..((t + 1) * chunk).min(n)).map(one).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut all = Vec::with_capacity(n);
-        for h in handles {
-            match h.join() {
-                Ok(part) => all.extend(part),
+        let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t * chunk..((t + 1) * chunk).min(n)))).collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(part) => part,
                 Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        all
+            })
+            .collect()
     })
 }
 
-/// Step 2: the plan, given the stored records the diff asked for.
-pub fn build(desired: &DesiredState, diff: &Diff, prior: &[StoredRecord], options: &PlanOptions) -> Plan {
+/// Step 2: the plan, given the stored records the diff asked for. Takes ownership of the
+/// desired state so that the plan is self-contained.
+pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options: &PlanOptions) -> Plan {
     let prior_by_id: FxHashMap<RecordId, &StoredRecord> = prior.iter().map(|r| (r.id, r)).collect();
     let mut summary: BTreeMap<Kind, KindSummary> = Kind::ALL
         .iter()
@@ -312,41 +401,35 @@ pub fn build(desired: &DesiredState, diff: &Diff, prior: &[StoredRecord], option
         .collect();
 
     let mut changes: Vec<Change> = Vec::with_capacity(diff.changed.len() + diff.gone.len());
+    let mut fields_table: Vec<Vec<FieldChange>> = Vec::new();
+    let mut removed: Vec<Removed> = Vec::new();
     for c in &diff.changed {
-        let i = c.index as usize;
-        let row = desired.row(c.kind, i);
-        let key = desired.key(c.kind, i);
-        let src = desired.src(c.kind, i);
-        let new_status = row.status().unwrap_or(Status::Active);
-        let old = c.stored.and_then(|s| prior_by_id.get(&s.id).copied());
         let (action, reason) = match c.stored {
-            None => (Action::Create, "new in the source".to_string()),
-            Some(s) if !s.status.is_active() && new_status.is_active() => {
-                (Action::Reactivate, format!("back in the source (was {})", s.status))
+            None => (Action::Create, Reason::New),
+            Some(s) => {
+                let new_status = desired.row(c.kind, c.index as usize).status().unwrap_or(Status::Active);
+                if !s.status.is_active() && new_status.is_active() {
+                    (Action::Reactivate, Reason::Back { was: s.status })
+                } else if s.status.is_active() && !new_status.is_active() {
+                    (Action::Deactivate, Reason::DisabledInSource { status: new_status })
+                } else {
+                    (Action::Update, Reason::Changed)
+                }
             }
-            Some(s) if s.status.is_active() && !new_status.is_active() => {
-                (Action::Deactivate, format!("{} in the source", deactivation_cause(c.kind, new_status)))
-            }
-            Some(_) => (Action::Update, String::new()),
         };
-        let fields = old.map(|o| field_changes(&o.row, &row)).unwrap_or_default();
-        let reason = if action == Action::Update {
-            let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-            format!("changed: {}", names.join(", "))
-        } else {
-            reason
-        };
+        let fields = c.stored.and_then(|s| prior_by_id.get(&s.id)).map(|old| {
+            fields_table.push(field_changes(&old.row, &desired.row(c.kind, c.index as usize)));
+            (fields_table.len() - 1) as u32
+        });
         summary.entry(c.kind).or_default().bump(action);
         changes.push(Change {
             kind: c.kind,
-            key,
             action,
-            row,
-            content_hash: c.content_hash,
-            fields,
             reason,
-            src,
+            target: Target::Desired(c.index),
+            content_hash: c.content_hash,
             record: c.stored.map(|s| s.id),
+            fields,
         });
     }
 
@@ -357,20 +440,18 @@ pub fn build(desired: &DesiredState, diff: &Diff, prior: &[StoredRecord], option
         row.set_status(status);
         let action = if status == Status::Deleted { Action::Delete } else { Action::Deactivate };
         summary.entry(g.kind).or_default().bump(action);
+        fields_table.push(field_changes(&old.row, &row));
         changes.push(Change {
             kind: g.kind,
-            key: old.key.clone(),
             action,
+            reason: Reason::Gone { status },
+            target: Target::Removed(removed.len() as u32),
             content_hash: content_hash(&row),
-            fields: field_changes(&old.row, &row),
-            row,
-            reason: format!("gone from the source ({status})"),
-            src: None,
             record: Some(g.id),
+            fields: Some((fields_table.len() - 1) as u32),
         });
+        removed.push(Removed { key: old.key.clone(), row });
     }
-
-    order_changes(&mut changes);
 
     let mut safety = Safety::default();
     for (kind, s) in &summary {
@@ -391,15 +472,9 @@ pub fn build(desired: &DesiredState, diff: &Diff, prior: &[StoredRecord], option
     }
     safety.held = !safety.violations.is_empty();
 
-    Plan { base_version: diff.base_version, summary, safety, changes }
-}
-
-fn deactivation_cause(kind: Kind, status: Status) -> &'static str {
-    match (kind, status) {
-        (Kind::Users, Status::Suspended) => "disabled (enabledUser=false)",
-        (_, Status::Deleted) => "deleted",
-        _ => "deactivated",
-    }
+    let mut plan = Plan { base_version: diff.base_version, summary, safety, changes, desired, removed, fields: fields_table };
+    order_changes(&mut plan);
+    plan
 }
 
 fn field_changes(old: &Row, new: &Row) -> Vec<FieldChange> {
@@ -410,41 +485,48 @@ fn field_changes(old: &Row, new: &Row) -> Vec<FieldChange> {
         .collect()
 }
 
-/// Creates, updates and reactivations in dependency order (accounts parents first), then
-/// removals in reverse dependency order; by key within a kind.
-fn order_changes(changes: &mut [Change]) {
-    let depth = account_depths(changes);
-    changes.sort_by(|a, b| {
-        let phase = |c: &Change| if c.action.is_removal() { 1 } else { 0 };
+/// Creates, updates and reactivations in dependency order (account parents first), then
+/// removals in reverse dependency order. Within a kind: desired objects in their (source,
+/// deterministic) order, removals by key. No string sort over the whole plan.
+fn order_changes(plan: &mut Plan) {
+    let depth = account_depths(plan);
+    let removed = &plan.removed;
+    plan.changes.sort_by(|a, b| {
+        let phase = |c: &Change| c.action.is_removal() as u8;
         let kind_rank = |c: &Change| {
             let r = Kind::ALL.iter().position(|k| *k == c.kind).unwrap_or(0);
             if c.action.is_removal() { Kind::ALL.len() - r } else { r }
         };
-        let d = |c: &Change| if c.kind == Kind::Accounts { depth.get(c.key.as_str()).copied().unwrap_or(0) } else { 0 };
-        (phase(a), kind_rank(a), d(a), &a.key).cmp(&(phase(b), kind_rank(b), d(b), &b.key))
+        let d = |c: &Change| match c.target {
+            Target::Desired(i) if c.kind == Kind::Accounts => depth.get(i as usize).copied().unwrap_or(0),
+            _ => 0,
+        };
+        let first = (phase(a), kind_rank(a), d(a)).cmp(&(phase(b), kind_rank(b), d(b)));
+        first.then_with(|| match (a.target, b.target) {
+            (Target::Desired(x), Target::Desired(y)) => x.cmp(&y),
+            (Target::Removed(x), Target::Removed(y)) => removed[x as usize].key.cmp(&removed[y as usize].key),
+            (Target::Desired(_), Target::Removed(_)) => std::cmp::Ordering::Less,
+            (Target::Removed(_), Target::Desired(_)) => std::cmp::Ordering::Greater,
+        })
     });
 }
 
-/// Depth of each account being written, so parents precede children in accounts.csv.
-fn account_depths(changes: &[Change]) -> FxHashMap<String, usize> {
-    let parents: FxHashMap<&str, &str> = changes
-        .iter()
-        .filter(|c| c.kind == Kind::Accounts)
-        .map(|c| (c.key.as_str(), c.row.get("parent_account_id")))
-        .collect();
-    parents
-        .keys()
-        .map(|k| {
+/// Depth of each desired account, so parents precede children in accounts.csv.
+fn account_depths(plan: &Plan) -> Vec<usize> {
+    let accounts = &plan.desired.accounts;
+    let index: FxHashMap<&str, usize> = accounts.iter().enumerate().map(|(i, a)| (a.sis_id.as_str(), i)).collect();
+    (0..accounts.len())
+        .map(|i| {
             let mut depth = 0;
-            let mut cur = *k;
-            while let Some(p) = parents.get(cur).filter(|p| !p.is_empty()) {
+            let mut cur = i;
+            while let Some(p) = accounts[cur].parent.as_ref().and_then(|p| index.get(p.as_str())) {
                 depth += 1;
-                cur = p;
-                if depth > parents.len() {
+                cur = *p;
+                if depth > accounts.len() {
                     break; // a cycle: Canvas reports it; do not loop
                 }
             }
-            (k.to_string(), depth)
+            depth
         })
         .collect()
 }

@@ -1,15 +1,19 @@
-//! Views of a plan: a table for people, JSON for scripts.
+//! Views of a plan: a table for people, JSON for scripts (streamed, so a first plan of a
+//! state-wide district does not need a second copy in memory).
 
-use crate::{Action, Plan};
+use crate::{Action, Change, Plan};
 use rosterbridge_model::hash::display_key;
 use rosterbridge_model::kind::Kind;
 use rosterbridge_model::Diagnostic;
-use std::fmt::Write;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::fmt::Write as _;
+use std::io::Write;
 
 /// How many changes per kind the text view lists before summarising the rest.
 pub const LISTED_PER_KIND: usize = 10;
 
-/// The summary table, the safety verdict, and the first changes of each kind.
+/// The summary table, the first changes of each kind, and the safety verdict.
 pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -48,16 +52,13 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
             let mut n = 0;
             for c in of_kind {
                 if n < listed_per_kind {
-                    let _ = write!(out, "  {:<10} {}", c.action.as_str(), display_key(&c.key));
-                    if !c.reason.is_empty() {
-                        let _ = write!(out, "  ({})", c.reason);
-                    }
-                    if let Some(src) = c.src {
+                    let _ = write!(out, "  {:<10} {}  ({})", c.action.as_str(), display_key(&plan.key(c)), plan.reason(c));
+                    if let Some(src) = plan.src(c) {
                         let _ = write!(out, "  [{src}]");
                     }
                     let _ = writeln!(out);
                     if c.action == Action::Update {
-                        for f in &c.fields {
+                        for f in plan.fields(c) {
                             let _ = writeln!(out, "             {}: {:?} -> {:?}", f.field, f.old, f.new);
                         }
                     }
@@ -87,14 +88,86 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
     out
 }
 
-/// One JSON object: `base_version`, `summary` (kind → action counts), `safety`,
-/// `diagnostics`, and `changes`.
+/// One change as JSON: kind, key, action, reason, the row as `{column: value}`, changed
+/// fields, and the SIS row it came from.
+struct ChangeView<'a> {
+    plan: &'a Plan,
+    change: &'a Change,
+}
+
+impl Serialize for ChangeView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (p, c) = (self.plan, self.change);
+        let row = p.row(c);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", &c.kind)?;
+        m.serialize_entry("key", &display_key(&p.key(c)))?;
+        m.serialize_entry("action", &c.action)?;
+        m.serialize_entry("reason", &p.reason(c))?;
+        m.serialize_entry("row", &RowView(&row))?;
+        let fields = p.fields(c);
+        if !fields.is_empty() {
+            m.serialize_entry("fields", fields)?;
+        }
+        if let Some(src) = p.src(c) {
+            m.serialize_entry("source", &src.to_string())?;
+        }
+        if let Some(r) = c.record {
+            m.serialize_entry("record", &r)?;
+        }
+        m.end()
+    }
+}
+
+struct RowView<'a>(&'a rosterbridge_model::Row);
+
+impl Serialize for RowView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.values.len()))?;
+        for (col, value) in self.0.pairs() {
+            m.serialize_entry(col, value)?;
+        }
+        m.end()
+    }
+}
+
+struct ChangesView<'a>(&'a Plan);
+
+impl Serialize for ChangesView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.changes.len()))?;
+        for change in &self.0.changes {
+            seq.serialize_element(&ChangeView { plan: self.0, change })?;
+        }
+        seq.end()
+    }
+}
+
+struct PlanView<'a> {
+    plan: &'a Plan,
+    diagnostics: &'a [Diagnostic],
+}
+
+impl Serialize for PlanView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("base_version", &self.plan.base_version)?;
+        m.serialize_entry("summary", &self.plan.summary)?;
+        m.serialize_entry("safety", &self.plan.safety)?;
+        m.serialize_entry("diagnostics", self.diagnostics)?;
+        m.serialize_entry("changes", &ChangesView(self.plan))?;
+        m.end()
+    }
+}
+
+/// Writes the plan as one JSON object: `base_version`, `summary` (kind → counts of
+/// `create`, `update`, `reactivate`, `deactivate`, `delete`, `unchanged`, `existing`),
+/// `safety`, `diagnostics`, `changes`.
+pub fn write_json(plan: &Plan, diagnostics: &[Diagnostic], out: impl Write) -> serde_json::Result<()> {
+    serde_json::to_writer(out, &PlanView { plan, diagnostics })
+}
+
+/// The same JSON as a value (for small plans and tests).
 pub fn json(plan: &Plan, diagnostics: &[Diagnostic]) -> serde_json::Value {
-    serde_json::json!({
-        "base_version": plan.base_version,
-        "summary": plan.summary,
-        "safety": plan.safety,
-        "diagnostics": diagnostics,
-        "changes": plan.changes,
-    })
+    serde_json::to_value(PlanView { plan, diagnostics }).unwrap_or(serde_json::Value::Null)
 }
