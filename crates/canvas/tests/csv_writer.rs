@@ -10,20 +10,7 @@ use std::io::{Cursor, Read};
 
 fn desired() -> DesiredState {
     DesiredState {
-        users: vec![User {
-            sis_id: SisId::new("0042"),
-            integration_id: None,
-            login_id: "zoë.o'brien".into(),
-            authentication_provider_id: None,
-            first_name: "Zoë".into(),
-            last_name: "Smith, Jr.".into(),
-            full_name: None,
-            sortable_name: None,
-            short_name: None,
-            email: Some("zoe@example.org".into()),
-            status: Status::Active,
-            src: None,
-        }],
+        users: vec![User::new(SisId::new("0042"), "zoë.o'brien".into(), "Zoë".into(), "Smith, Jr.".into(), Some("zoe@example.org".into()), Status::Active)],
         courses: vec![Course {
             sis_id: SisId::new("C-1"),
             integration_id: None,

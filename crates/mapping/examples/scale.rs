@@ -32,7 +32,7 @@ fn main() {
     for c in 0..classes_n {
         r.classes.push(Class { sourced_id: SisId::new(format!("cls-{c:07}")), title: format!("Class {c}").as_str().into(), grades: vec![], course: "crs".into(), class_code: None, class_type: ClassType::Scheduled, location: None, school: SisId::new(format!("sch-{:04}", c % schools)), terms: vec!["fall".into()], subjects: vec![], subject_codes: vec![], periods: vec![], src });
     }
-    let mk = |id: String, role: UserRole, agents: Vec<SisId>| User { sourced_id: SisId::new(&id), enabled: true, role, orgs: vec![], roles: vec![], username: id.as_str().into(), user_ids: vec![], given_name: "Given".into(), family_name: "Family".into(), middle_name: None, preferred_given_name: None, preferred_middle_name: None, preferred_family_name: None, pronouns: None, identifier: None, user_master_identifier: None, email: Some(format!("{id}@example.org").as_str().into()), sms: None, phone: None, agents, grades: vec![], primary_org: None, src };
+    let mk = |id: String, role: UserRole, agents: Vec<SisId>| User { sourced_id: SisId::new(&id), enabled: true, role, orgs: vec![], username: id.as_str().into(), given_name: "Given".into(), family_name: "Family".into(), identifier: None, email: Some(format!("{id}@example.org").as_str().into()), agents, grades: vec![], src, extra: None };
     for s in 0..students {
         r.users.push(mk(format!("stu-{s:07}"), UserRole::Student, vec![SisId::new(format!("par-{:07}", s * 7 / 10))]));
     }

@@ -156,17 +156,13 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         user_slot[ui] = Some(desired.users.len() as u32);
         desired.users.push(cv::User {
             sis_id: user.sourced_id.clone(),
-            integration_id: None,
             login_id: Str::new(login),
-            authentication_provider_id: None,
             first_name: user.given_name.clone(),
             last_name: user.family_name.clone(),
-            full_name: None,
-            sortable_name: None,
-            short_name: None,
             email: user.email.clone().filter(|e| !e.trim().is_empty()),
             status: if user.enabled { Status::Active } else { Status::Suspended },
             src: Some(user.src),
+            extra: None,
         });
     }
 

@@ -21,7 +21,15 @@ pub enum CanvasRole {
     Observer,
     Designer,
     /// A custom course role, by its exact name (optionally with its resolved role id).
-    Custom { name: Str, role_id: Option<u64> },
+    /// Boxed: rare, and it would double the size of every enrollment.
+    Custom(Box<CustomRole>),
+}
+
+/// A custom Canvas course role.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CustomRole {
+    pub name: Str,
+    pub role_id: Option<u64>,
 }
 
 impl CanvasRole {
@@ -33,7 +41,7 @@ impl CanvasRole {
             CanvasRole::Ta => "ta",
             CanvasRole::Observer => "observer",
             CanvasRole::Designer => "designer",
-            CanvasRole::Custom { name, .. } => name.as_str(),
+            CanvasRole::Custom(c) => c.name.as_str(),
         }
     }
 
@@ -44,7 +52,7 @@ impl CanvasRole {
             "ta" => CanvasRole::Ta,
             "observer" => CanvasRole::Observer,
             "designer" => CanvasRole::Designer,
-            other => CanvasRole::Custom { name: Str::new(other), role_id: None },
+            other => CanvasRole::Custom(Box::new(CustomRole { name: Str::new(other), role_id: None })),
         }
     }
 }
@@ -129,37 +137,51 @@ impl Term {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub sis_id: SisId,
-    pub integration_id: Option<Str>,
     pub login_id: Str,
-    pub authentication_provider_id: Option<Str>,
     pub first_name: Str,
     pub last_name: Str,
-    pub full_name: Option<Str>,
-    pub sortable_name: Option<Str>,
-    pub short_name: Option<Str>,
     pub email: Option<Str>,
     /// `Active`, or `Suspended` when the SIS disabled the person (`enabledUser=false`).
     pub status: Status,
     pub src: Option<SourceRef>,
+    /// Fields that are usually empty, boxed to keep millions of users small.
+    pub extra: Option<Box<UserFields>>,
+}
+
+/// The usually empty user columns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserFields {
+    pub integration_id: Option<Str>,
+    pub authentication_provider_id: Option<Str>,
+    pub full_name: Option<Str>,
+    pub sortable_name: Option<Str>,
+    pub short_name: Option<Str>,
 }
 
 impl User {
+    /// A user with the usual fields and none of the rare ones.
+    pub fn new(sis_id: SisId, login_id: Str, first_name: Str, last_name: Str, email: Option<Str>, status: Status) -> User {
+        User { sis_id, login_id, first_name, last_name, email, status, src: None, extra: None }
+    }
+
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
     pub fn row(&self) -> Row {
+        let none = UserFields::default();
+        let x = self.extra.as_deref().unwrap_or(&none);
         Row::from_pairs(
             Kind::Users,
             [
                 ("user_id", self.sis_id.as_str()),
-                ("integration_id", opt(&self.integration_id)),
+                ("integration_id", opt(&x.integration_id)),
                 ("login_id", self.login_id.as_str()),
-                ("authentication_provider_id", opt(&self.authentication_provider_id)),
+                ("authentication_provider_id", opt(&x.authentication_provider_id)),
                 ("first_name", self.first_name.as_str()),
                 ("last_name", self.last_name.as_str()),
-                ("full_name", opt(&self.full_name)),
-                ("sortable_name", opt(&self.sortable_name)),
-                ("short_name", opt(&self.short_name)),
+                ("full_name", opt(&x.full_name)),
+                ("sortable_name", opt(&x.sortable_name)),
+                ("short_name", opt(&x.short_name)),
                 ("email", opt(&self.email)),
                 ("status", self.status.as_str()),
             ],
@@ -331,7 +353,7 @@ impl DesiredState {
             Kind::Enrollments => {
                 let e = &self.enrollments[i];
                 let role_id = match &e.role {
-                    CanvasRole::Custom { role_id: Some(id), .. } => compact_str::format_compact!("{id}"),
+                    CanvasRole::Custom(c) => c.role_id.map(|id| compact_str::format_compact!("{id}")).unwrap_or_default(),
                     _ => Str::default(),
                 };
                 let start = e.start.map(format_date).unwrap_or_default();
@@ -420,20 +442,7 @@ mod tests {
     #[test]
     fn enrollment_rows_resolve_indexes_to_sis_ids() {
         let state = DesiredState {
-            users: vec![User {
-                sis_id: SisId::new("u-007"),
-                integration_id: None,
-                login_id: "bond".into(),
-                authentication_provider_id: None,
-                first_name: "James".into(),
-                last_name: "Bond".into(),
-                full_name: None,
-                sortable_name: None,
-                short_name: None,
-                email: None,
-                status: Status::Active,
-                src: None,
-            }],
+            users: vec![User::new(SisId::new("u-007"), "bond".into(), "James".into(), "Bond".into(), None, Status::Active)],
             sections: vec![Section {
                 sis_id: SisId::new("cls-1"),
                 integration_id: None,

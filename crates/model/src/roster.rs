@@ -235,37 +235,61 @@ pub struct RoleAssignment {
 }
 
 /// A person. Passwords are never read into the model.
+///
+/// The fields every sync uses are inline; the rest sit in [`UserExtra`], allocated only
+/// for users that have any of them, because a state-wide roster holds millions of users.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub sourced_id: SisId,
     /// `enabledUser`: false means the person exists but access is curtailed (suspend, not delete).
     pub enabled: bool,
-    /// The primary role (1.1 `role`; 1.2 the primary entry of `roles`).
+    /// The primary role (1.1 `role`; 1.2 the primary entry of roles.csv).
     pub role: UserRole,
-    /// Orgs the user belongs to (1.1 `orgSourcedIds`; 1.2 the orgs of `roles`).
+    /// Orgs the user belongs to (1.1 `orgSourcedIds`; 1.2 the orgs of roles.csv).
     pub orgs: Vec<SisId>,
-    /// Every role at every org (1.2 `roles`; 1.1 one primary entry per org).
-    pub roles: Vec<RoleAssignment>,
     pub username: Str,
-    /// `userIds`: `{type:identifier}` pairs.
-    pub user_ids: Vec<(Str, Str)>,
     pub given_name: Str,
     pub family_name: Str,
+    pub identifier: Option<Str>,
+    pub email: Option<Str>,
+    /// `agentSourcedIds`: for students their parents/guardians/relatives, and the reverse.
+    pub agents: Vec<SisId>,
+    pub grades: Vec<Str>,
+    pub src: SourceRef,
+    pub extra: Option<Box<UserExtra>>,
+}
+
+/// The less common user fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserExtra {
+    /// Every role at every org (1.2 roles.csv). Empty for 1.1 (one `role` for all `orgs`).
+    pub roles: Vec<RoleAssignment>,
+    /// `userIds`: `{type:identifier}` pairs.
+    pub user_ids: Vec<(Str, Str)>,
     pub middle_name: Option<Str>,
     pub preferred_given_name: Option<Str>,
     pub preferred_middle_name: Option<Str>,
     pub preferred_family_name: Option<Str>,
     pub pronouns: Option<Str>,
-    pub identifier: Option<Str>,
     pub user_master_identifier: Option<Str>,
-    pub email: Option<Str>,
     pub sms: Option<Str>,
     pub phone: Option<Str>,
-    /// `agentSourcedIds`: for students their parents/guardians/relatives, and the reverse.
-    pub agents: Vec<SisId>,
-    pub grades: Vec<Str>,
     pub primary_org: Option<SisId>,
-    pub src: SourceRef,
+}
+
+impl UserExtra {
+    /// True when no field is set (then a user needs no `extra` at all).
+    pub fn is_empty(&self) -> bool {
+        *self == UserExtra::default()
+    }
+}
+
+impl User {
+    /// The less common fields, or all-empty ones.
+    pub fn extra(&self) -> &UserExtra {
+        static EMPTY: std::sync::OnceLock<UserExtra> = std::sync::OnceLock::new();
+        self.extra.as_deref().unwrap_or_else(|| EMPTY.get_or_init(UserExtra::default))
+    }
 }
 
 /// An enrollment. `class`, `user` and `school` are indexes into the roster's vectors.

@@ -8,20 +8,7 @@ use rosterbridge_plan::{build, diff, Action, Plan, PlanOptions};
 use rosterbridge_state::{Ownership, SnapshotEntry, StateSnapshot, StoredRecord};
 
 fn user(id: &str, first: &str) -> User {
-    User {
-        sis_id: SisId::new(id),
-        integration_id: None,
-        login_id: format!("login-{id}").as_str().into(),
-        authentication_provider_id: None,
-        first_name: first.into(),
-        last_name: "Doe".into(),
-        full_name: None,
-        sortable_name: None,
-        short_name: None,
-        email: None,
-        status: Status::Active,
-        src: None,
-    }
+    User::new(SisId::new(id), format!("login-{id}").as_str().into(), first.into(), "Doe".into(), None, Status::Active)
 }
 
 fn section(id: &str) -> Section {
