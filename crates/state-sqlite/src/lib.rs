@@ -1,0 +1,406 @@
+//! The embedded SQLite state store.
+//!
+//! One database file per configuration (WAL mode). Schema migrations live in
+//! `migrations/` and are append-only; the applied count is SQLite's `user_version`.
+//! `kind` and `status` are stored as small integers because [`StateStore::snapshot`]
+//! scans every row and must stay fast at millions of objects.
+
+use rosterbridge_model::hash::KeyHash;
+use rosterbridge_model::kind::{Kind, Row, Status};
+use rosterbridge_model::Str;
+use rosterbridge_state::{
+    ChangeOutcome, OutcomeResult, Ownership, RecordId, RunFinish, RunId, RunOutcome, RunRecord, RunStart, SnapshotEntry,
+    SourceTableSnapshot, StateError, StateErrorKind, StateSnapshot, StateStore, StoredRecord,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+/// Migrations in order; index + 1 is the schema version after applying it.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// Stored codes. Never renumber: the database keeps them.
+fn kind_code(k: Kind) -> i64 {
+    match k {
+        Kind::Accounts => 1,
+        Kind::Terms => 2,
+        Kind::Users => 3,
+        Kind::Courses => 4,
+        Kind::Sections => 5,
+        Kind::Enrollments => 6,
+        Kind::UserObservers => 7,
+    }
+}
+
+fn kind_from(code: i64) -> Option<Kind> {
+    Some(match code {
+        1 => Kind::Accounts,
+        2 => Kind::Terms,
+        3 => Kind::Users,
+        4 => Kind::Courses,
+        5 => Kind::Sections,
+        6 => Kind::Enrollments,
+        7 => Kind::UserObservers,
+        _ => return None,
+    })
+}
+
+fn status_code(s: Status) -> i64 {
+    match s {
+        Status::Active => 1,
+        Status::Suspended => 2,
+        Status::Completed => 3,
+        Status::Inactive => 4,
+        Status::Deleted => 5,
+    }
+}
+
+fn status_from(code: i64) -> Option<Status> {
+    Some(match code {
+        1 => Status::Active,
+        2 => Status::Suspended,
+        3 => Status::Completed,
+        4 => Status::Inactive,
+        5 => Status::Deleted,
+        _ => return None,
+    })
+}
+
+fn backend(context: &str) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+    move |e| StateError::with_source(StateErrorKind::Backend, context.to_string(), e)
+}
+
+fn now() -> String {
+    // The store does not own a clock for decisions; this is a record-keeping timestamp.
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    secs.to_string()
+}
+
+/// The SQLite state store.
+pub struct SqliteStore {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                return Err(StateError::new(
+                    StateErrorKind::Open,
+                    format!("the folder {} of the state database {} does not exist", parent.display(), path.display()),
+                ));
+            }
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| StateError::with_source(StateErrorKind::Open, format!("cannot open {}", path.display()), e))?;
+        let mut store = SqliteStore { conn, path: Some(path.to_path_buf()) };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// An empty store in memory.
+    pub fn open_in_memory() -> Result<SqliteStore, StateError> {
+        let conn = Connection::open_in_memory().map_err(|e| StateError::with_source(StateErrorKind::Open, "cannot open an in-memory database", e))?;
+        let mut store = SqliteStore { conn, path: None };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn name(&self) -> String {
+        self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| ":memory:".into())
+    }
+
+    fn init(&mut self) -> Result<(), StateError> {
+        let name = self.name();
+        let open_err = |e: rusqlite::Error| StateError::with_source(StateErrorKind::Open, format!("{name} is not a usable SQLite database"), e);
+        self.conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        self.conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(StateError::new(
+                StateErrorKind::Schema,
+                format!(
+                    "{name} has schema version {version}, newer than this rosterbridge knows ({}); use a newer rosterbridge",
+                    MIGRATIONS.len()
+                ),
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(backend("starting a migration"))?;
+            tx.execute_batch(sql)
+                .map_err(|e| StateError::with_source(StateErrorKind::Schema, format!("migration {} failed on {name}", i + 1), e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(backend("recording the schema version"))?;
+            tx.commit().map_err(backend("committing a migration"))?;
+        }
+        Ok(())
+    }
+
+    fn version(conn: &Connection) -> Result<u64, StateError> {
+        let v: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| r.get(0))
+            .map_err(backend("reading the state version"))?;
+        v.parse().map_err(|_| StateError::new(StateErrorKind::Corrupt, format!("state version {v:?} is not a number")))
+    }
+}
+
+fn decode_row(id: RecordId, kind: Kind, json: &str) -> Result<Row, StateError> {
+    let values: Vec<Str> = serde_json::from_str(json)
+        .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("record {id}: stored row is not a JSON array of strings"), e))?;
+    if values.len() != kind.columns().len() {
+        return Err(StateError::new(
+            StateErrorKind::Corrupt,
+            format!("record {id}: stored {kind} row has {} cells, expected {}", values.len(), kind.columns().len()),
+        ));
+    }
+    Ok(Row { kind, values })
+}
+
+fn encode_row(row: &Row) -> String {
+    serde_json::to_string(&row.values).unwrap_or_else(|_| "[]".into())
+}
+
+impl StateStore for SqliteStore {
+    fn snapshot(&self) -> Result<StateSnapshot, StateError> {
+        let version = Self::version(&self.conn)?;
+        let count: i64 = self.conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).map_err(backend("counting objects"))?;
+        let mut snap = StateSnapshot { version, ..Default::default() };
+        snap.entries.reserve(count.max(0) as usize);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, key_hash, kind, status, content_hash FROM objects")
+            .map_err(backend("reading the state index"))?;
+        let mut rows = stmt.query([]).map_err(backend("reading the state index"))?;
+        while let Some(r) = rows.next().map_err(backend("reading the state index"))? {
+            let id: i64 = r.get(0).map_err(backend("reading the state index"))?;
+            let key = r.get_ref(1).map_err(backend("reading the state index"))?.as_blob().map_err(|e| {
+                StateError::with_source(StateErrorKind::Corrupt, format!("record {id}: key hash is not a blob"), e)
+            })?;
+            let key: [u8; 16] = key
+                .try_into()
+                .map_err(|_| StateError::new(StateErrorKind::Corrupt, format!("record {id}: key hash has {} bytes, not 16", key.len())))?;
+            let kind = kind_from(r.get(2).map_err(backend("reading the state index"))?)
+                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown kind code")))?;
+            let status = status_from(r.get(3).map_err(backend("reading the state index"))?)
+                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown status code")))?;
+            let content_hash: i64 = r.get(4).map_err(backend("reading the state index"))?;
+            snap.entries.insert(KeyHash::from_bytes(key), SnapshotEntry { id, kind, content_hash: content_hash as u64, status });
+        }
+        Ok(snap)
+    }
+
+    fn load_records(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, sis_key, row_json, content_hash, canvas_id, ownership, last_outcome, last_run FROM objects WHERE id = ?1",
+            )
+            .map_err(backend("reading records"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let raw = stmt
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
+                    ))
+                })
+                .optional()
+                .map_err(backend("reading records"))?;
+            let Some((kind, key, row_json, content_hash, canvas_id, ownership, last_outcome, last_run)) = raw else { continue };
+            let kind = kind_from(kind).ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown kind code {kind}")))?;
+            let ownership = Ownership::parse(&ownership)
+                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown ownership {ownership:?}")))?;
+            out.push(StoredRecord {
+                id,
+                kind,
+                key,
+                row: decode_row(id, kind, &row_json)?,
+                content_hash: content_hash as u64,
+                canvas_id,
+                ownership,
+                last_outcome,
+                last_run,
+            });
+        }
+        Ok(out)
+    }
+
+    fn record_outcomes(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
+        let tx = self.conn.transaction().map_err(backend("starting to record outcomes"))?;
+        let current = Self::version(&tx)?;
+        if current != expected_version {
+            return Err(StateError::new(
+                StateErrorKind::StaleVersion,
+                format!("the plan was made against state version {expected_version}, but the state is now at {current}; plan again"),
+            ));
+        }
+        let updated_at = now();
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO objects (key_hash, kind, status, content_hash, sis_key, row_json, canvas_id, ownership, last_outcome, last_run, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (key_hash) DO UPDATE SET
+                        status = excluded.status,
+                        content_hash = excluded.content_hash,
+                        row_json = excluded.row_json,
+                        canvas_id = COALESCE(excluded.canvas_id, objects.canvas_id),
+                        last_outcome = excluded.last_outcome,
+                        last_run = excluded.last_run,
+                        updated_at = excluded.updated_at",
+                )
+                .map_err(backend("preparing to record outcomes"))?;
+            let mut reject = tx
+                .prepare_cached("UPDATE objects SET last_outcome = ?1, last_run = ?2, updated_at = ?3 WHERE key_hash = ?4")
+                .map_err(backend("preparing to record outcomes"))?;
+            for o in outcomes {
+                let key_hash = KeyHash::of(o.kind, &o.key).to_bytes();
+                match &o.result {
+                    OutcomeResult::Applied { how } => {
+                        let status = o.row.status().unwrap_or(Status::Active);
+                        upsert
+                            .execute(params![
+                                key_hash.as_slice(),
+                                kind_code(o.kind),
+                                status_code(status),
+                                o.content_hash as i64,
+                                o.key,
+                                encode_row(&o.row),
+                                o.canvas_id,
+                                o.ownership.as_str(),
+                                format!("applied: {how}"),
+                                run,
+                                updated_at,
+                            ])
+                            .map_err(backend("recording an applied change"))?;
+                    }
+                    OutcomeResult::Rejected { message } => {
+                        reject
+                            .execute(params![format!("rejected: {message}"), run, updated_at, key_hash.as_slice()])
+                            .map_err(backend("recording a rejected change"))?;
+                    }
+                }
+            }
+        }
+        let next = current + 1;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'version'", [next.to_string()]).map_err(backend("bumping the state version"))?;
+        tx.commit().map_err(backend("committing outcomes"))?;
+        Ok(next)
+    }
+
+    fn begin_run(&mut self, start: &RunStart) -> Result<RunId, StateError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4)",
+                params![start.command, start.profile, start.started_at, RunOutcome::Running.as_str()],
+            )
+            .map_err(backend("starting a run"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn finish_run(&mut self, run: RunId, finish: &RunFinish) -> Result<(), StateError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE runs SET ended_at = ?1, outcome = ?2, summary = ?3, message = ?4, artifacts = ?5 WHERE id = ?6",
+                params![
+                    finish.ended_at,
+                    finish.outcome.as_str(),
+                    finish.summary.to_string(),
+                    finish.message,
+                    serde_json::to_string(&finish.artifacts).unwrap_or_else(|_| "[]".into()),
+                    run
+                ],
+            )
+            .map_err(backend("finishing a run"))?;
+        if n == 0 {
+            return Err(StateError::new(StateErrorKind::Backend, format!("run {run} does not exist")));
+        }
+        Ok(())
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs ORDER BY id DESC LIMIT ?1")
+            .map_err(backend("listing runs"))?;
+        let rows = stmt.query_map([limit as i64], run_from_row).map_err(backend("listing runs"))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(backend("listing runs"))??);
+        }
+        Ok(out)
+    }
+
+    fn run(&self, id: RunId) -> Result<Option<RunRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs WHERE id = ?1")
+            .map_err(backend("reading a run"))?;
+        match stmt.query_row([id], run_from_row).optional().map_err(backend("reading a run"))? {
+            Some(r) => Ok(Some(r?)),
+            None => Ok(None),
+        }
+    }
+
+    fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError> {
+        let mut stmt = self.conn.prepare_cached("SELECT file, csv FROM source_tables ORDER BY file").map_err(backend("reading source tables"))?;
+        let rows = stmt
+            .query_map([], |r| Ok(SourceTableSnapshot { file: r.get(0)?, csv: r.get(1)? }))
+            .map_err(backend("reading source tables"))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend("reading source tables"))
+    }
+
+    fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(backend("saving source tables"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT INTO source_tables (file, csv) VALUES (?1, ?2) ON CONFLICT (file) DO UPDATE SET csv = excluded.csv")
+                .map_err(backend("saving source tables"))?;
+            for t in tables {
+                stmt.execute(params![t.file, t.csv]).map_err(backend("saving source tables"))?;
+            }
+        }
+        tx.commit().map_err(backend("saving source tables"))
+    }
+}
+
+type RunRow = Result<RunRecord, StateError>;
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let id: i64 = r.get(0)?;
+    let outcome: String = r.get(5)?;
+    let summary: String = r.get(6)?;
+    let artifacts: String = r.get(8)?;
+    let parsed = (|| {
+        let outcome = RunOutcome::parse(&outcome)
+            .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("run {id}: unknown outcome {outcome:?}")))?;
+        let summary = serde_json::from_str(&summary)
+            .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("run {id}: summary is not JSON"), e))?;
+        let artifacts = serde_json::from_str(&artifacts)
+            .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("run {id}: artifacts are not a JSON list"), e))?;
+        Ok((outcome, summary, artifacts))
+    })();
+    Ok(match parsed {
+        Ok((outcome, summary, artifacts)) => Ok(RunRecord {
+            id,
+            command: r.get(1)?,
+            profile: r.get(2)?,
+            started_at: r.get(3)?,
+            ended_at: r.get(4)?,
+            outcome,
+            summary,
+            message: r.get(7)?,
+            artifacts,
+        }),
+        Err(e) => Err(e),
+    })
+}

@@ -1,0 +1,170 @@
+//! The SQLite store against the StateStore contract, on real database files.
+
+use rosterbridge_model::hash::{composite_key, content_hash, KeyHash};
+use rosterbridge_model::kind::{Kind, Row, Status};
+use rosterbridge_state::*;
+use rosterbridge_state_sqlite::SqliteStore;
+
+fn user_row(id: &str, name: &str, status: Status) -> Row {
+    let mut r = Row::from_pairs(Kind::Users, [("user_id", id), ("login_id", id), ("first_name", name)]);
+    r.set_status(status);
+    r
+}
+
+fn applied(kind: Kind, key: &str, row: Row) -> ChangeOutcome {
+    ChangeOutcome {
+        kind,
+        key: key.to_string(),
+        content_hash: content_hash(&row),
+        row,
+        result: OutcomeResult::Applied { how: "exported".into() },
+        canvas_id: None,
+        ownership: Ownership::Created,
+    }
+}
+
+fn start(store: &mut SqliteStore) -> RunId {
+    store.begin_run(&RunStart { command: "apply".into(), profile: None, started_at: "2026-11-22T00:00:00Z".into() }).unwrap()
+}
+
+#[test]
+fn an_empty_store_has_an_empty_snapshot_at_version_zero() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let snap = store.snapshot().unwrap();
+    assert_eq!(snap.version, 0);
+    assert!(snap.entries.is_empty());
+    assert!(store.runs(10).unwrap().is_empty());
+}
+
+#[test]
+fn applied_outcomes_round_trip_exactly_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let enrol_key = composite_key(&["sec-01", "007", "student"]);
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        let run = start(&mut store);
+        let mut o = applied(Kind::Users, "007", user_row("007", "Zoë", Status::Active));
+        o.canvas_id = Some(42);
+        let e = applied(Kind::Enrollments, &enrol_key, Row::from_pairs(Kind::Enrollments, [("section_id", "sec-01"), ("user_id", "007"), ("role", "student"), ("status", "active")]));
+        assert_eq!(store.record_outcomes(run, 0, &[o, e]).unwrap(), 1);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let snap = store.snapshot().unwrap();
+    assert_eq!(snap.version, 1);
+    let u = snap.get(KeyHash::of(Kind::Users, "007")).unwrap();
+    assert_eq!((u.kind, u.status), (Kind::Users, Status::Active));
+    assert!(snap.get(KeyHash::of(Kind::Users, "7")).is_none(), "leading zeros matter");
+    let e = snap.get(KeyHash::of(Kind::Enrollments, &enrol_key)).unwrap();
+    let records = store.load_records(&[u.id, e.id, 999]).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].key, "007");
+    assert_eq!(records[0].row.get("first_name"), "Zoë");
+    assert_eq!(records[0].canvas_id, Some(42));
+    assert_eq!(records[0].ownership, Ownership::Created);
+    assert_eq!(records[0].content_hash, u.content_hash);
+    assert_eq!(records[1].key, enrol_key);
+    assert_eq!(records[1].last_outcome, "applied: exported");
+}
+
+#[test]
+fn a_stale_version_is_refused_and_writes_nothing() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let run = start(&mut store);
+    store.record_outcomes(run, 0, &[applied(Kind::Users, "1", user_row("1", "A", Status::Active))]).unwrap();
+    let err = store.record_outcomes(run, 0, &[applied(Kind::Users, "2", user_row("2", "B", Status::Active))]).unwrap_err();
+    assert_eq!(err.kind(), StateErrorKind::StaleVersion);
+    let snap = store.snapshot().unwrap();
+    assert_eq!((snap.version, snap.entries.len()), (1, 1));
+}
+
+#[test]
+fn rejected_outcomes_never_insert_and_keep_the_applied_row() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let run = start(&mut store);
+    store.record_outcomes(run, 0, &[applied(Kind::Users, "1", user_row("1", "A", Status::Active))]).unwrap();
+    let mut rejected = applied(Kind::Users, "1", user_row("1", "Changed", Status::Active));
+    rejected.result = OutcomeResult::Rejected { message: "Canvas said no".into() };
+    let mut new_rejected = applied(Kind::Users, "2", user_row("2", "B", Status::Active));
+    new_rejected.result = OutcomeResult::Rejected { message: "nope".into() };
+    store.record_outcomes(run, 1, &[rejected, new_rejected]).unwrap();
+    let snap = store.snapshot().unwrap();
+    assert_eq!(snap.entries.len(), 1);
+    let id = snap.get(KeyHash::of(Kind::Users, "1")).unwrap().id;
+    let rec = &store.load_records(&[id]).unwrap()[0];
+    assert_eq!(rec.row.get("first_name"), "A");
+    assert_eq!(rec.last_outcome, "rejected: Canvas said no");
+}
+
+#[test]
+fn reapplying_the_same_outcomes_is_idempotent_and_status_follows_the_row() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let run = start(&mut store);
+    let o = applied(Kind::Users, "1", user_row("1", "A", Status::Active));
+    store.record_outcomes(run, 0, &[o.clone()]).unwrap();
+    store.record_outcomes(run, 1, &[o]).unwrap();
+    store.record_outcomes(run, 2, &[applied(Kind::Users, "1", user_row("1", "A", Status::Suspended))]).unwrap();
+    let snap = store.snapshot().unwrap();
+    assert_eq!(snap.entries.len(), 1);
+    assert_eq!(snap.get(KeyHash::of(Kind::Users, "1")).unwrap().status, Status::Suspended);
+    assert_eq!(snap.active_count(Kind::Users), 0);
+}
+
+#[test]
+fn runs_are_listed_newest_first_with_their_outcome() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let a = start(&mut store);
+    let b = start(&mut store);
+    store
+        .finish_run(a, &RunFinish { outcome: RunOutcome::Succeeded, ended_at: "t1".into(), summary: serde_json::json!({"users": 3}), message: None, artifacts: vec!["x.zip".into()] })
+        .unwrap();
+    store
+        .finish_run(b, &RunFinish { outcome: RunOutcome::Held, ended_at: "t2".into(), summary: serde_json::Value::Null, message: Some("held".into()), artifacts: vec![] })
+        .unwrap();
+    let runs = store.runs(10).unwrap();
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(runs[1].outcome, RunOutcome::Succeeded);
+    assert_eq!(runs[1].artifacts, ["x.zip"]);
+    assert_eq!(runs[1].summary["users"], 3);
+    assert_eq!(store.run(b).unwrap().unwrap().message.as_deref(), Some("held"));
+    assert!(store.run(999).unwrap().is_none());
+}
+
+#[test]
+fn source_tables_are_replaced_by_name_and_others_kept() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store.save_source_tables(&[SourceTableSnapshot { file: "users.csv".into(), csv: b"a".to_vec() }, SourceTableSnapshot { file: "orgs.csv".into(), csv: b"o".to_vec() }]).unwrap();
+    store.save_source_tables(&[SourceTableSnapshot { file: "users.csv".into(), csv: b"b".to_vec() }]).unwrap();
+    let t = store.source_tables().unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.iter().find(|t| t.file == "users.csv").unwrap().csv, b"b");
+}
+
+#[test]
+fn a_missing_folder_is_a_clear_open_error() {
+    let err = SqliteStore::open(std::path::Path::new("/nonexistent/dir/state.db")).err().unwrap();
+    assert_eq!(err.kind(), StateErrorKind::Open);
+    assert!(err.to_string().contains("/nonexistent/dir"), "{err}");
+}
+
+#[test]
+fn a_database_from_a_newer_rosterbridge_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).err().unwrap();
+    assert_eq!(err.kind(), StateErrorKind::Schema);
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    std::fs::write(&path, b"this is not sqlite, just text that happens to be long enough to look like a header").unwrap();
+    let err = SqliteStore::open(&path).err().unwrap();
+    assert_eq!(err.kind(), StateErrorKind::Open);
+}
