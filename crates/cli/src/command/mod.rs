@@ -1,0 +1,60 @@
+//! One module per subcommand.
+
+pub mod apply;
+pub mod bench;
+pub mod generate;
+pub mod plan;
+pub mod validate;
+
+use crate::report;
+use anyhow::Context;
+use rosterbridge_config::Config;
+use rosterbridge_state::StateStore;
+use std::path::PathBuf;
+
+/// Arguments every command that reads a configuration takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The configuration file (TOML). See the README for every key.
+    #[arg(long, short, value_name = "FILE", default_value = "rosterbridge.toml")]
+    pub config: PathBuf,
+    /// The state database (SQLite). Default: `<config name>.state.db` beside the config file,
+    /// or `[state] path`.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// Loads and validates the configuration; prints every problem on failure.
+    pub fn load(&self) -> anyhow::Result<Option<Config>> {
+        match Config::load(&self.config) {
+            Ok(mut c) => {
+                if let Some(s) = &self.state {
+                    c.state_path = s.clone();
+                }
+                Ok(Some(c))
+            }
+            Err(e) => {
+                report::print_diagnostics(&e.diagnostics());
+                eprintln!("error: {e}");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Opens the state store for reading: the file when it exists, else an empty in-memory
+/// store (so `plan` and `validate` never create files).
+pub fn open_store_readonly(config: &Config) -> anyhow::Result<Box<dyn StateStore>> {
+    if config.state_path.exists() {
+        let store = rosterbridge_engine::open_store(&config.state_path)
+            .with_context(|| format!("opening state {}", config.state_path.display()))?;
+        Ok(Box::new(store))
+    } else {
+        Ok(Box::new(rosterbridge_state_sqlite_memory()?))
+    }
+}
+
+fn rosterbridge_state_sqlite_memory() -> anyhow::Result<impl StateStore> {
+    Ok(rosterbridge_engine::open_memory_store()?)
+}

@@ -1,0 +1,62 @@
+//! `rosterbridge plan`: what would change in Canvas, without changing anything.
+
+use super::{open_store_readonly, ConfigArgs};
+use crate::exit::Code;
+use crate::progress::Ui;
+use crate::report;
+use anyhow::Context;
+use rosterbridge_config::RowErrorPolicy;
+use rosterbridge_plan::render;
+use std::path::PathBuf;
+
+/// Show what a sync would change in Canvas: a summary per kind and action, the first
+/// changes of each kind with their reasons, and the safety verdict. Changes nothing.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the whole plan as one JSON object (`summary`, `safety`, `diagnostics`, `changes`).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the delta as Canvas SIS-import CSV: a folder, or a file ending in .zip.
+    #[arg(long, value_name = "DIR|FILE.zip")]
+    pub out: Option<PathBuf>,
+    /// How many changes of each kind to list in the text view.
+    #[arg(long, value_name = "N", default_value_t = render::LISTED_PER_KIND)]
+    pub changes: usize,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
+    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let store = open_store_readonly(&config)?;
+    let prepared = match rosterbridge_engine::prepare(&config, store.as_ref(), ui) {
+        Ok(p) => p,
+        Err(e) => {
+            if let rosterbridge_engine::EngineError::Source(s) = &e {
+                report::print_diagnostics(&[s.to_diagnostic()]);
+            }
+            return Err(e.into());
+        }
+    };
+    if let Some(out) = &args.out {
+        let written = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+            rosterbridge_canvas::csv::write_zip_file(&prepared.plan, out)
+        } else {
+            rosterbridge_canvas::csv::write_folder(&prepared.plan, out)
+        }
+        .with_context(|| format!("writing Canvas CSV to {}", out.display()))?;
+        ui.note(&format!("wrote {} row(s) of Canvas CSV to {}", written.rows(), out.display()));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&render::json(&prepared.plan, &prepared.diagnostics))?);
+    } else {
+        report::print_diagnostics(&prepared.diagnostics);
+        print!("{}", render::text(&prepared.plan, args.changes));
+    }
+    let (errors, _) = report::counts(&prepared.diagnostics);
+    if errors > 0 && config.source.on_row_error == RowErrorPolicy::Fail {
+        eprintln!("error: {errors} row error(s): `apply` will refuse this source until they are fixed (or [source] on_row_error = \"skip\")");
+        return Ok(Code::Error);
+    }
+    Ok(if prepared.plan.safety.held { Code::Held } else { Code::Ok })
+}

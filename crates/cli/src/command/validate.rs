@@ -1,0 +1,52 @@
+//! `rosterbridge validate`: checks the configuration and the source without changing anything.
+
+use super::{open_store_readonly, ConfigArgs};
+use crate::exit::Code;
+use crate::progress::Ui;
+use crate::report;
+
+/// Check the configuration and the source; report every problem with its file, line and column.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
+    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let store = open_store_readonly(&config)?;
+    let prepared = match rosterbridge_engine::prepare(&config, store.as_ref(), ui) {
+        Ok(p) => p,
+        Err(e) => {
+            if let rosterbridge_engine::EngineError::Source(s) = &e {
+                report::print_diagnostics(&[s.to_diagnostic()]);
+            }
+            return Err(e.into());
+        }
+    };
+    let (errors, warnings) = report::counts(&prepared.diagnostics);
+    if args.json {
+        let out = serde_json::json!({
+            "valid": errors == 0,
+            "version": prepared.version,
+            "tables": prepared.tables.iter().map(|t| serde_json::json!({"file": t.file, "mode": format!("{:?}", t.mode).to_lowercase(), "rows": t.rows})).collect::<Vec<_>>(),
+            "roster": prepared.roster,
+            "diagnostics": prepared.diagnostics,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        report::print_diagnostics(&prepared.diagnostics);
+        let r = prepared.roster;
+        println!(
+            "configuration ok; source {} (OneRoster {}): {} orgs, {} sessions, {} courses, {} classes, {} users, {} enrollments",
+            config.source.path.display(),
+            match prepared.version { rosterbridge_model::roster::OneRosterVersion::V1_1 => "1.1", rosterbridge_model::roster::OneRosterVersion::V1_2 => "1.2" },
+            r.orgs, r.sessions, r.courses, r.classes, r.users, r.enrollments
+        );
+        println!("{errors} error(s), {warnings} warning(s)");
+    }
+    Ok(if errors > 0 { Code::Error } else { Code::Ok })
+}

@@ -1,0 +1,22 @@
+//! Documented exit codes.
+
+use std::process::ExitCode;
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success (or nothing to do)
+  1  error: bad configuration, unreadable or invalid source, row errors, state problems
+  2  held: the plan exceeds the safety threshold; nothing was applied (see --allow-removals)";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    Ok = 0,
+    Error = 1,
+    Held = 2,
+}
+
+impl From<Code> for ExitCode {
+    fn from(c: Code) -> ExitCode {
+        ExitCode::from(c as u8)
+    }
+}

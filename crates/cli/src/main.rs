@@ -1,0 +1,52 @@
+//! `rosterbridge`: keeps Canvas LMS in step with a school's SIS.
+//!
+//! The binary only parses arguments and wires the library crates together; each
+//! subcommand lives in its own file under `command/`.
+
+mod command;
+mod exit;
+mod progress;
+mod report;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Keep Canvas LMS in step with your SIS: read the roster, plan the change, apply only the delta.
+#[derive(Parser)]
+#[command(name = "rosterbridge", version, about, long_about = None, after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    /// No progress bars or chatter on stderr (results and errors still print).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Validate(command::validate::Args),
+    Plan(command::plan::Args),
+    Apply(command::apply::Args),
+    Generate(command::generate::Args),
+    Bench(command::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = progress::Ui::new(cli.quiet);
+    let result = match cli.command {
+        Command::Validate(a) => command::validate::run(a, &ui),
+        Command::Plan(a) => command::plan::run(a, &ui),
+        Command::Apply(a) => command::apply::run(a, &ui),
+        Command::Generate(a) => command::generate::run(a, &ui),
+        Command::Bench(a) => command::bench::run(a, &ui),
+    };
+    progress::report_peak_rss_if_asked();
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::Code::Error.into()
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Progress bars on stderr when it is a terminal; silent otherwise or with --quiet.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rosterbridge_engine::{Observer, Stage};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub struct Ui {
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Ui {
+    pub fn new(quiet: bool) -> Ui {
+        Ui { quiet, bar: Mutex::new(None) }
+    }
+
+    /// A status line on stderr (suppressed by --quiet).
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            self.suspend(|| eprintln!("{msg}"));
+        }
+    }
+
+    fn target(&self) -> ProgressDrawTarget {
+        if self.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            // indicatif draws nothing when stderr is not a terminal.
+            ProgressDrawTarget::stderr()
+        }
+    }
+
+    /// A bar with a known length (e.g. bytes, rows).
+    pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(len), self.target());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {percent:>3}% {elapsed_precise} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(msg.to_string());
+        bar
+    }
+
+    fn spinner(&self, msg: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(None, self.target());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed_precise}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar.set_message(msg.to_string());
+        bar
+    }
+
+    fn suspend(&self, f: impl FnOnce()) {
+        match self.bar.lock().ok().and_then(|b| b.clone()) {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl Observer for Ui {
+    fn stage(&self, stage: Stage) {
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(self.spinner(stage.label()));
+        }
+    }
+
+    fn bytes(&self, file: &str, done: u64, total: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                if bar.length() != Some(total) {
+                    bar.set_length(total);
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                }
+                bar.set_message(format!("reading {file}"));
+                bar.set_position(done);
+            }
+        }
+    }
+
+    fn stage_done(&self, stage: Stage, elapsed: Duration) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+        }
+        if !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!("  {:<20} {:>8.2}s", stage.label(), elapsed.as_secs_f64());
+        }
+    }
+}
+
+/// With `ROSTERBRIDGE_REPORT_PEAK_RSS=1`, prints `peak_rss_kb=N` on stderr at exit
+/// (the benchmark runs each measured step as its own process and reads this).
+pub fn report_peak_rss_if_asked() {
+    if std::env::var_os("ROSTERBRIDGE_REPORT_PEAK_RSS").is_none() {
+        return;
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(kb) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+            eprintln!("peak_rss_kb={}", kb.trim().trim_end_matches(" kB").trim());
+        }
+    }
+}

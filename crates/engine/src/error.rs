@@ -1,0 +1,28 @@
+use rosterbridge_plan::Violation;
+
+/// Why a run stopped. The CLI maps these to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] rosterbridge_config::ConfigError),
+    #[error(transparent)]
+    Source(#[from] rosterbridge_source_oneroster::SourceError),
+    #[error(transparent)]
+    State(#[from] rosterbridge_state::StateError),
+    #[error(transparent)]
+    Write(#[from] rosterbridge_canvas::csv::WriteError),
+    /// Row-level errors under `on_row_error = "fail"`.
+    #[error("{count} row error(s) in the source; nothing was applied (fix the rows, or set [source] on_row_error = \"skip\" to apply the rest)")]
+    RowErrors { count: usize },
+    /// The safety threshold holds the plan.
+    #[error("held by the safety threshold: {}; nothing was applied (check the export, then apply with --allow-removals if the removals are intended)", describe(.violations))]
+    Held { violations: Vec<Violation> },
+}
+
+fn describe(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{} {} of {} ({:.1}% > {}%)", v.kind, v.removals, v.existing, v.percent, v.limit_percent))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

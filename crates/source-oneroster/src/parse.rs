@@ -1,0 +1,707 @@
+//! From tables to the typed roster, with a diagnostic for every row left out.
+
+use crate::package::Counting;
+use crate::table::{for_each_row, ColumnSpec, Input};
+use crate::{ReadObserver, SourceError, TableMode, TableSummary};
+use chrono::NaiveDate;
+use rosterbridge_model::roster::*;
+use rosterbridge_model::{Diagnostic, Location, SisId, SourceRef, SourceTable, Str};
+use rustc_hash::FxHashMap;
+use xxhash_like::hash64;
+
+mod xxhash_like {
+    //! A fast 64-bit hash of an id, for duplicate detection without storing every id twice.
+    use std::hash::{BuildHasher, Hasher};
+    pub fn hash64(s: &str) -> u64 {
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        h.write(s.as_bytes());
+        h.finish()
+    }
+}
+
+const STATUS: usize = 1;
+const DLM: usize = 2;
+
+const ORGS: &[ColumnSpec] = &[("sourcedId", true), ("status", false), ("dateLastModified", false), ("name", true), ("type", true), ("identifier", false), ("parentSourcedId", false)];
+const SESSIONS: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("title", true), ("type", true), ("startDate", true),
+    ("endDate", true), ("parentSourcedId", false), ("schoolYear", true),
+];
+const COURSES: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("schoolYearSourcedId", false), ("title", true),
+    ("courseCode", false), ("grades", false), ("orgSourcedId", true), ("subjects", false), ("subjectCodes", false),
+];
+const CLASSES: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("title", true), ("grades", false), ("courseSourcedId", true),
+    ("classCode", false), ("classType", true), ("location", false), ("schoolSourcedId", true), ("termSourcedIds", true),
+    ("subjects", false), ("subjectCodes", false), ("periods", false),
+];
+const USERS_11: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("enabledUser", true), ("orgSourcedIds", true), ("role", true),
+    ("username", true), ("userIds", false), ("givenName", true), ("familyName", true), ("middleName", false), ("identifier", false),
+    ("email", false), ("sms", false), ("phone", false), ("agentSourcedIds", false), ("grades", false),
+    ("userMasterIdentifier", false), ("preferredGivenName", false), ("preferredMiddleName", false), ("preferredFamilyName", false),
+    ("primaryOrgSourcedId", false), ("pronouns", false),
+];
+const USERS_12: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("enabledUser", true), ("orgSourcedIds", false), ("role", false),
+    ("username", true), ("userIds", false), ("givenName", true), ("familyName", true), ("middleName", false), ("identifier", false),
+    ("email", false), ("sms", false), ("phone", false), ("agentSourcedIds", false), ("grades", false),
+    ("userMasterIdentifier", false), ("preferredGivenName", false), ("preferredMiddleName", false), ("preferredFamilyName", false),
+    ("primaryOrgSourcedId", false), ("pronouns", false),
+];
+const ROLES: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("userSourcedId", true), ("roleType", true), ("role", true),
+    ("beginDate", false), ("endDate", false), ("orgSourcedId", true),
+];
+const ENROLLMENTS: &[ColumnSpec] = &[
+    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("classSourcedId", true), ("schoolSourcedId", true),
+    ("userSourcedId", true), ("role", true), ("primary", false), ("beginDate", false), ("endDate", false),
+];
+const DEMOGRAPHICS: &[ColumnSpec] = &[("sourcedId", true), ("status", false), ("dateLastModified", false), ("birthDate", false), ("sex", false)];
+
+/// Row diagnostics of one table.
+struct Rows<'s> {
+    file: &'static str,
+    spec: &'s [ColumnSpec],
+    list: Vec<Diagnostic>,
+    bulk: bool,
+    filled_status: Option<u32>,
+}
+
+impl<'s> Rows<'s> {
+    fn new(file: &'static str, spec: &'s [ColumnSpec], mode: TableMode) -> Self {
+        Rows { file, spec, list: Vec::new(), bulk: mode == TableMode::Bulk, filled_status: None }
+    }
+
+    fn loc(&self, line: u32, col: usize, pos: &[Option<usize>]) -> Location {
+        let mut l = Location::at(self.file, line).with_field(self.spec[col].0);
+        if let Some(p) = pos[col] {
+            l = l.with_column(p as u32 + 1);
+        }
+        l
+    }
+
+    fn error(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str, hint: &str) {
+        let mut d = Diagnostic::error(code, msg).at(self.loc(line, col, pos)).hint(hint);
+        if !value.is_empty() {
+            d = d.value(value);
+        }
+        if !id.is_empty() {
+            d = d.sis_id(id);
+        }
+        self.list.push(d);
+    }
+
+    fn warn(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str) {
+        let mut d = Diagnostic::warning(code, msg).at(self.loc(line, col, pos));
+        if !value.is_empty() {
+            d = d.value(value);
+        }
+        if !id.is_empty() {
+            d = d.sis_id(id);
+        }
+        self.list.push(d);
+    }
+
+    /// Checks the required columns have values; reports the first empty one.
+    fn required(&mut self, line: u32, cells: &[&str], pos: &[Option<usize>]) -> bool {
+        if self.bulk && self.filled_status.is_none() && (!cells[STATUS].is_empty() || !cells[DLM].is_empty()) {
+            self.filled_status = Some(line);
+        }
+        for (i, (name, required)) in self.spec.iter().enumerate() {
+            if *required && cells[i].is_empty() {
+                let id = cells[0];
+                self.error("missing-value", format!("`{name}` is required but empty"), line, i, pos, "", id, "fill the value in the SIS export");
+                return false;
+            }
+        }
+        true
+    }
+
+    fn finish(mut self) -> Vec<Diagnostic> {
+        if let Some(line) = self.filled_status {
+            self.list.push(
+                Diagnostic::warning("bulk-with-status", "a bulk file fills status/dateLastModified; the values are ignored (every row counts as present)")
+                    .at(Location::at(self.file, line)),
+            );
+        }
+        self.list
+    }
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn list(s: &str) -> Vec<Str> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(Str::new).collect()
+}
+
+fn ids(s: &str) -> Vec<SisId> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(SisId::new).collect()
+}
+
+fn opt(s: &str) -> Option<Str> {
+    (!s.is_empty()).then(|| Str::new(s))
+}
+
+fn boolean(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `{LDAP:12},{LTI:15}` → pairs.
+fn user_ids(s: &str) -> Vec<(Str, Str)> {
+    s.split('}')
+        .filter_map(|part| {
+            let part = part.trim().trim_start_matches(',').trim().trim_start_matches('{');
+            let (t, id) = part.split_once(':')?;
+            Some((Str::new(t.trim()), Str::new(id.trim())))
+        })
+        .collect()
+}
+
+fn dup_error(rows: &mut Rows<'_>, line: u32, first: u32, id: &str, pos: &[Option<usize>]) {
+    rows.error(
+        "duplicate-id",
+        format!("sourcedId {id:?} appears twice (first at line {first}); the later row is left out"),
+        line,
+        0,
+        pos,
+        id,
+        id,
+        "sourcedIds must be unique within a file",
+    );
+}
+
+struct Wrapped<'a> {
+    input: Input<'a>,
+    mode: TableMode,
+}
+
+fn wrap<'a>(file: &'static str, input: Input<'static>, mode: TableMode, size: u64, report: &'a (dyn Fn(&str, u64, u64) + Sync)) -> Wrapped<'a> {
+    let input = match input {
+        Input::Stream(r) => Input::Stream(Box::new(Counting { inner: r, done: 0, reported: 0, total: size, file, report })),
+        m => m,
+    };
+    Wrapped { input, mode }
+}
+
+type Inputs = FxHashMap<&'static str, (Input<'static>, TableMode, u64)>;
+
+pub(crate) fn build(
+    version: OneRosterVersion,
+    mut inputs: Inputs,
+    observer: &dyn ReadObserver,
+) -> Result<(Roster, Vec<TableSummary>, Vec<Diagnostic>), SourceError> {
+    let report = |file: &str, done: u64, total: u64| observer.bytes_read(file, done, total);
+    let report: &(dyn Fn(&str, u64, u64) + Sync) = &report;
+    let mut take = |file: &'static str| inputs.remove(file).map(|(i, m, size)| wrap(file, i, m, size, report));
+    let mut roster = Roster::default();
+    let mut tables = Vec::new();
+    let mut diags = Vec::new();
+
+    // Small tables first, on this thread.
+    if let Some(w) = take("orgs.csv") {
+        let mut rows = Rows::new("orgs.csv", ORGS, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("orgs.csv", w.input, ORGS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            seen.insert(id.clone(), line);
+            let org_type = OrgType::parse(c[4]);
+            if org_type.is_unknown() {
+                rows.warn("unknown-value", format!("org type {:?} is not in the OneRoster vocabulary", c[4]), line, 4, pos, c[4], c[0]);
+            }
+            roster.orgs.push(Org { sourced_id: id, name: Str::new(c[3]), org_type, identifier: opt(c[5]), parent: opt(c[6]).map(|p| SisId::new(p)), src: SourceRef::new(SourceTable::Orgs, line) });
+        })?;
+        tables.push(TableSummary { file: "orgs.csv".into(), mode: w.mode, rows: n });
+        diags.extend(rows.finish());
+    }
+    if let Some(w) = take("academicSessions.csv") {
+        let mut rows = Rows::new("academicSessions.csv", SESSIONS, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("academicSessions.csv", w.input, SESSIONS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            let (Some(start), Some(end)) = (date(c[5]), date(c[6])) else {
+                let col = if date(c[5]).is_none() { 5 } else { 6 };
+                rows.error("bad-date", format!("`{}` is not a date", SESSIONS[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+                return;
+            };
+            let session_type = SessionType::parse(c[4]);
+            if session_type.is_unknown() {
+                rows.warn("unknown-value", format!("session type {:?} is not in the OneRoster vocabulary", c[4]), line, 4, pos, c[4], c[0]);
+            }
+            seen.insert(id.clone(), line);
+            roster.sessions.push(AcademicSession {
+                sourced_id: id,
+                title: Str::new(c[3]),
+                session_type,
+                start_date: start,
+                end_date: end,
+                parent: opt(c[7]).map(|p| SisId::new(p)),
+                school_year: Str::new(c[8]),
+                src: SourceRef::new(SourceTable::AcademicSessions, line),
+            });
+        })?;
+        tables.push(TableSummary { file: "academicSessions.csv".into(), mode: w.mode, rows: n });
+        diags.extend(rows.finish());
+    }
+    let org_ix: FxHashMap<&str, u32> = roster.orgs.iter().enumerate().map(|(i, o)| (o.sourced_id.as_str(), i as u32)).collect();
+    let session_ids: FxHashMap<&str, ()> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), ())).collect();
+    {
+        let mut parent_warnings = Vec::new();
+        for o in &roster.orgs {
+            if let Some(p) = &o.parent {
+                if !org_ix.contains_key(p.as_str()) {
+                    parent_warnings.push(
+                        Diagnostic::warning("unknown-reference", format!("parent org {p} is not in orgs.csv"))
+                            .at(Location::at("orgs.csv", o.src.line).with_field("parentSourcedId"))
+                            .value(p.as_str())
+                            .sis_id(o.sourced_id.as_str()),
+                    );
+                }
+            }
+        }
+        for s in &roster.sessions {
+            if let Some(p) = &s.parent {
+                if !session_ids.contains_key(p.as_str()) {
+                    parent_warnings.push(
+                        Diagnostic::warning("unknown-reference", format!("parent session {p} is not in academicSessions.csv"))
+                            .at(Location::at("academicSessions.csv", s.src.line).with_field("parentSourcedId"))
+                            .value(p.as_str())
+                            .sis_id(s.sourced_id.as_str()),
+                    );
+                }
+            }
+        }
+        diags.extend(parent_warnings);
+    }
+
+    let mut courses = Vec::new();
+    if let Some(w) = take("courses.csv") {
+        let mut rows = Rows::new("courses.csv", COURSES, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("courses.csv", w.input, COURSES, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            if !org_ix.contains_key(c[7]) {
+                rows.warn("unknown-reference", format!("org {:?} is not in orgs.csv", c[7]), line, 7, pos, c[7], c[0]);
+            }
+            seen.insert(id.clone(), line);
+            courses.push(Course {
+                sourced_id: id,
+                school_year: opt(c[3]).map(|p| SisId::new(p)),
+                title: Str::new(c[4]),
+                course_code: opt(c[5]),
+                grades: list(c[6]),
+                org: SisId::new(c[7]),
+                subjects: list(c[8]),
+                subject_codes: list(c[9]),
+                src: SourceRef::new(SourceTable::Courses, line),
+            });
+        })?;
+        tables.push(TableSummary { file: "courses.csv".into(), mode: w.mode, rows: n });
+        diags.extend(rows.finish());
+    }
+    let course_ids: FxHashMap<&str, ()> = courses.iter().map(|c| (c.sourced_id.as_str(), ())).collect();
+    let check_courses = !courses.is_empty();
+
+    let mut classes = Vec::new();
+    if let Some(w) = take("classes.csv") {
+        let mut rows = Rows::new("classes.csv", CLASSES, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("classes.csv", w.input, CLASSES, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            if !org_ix.contains_key(c[9]) {
+                rows.error("unknown-reference", format!("school {:?} is not in orgs.csv", c[9]), line, 9, pos, c[9], c[0], "add the school to orgs.csv or correct schoolSourcedId");
+                return;
+            }
+            if check_courses && !course_ids.contains_key(c[5]) {
+                rows.warn("unknown-reference", format!("course {:?} is not in courses.csv", c[5]), line, 5, pos, c[5], c[0]);
+            }
+            let mut terms = ids(c[10]);
+            for t in &terms {
+                if !session_ids.contains_key(t.as_str()) {
+                    rows.warn("unknown-reference", format!("term {t:?} is not in academicSessions.csv; it is ignored"), line, 10, pos, t.as_str(), c[0]);
+                }
+            }
+            terms.retain(|t| session_ids.contains_key(t.as_str()));
+            let class_type = ClassType::parse(c[7]);
+            if class_type.is_unknown() {
+                rows.warn("unknown-value", format!("classType {:?} is not in the OneRoster vocabulary", c[7]), line, 7, pos, c[7], c[0]);
+            }
+            seen.insert(id.clone(), line);
+            classes.push(Class {
+                sourced_id: id,
+                title: Str::new(c[3]),
+                grades: list(c[4]),
+                course: SisId::new(c[5]),
+                class_code: opt(c[6]),
+                class_type,
+                location: opt(c[8]),
+                school: SisId::new(c[9]),
+                terms,
+                subjects: list(c[11]),
+                subject_codes: list(c[12]),
+                periods: list(c[13]),
+                src: SourceRef::new(SourceTable::Classes, line),
+            });
+        })?;
+        tables.push(TableSummary { file: "classes.csv".into(), mode: w.mode, rows: n });
+        diags.extend(rows.finish());
+    }
+    let class_ix: FxHashMap<&str, u32> = classes.iter().enumerate().map(|(i, c)| (c.sourced_id.as_str(), i as u32)).collect();
+
+    // Users (and 1.2 roles) and enrollments in parallel; enrollments name users by a
+    // provisional number, resolved once both are done.
+    let users_in = take("users.csv");
+    let roles_in = take("roles.csv");
+    let enrollments_in = take("enrollments.csv");
+    let demographics_in = take("demographics.csv");
+    let (users_result, enrollments_result) = std::thread::scope(|s| {
+        let users = s.spawn(move || read_users(version, users_in, roles_in));
+        let enrollments = s.spawn(|| read_enrollments(enrollments_in, &class_ix, &org_ix));
+        (users.join(), enrollments.join())
+    });
+    let (mut users, user_tables, user_diags) = match users_result {
+        Ok(r) => r?,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    let (mut enrollments, provisional, enr_table, mut enr_diags) = match enrollments_result {
+        Ok(r) => r?,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    tables.extend(user_tables);
+    tables.extend(enr_table);
+    diags.extend(user_diags);
+
+    // Resolve enrollment users.
+    let user_ix: FxHashMap<SisId, u32> = users.iter().enumerate().map(|(i, u)| (u.sourced_id.clone(), i as u32)).collect();
+    let resolved: Vec<Option<u32>> = provisional.iter().map(|id| user_ix.get(id.as_str()).copied()).collect();
+    let mut unknown = 0usize;
+    enrollments.retain_mut(|e| match resolved[e.user as usize] {
+        Some(u) => {
+            e.user = u;
+            true
+        }
+        None => {
+            unknown += 1;
+            let id = &provisional[e.user as usize];
+            enr_diags.push(
+                Diagnostic::error("unknown-reference", format!("user {:?} is not in users.csv; the enrollment is left out", id.as_str()))
+                    .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
+                    .value(id.as_str())
+                    .sis_id(e.sourced_id.as_str())
+                    .hint("add the user to users.csv or remove the enrollment"),
+            );
+            false
+        }
+    });
+    let _ = unknown;
+    enrollments.shrink_to_fit();
+    diags.extend(enr_diags);
+
+    // Users' references.
+    let mut user_diags = Vec::new();
+    for u in &mut users {
+        for o in &u.orgs {
+            if !org_ix.contains_key(o.as_str()) {
+                user_diags.push(
+                    Diagnostic::warning("unknown-reference", format!("org {o} is not in orgs.csv"))
+                        .at(Location::at(u.src.table.file_name(), u.src.line).with_field("orgSourcedIds"))
+                        .value(o.as_str())
+                        .sis_id(u.sourced_id.as_str()),
+                );
+            }
+        }
+        let before = u.agents.len();
+        let agents: Vec<SisId> = u.agents.iter().filter(|a| user_ix.contains_key(a.as_str())).cloned().collect();
+        if agents.len() != before {
+            for a in u.agents.iter().filter(|a| !user_ix.contains_key(a.as_str())) {
+                user_diags.push(
+                    Diagnostic::warning("unknown-reference", format!("agent {a} is not in users.csv; the link is dropped"))
+                        .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
+                        .value(a.as_str())
+                        .sis_id(u.sourced_id.as_str()),
+                );
+            }
+            u.agents = agents;
+        }
+    }
+    diags.extend(user_diags);
+
+    if let Some(w) = demographics_in {
+        let mut rows = Rows::new("demographics.csv", DEMOGRAPHICS, w.mode);
+        let n = for_each_row("demographics.csv", w.input, DEMOGRAPHICS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let birth_date = if c[3].is_empty() {
+                None
+            } else {
+                match date(c[3]) {
+                    Some(d) => Some(d),
+                    None => {
+                        rows.error("bad-date", "`birthDate` is not a date".into(), line, 3, pos, c[3], c[0], "write dates as YYYY-MM-DD");
+                        return;
+                    }
+                }
+            };
+            roster.demographics.push(Demographics { sourced_id: SisId::new(c[0]), birth_date, sex: opt(c[4]), src: SourceRef::new(SourceTable::Demographics, line) });
+        })?;
+        tables.push(TableSummary { file: "demographics.csv".into(), mode: w.mode, rows: n });
+        diags.extend(rows.finish());
+    }
+
+    roster.courses = courses;
+    roster.classes = classes;
+    roster.users = users;
+    roster.enrollments = enrollments;
+    Ok((roster, tables, diags))
+}
+
+type UsersResult = (Vec<User>, Vec<TableSummary>, Vec<Diagnostic>);
+
+fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in: Option<Wrapped<'_>>) -> Result<UsersResult, SourceError> {
+    let mut users: Vec<User> = Vec::new();
+    let mut tables = Vec::new();
+    let mut diags = Vec::new();
+    let spec = if version == OneRosterVersion::V1_2 { USERS_12 } else { USERS_11 };
+    let mut index: FxHashMap<SisId, u32> = FxHashMap::default();
+    if let Some(Wrapped { input, mode }) = users_in {
+        let mut rows = Rows::new("users.csv", spec, mode);
+        let n = for_each_row("users.csv", input, spec, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(&first) = index.get(&id) {
+                let first_line = users[first as usize].src.line;
+                return dup_error(&mut rows, line, first_line, c[0], pos);
+            }
+            let Some(enabled) = boolean(c[3]) else {
+                rows.error("bad-value", format!("enabledUser must be true or false, not {:?}", c[3]), line, 3, pos, c[3], c[0], "write true or false");
+                return;
+            };
+            let role = if c[5].is_empty() { UserRole::Other(Str::default()) } else { UserRole::parse(c[5]) };
+            if !c[5].is_empty() && role.is_unknown() {
+                rows.warn("unknown-value", format!("role {:?} is not in the OneRoster vocabulary", c[5]), line, 5, pos, c[5], c[0]);
+            }
+            let extra = UserExtra {
+                roles: Vec::new(),
+                user_ids: user_ids(c[7]),
+                middle_name: opt(c[10]),
+                preferred_given_name: opt(c[18]),
+                preferred_middle_name: opt(c[19]),
+                preferred_family_name: opt(c[20]),
+                pronouns: opt(c[22]),
+                user_master_identifier: opt(c[17]),
+                sms: opt(c[13]),
+                phone: opt(c[14]),
+                primary_org: opt(c[21]).map(|p| SisId::new(p)),
+            };
+            index.insert(id.clone(), users.len() as u32);
+            users.push(User {
+                sourced_id: id,
+                enabled,
+                role,
+                orgs: ids(c[4]),
+                username: Str::new(c[6]),
+                given_name: Str::new(c[8]),
+                family_name: Str::new(c[9]),
+                identifier: opt(c[11]),
+                email: opt(c[12]),
+                agents: ids(c[15]),
+                grades: list(c[16]),
+                src: SourceRef::new(SourceTable::Users, line),
+                extra: (!extra.is_empty()).then(|| Box::new(extra)),
+            });
+        })?;
+        tables.push(TableSummary { file: "users.csv".into(), mode, rows: n });
+        diags.extend(rows.finish());
+    }
+    users.shrink_to_fit();
+
+    if let Some(Wrapped { input, mode }) = roles_in {
+        let mut rows = Rows::new("roles.csv", ROLES, mode);
+        let mut assignments: Vec<(u32, RoleAssignment)> = Vec::new();
+        let n = for_each_row("roles.csv", input, ROLES, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let Some(&u) = index.get(c[3]) else {
+                rows.warn("unknown-reference", format!("user {:?} is not in users.csv; the role is ignored", c[3]), line, 3, pos, c[3], c[0]);
+                return;
+            };
+            let role_type = if c[4].eq_ignore_ascii_case("primary") {
+                RoleType::Primary
+            } else if c[4].eq_ignore_ascii_case("secondary") {
+                RoleType::Secondary
+            } else {
+                rows.error("bad-value", format!("roleType must be primary or secondary, not {:?}", c[4]), line, 4, pos, c[4], c[0], "write primary or secondary");
+                return;
+            };
+            let (begin, end) = (c[6], c[7]);
+            let begin_date = if begin.is_empty() { None } else { date(begin) };
+            let end_date = if end.is_empty() { None } else { date(end) };
+            if (!begin.is_empty() && begin_date.is_none()) || (!end.is_empty() && end_date.is_none()) {
+                let col = if !begin.is_empty() && begin_date.is_none() { 6 } else { 7 };
+                rows.error("bad-date", format!("`{}` is not a date", ROLES[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+                return;
+            }
+            assignments.push((u, RoleAssignment { role: UserRole::parse(c[5]), role_type, org: SisId::new(c[8]), begin_date, end_date }));
+        })?;
+        tables.push(TableSummary { file: "roles.csv".into(), mode, rows: n });
+        diags.extend(rows.finish());
+        for (u, a) in assignments {
+            let user = &mut users[u as usize];
+            let extra = user.extra.get_or_insert_with(Default::default);
+            extra.roles.push(a);
+        }
+        for user in &mut users {
+            let Some(extra) = user.extra.as_deref() else { continue };
+            if extra.roles.is_empty() {
+                continue;
+            }
+            let primary_org = extra.primary_org.clone();
+            let primary = extra
+                .roles
+                .iter()
+                .filter(|r| r.role_type == RoleType::Primary)
+                .max_by_key(|r| Some(&r.org) == primary_org.as_ref())
+                .or_else(|| extra.roles.first());
+            if let Some(p) = primary {
+                if user.role.as_str().is_empty() {
+                    user.role = p.role.clone();
+                }
+            }
+            if user.orgs.is_empty() {
+                let mut orgs: Vec<SisId> = Vec::new();
+                for r in &extra.roles {
+                    if !orgs.contains(&r.org) {
+                        orgs.push(r.org.clone());
+                    }
+                }
+                user.orgs = orgs;
+            }
+        }
+    }
+    if version == OneRosterVersion::V1_2 {
+        for u in &users {
+            if u.role.as_str().is_empty() {
+                diags.push(
+                    Diagnostic::warning("no-role", "user has no role in roles.csv")
+                        .at(Location::at("users.csv", u.src.line))
+                        .sis_id(u.sourced_id.as_str()),
+                );
+            }
+        }
+    }
+    Ok((users, tables, diags))
+}
+
+type EnrollmentsResult = (Vec<Enrollment>, Vec<SisId>, Vec<TableSummary>, Vec<Diagnostic>);
+
+fn read_enrollments(
+    input: Option<Wrapped<'_>>,
+    class_ix: &FxHashMap<&str, u32>,
+    org_ix: &FxHashMap<&str, u32>,
+) -> Result<EnrollmentsResult, SourceError> {
+    let mut out: Vec<Enrollment> = Vec::new();
+    let mut provisional: Vec<SisId> = Vec::new();
+    let mut tables = Vec::new();
+    let Some(w) = input else { return Ok((out, provisional, tables, Vec::new())) };
+    let mut prov_ix: FxHashMap<SisId, u32> = FxHashMap::default();
+    // Duplicate detection by a 64-bit hash of the id, confirmed against the stored id.
+    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut rows = Rows::new("enrollments.csv", ENROLLMENTS, w.mode);
+    let n = for_each_row("enrollments.csv", w.input, ENROLLMENTS, |line, c, pos| {
+        if !rows.required(line, c, pos) {
+            return;
+        }
+        let h = hash64(c[0]);
+        if let Some(&first) = seen.get(&h) {
+            let f = &out[first as usize];
+            if f.sourced_id.as_str() == c[0] {
+                return dup_error(&mut rows, line, f.src.line, c[0], pos);
+            }
+        }
+        let Some(&class) = class_ix.get(c[3]) else {
+            rows.error("unknown-reference", format!("class {:?} is not in classes.csv; the enrollment is left out", c[3]), line, 3, pos, c[3], c[0], "add the class to classes.csv or remove the enrollment");
+            return;
+        };
+        let Some(&school) = org_ix.get(c[4]) else {
+            rows.error("unknown-reference", format!("school {:?} is not in orgs.csv; the enrollment is left out", c[4]), line, 4, pos, c[4], c[0], "add the school to orgs.csv or correct schoolSourcedId");
+            return;
+        };
+        let role = EnrollmentRole::parse(c[6]);
+        if role.is_unknown() {
+            rows.warn("unknown-value", format!("enrollment role {:?} is not in the OneRoster vocabulary", c[6]), line, 6, pos, c[6], c[0]);
+        }
+        let mut dates = [None, None];
+        for (k, col) in [8usize, 9].into_iter().enumerate() {
+            if !c[col].is_empty() {
+                match date(c[col]) {
+                    Some(d) => dates[k] = Some(d),
+                    None => {
+                        rows.error("bad-date", format!("`{}` is not a date", ENROLLMENTS[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+                        return;
+                    }
+                }
+            }
+        }
+        let primary = if c[7].is_empty() { None } else { boolean(c[7]) };
+        let user = match prov_ix.get(c[5]) {
+            Some(&u) => u,
+            None => {
+                let u = provisional.len() as u32;
+                provisional.push(SisId::new(c[5]));
+                prov_ix.insert(SisId::new(c[5]), u);
+                u
+            }
+        };
+        seen.insert(h, out.len() as u32);
+        out.push(Enrollment {
+            sourced_id: SisId::new(c[0]),
+            class,
+            user,
+            school,
+            role,
+            primary,
+            begin_date: dates[0],
+            end_date: dates[1],
+            src: SourceRef::new(SourceTable::Enrollments, line),
+        });
+    })?;
+    tables.push(TableSummary { file: "enrollments.csv".into(), mode: w.mode, rows: n });
+    Ok((out, provisional, tables, rows.finish()))
+}

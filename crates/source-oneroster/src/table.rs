@@ -1,0 +1,226 @@
+//! Reading one CSV table: header mapping by name, UTF-8 checks, trimmed cells, line numbers.
+//! Bulk files are streamed; delta files are merged in memory on top of the stored table.
+
+use crate::SourceError;
+use csv::ByteRecord;
+use rustc_hash::FxHashMap;
+use std::io::Read;
+
+/// A column the reader wants: its name and whether the file must have it.
+pub type ColumnSpec = (&'static str, bool);
+
+/// Where a table's rows come from.
+pub enum Input<'a> {
+    Stream(Box<dyn Read + Send + 'a>),
+    /// A merged table: header and rows with the line each came from (0 = the stored
+    /// previous exchange).
+    Memory { header: Vec<String>, rows: Vec<(u32, ByteRecord)> },
+}
+
+fn reader<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r)
+}
+
+fn header_names(file: &str, record: &ByteRecord) -> Result<Vec<String>, SourceError> {
+    let mut names = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let s = std::str::from_utf8(field)
+            .map_err(|e| SourceError::InvalidUtf8 { file: file.into(), line: 1, column: i as u32 + 1, offset: e.valid_up_to() as u64 })?;
+        let s = if i == 0 { s.trim_start_matches('\u{feff}') } else { s };
+        names.push(s.trim().to_string());
+    }
+    Ok(names)
+}
+
+/// Column positions for a spec, by exact name, then case-insensitively (tolerance).
+fn positions(file: &str, header: &[String], spec: &[ColumnSpec]) -> Result<Vec<Option<usize>>, SourceError> {
+    spec.iter()
+        .map(|(name, required)| {
+            let pos = header.iter().position(|h| h == name).or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)));
+            match pos {
+                None if *required => Err(SourceError::MissingColumn {
+                    file: file.into(),
+                    column: name.to_string(),
+                    found: header.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", "),
+                }),
+                p => Ok(p),
+            }
+        })
+        .collect()
+}
+
+fn map_csv_error(file: &str, e: csv::Error) -> SourceError {
+    let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => SourceError::Io { path: file.into(), source },
+        other => SourceError::Malformed { file: file.into(), line, message: format!("{other:?}") },
+    }
+}
+
+/// Calls `each(line, cells)` for every data row, `cells` aligned with `spec` (trimmed;
+/// empty when the column or cell is absent). Returns the number of rows.
+pub fn for_each_row(
+    file: &str,
+    input: Input<'_>,
+    spec: &[ColumnSpec],
+    mut each: impl FnMut(u32, &[&str], &[Option<usize>]),
+) -> Result<usize, SourceError> {
+    // Fixed-size scratch on the stack: no allocation per row.
+    const MAX: usize = 32;
+    assert!(spec.len() <= MAX, "a column spec longer than {MAX}");
+    let mut rows = 0usize;
+    match input {
+        Input::Stream(r) => {
+            let mut rdr = reader(r);
+            let mut record = ByteRecord::new();
+            if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+                return Err(SourceError::NoHeader { file: file.into() });
+            }
+            let header = header_names(file, &record)?;
+            let pos = positions(file, &header, spec)?;
+            while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+                let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+                if skip_blank(&record) {
+                    continue;
+                }
+                check_shape(file, line, &record, header.len())?;
+                let mut cells = [""; MAX];
+                fill(file, line, &record, &pos, &mut cells)?;
+                each(line, &cells[..spec.len()], &pos);
+                rows += 1;
+            }
+        }
+        Input::Memory { header, rows: records } => {
+            let pos = positions(file, &header, spec)?;
+            for (line, record) in &records {
+                let mut cells = [""; MAX];
+                fill(file, *line, record, &pos, &mut cells)?;
+                each(*line, &cells[..spec.len()], &pos);
+                rows += 1;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn skip_blank(record: &ByteRecord) -> bool {
+    record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+/// A row with fewer cells than the header whose last cell holds a line break is the
+/// mark of an unbalanced quote that swallowed the following lines.
+fn check_shape(file: &str, line: u32, record: &ByteRecord, header_len: usize) -> Result<(), SourceError> {
+    if record.len() < header_len && record.iter().last().is_some_and(|f| f.contains(&b'\n')) {
+        return Err(SourceError::Malformed {
+            file: file.into(),
+            line,
+            message: format!("the row has {} cells but the header has {header_len}, and a quoted cell runs over several lines (an unbalanced double quote?)", record.len()),
+        });
+    }
+    Ok(())
+}
+
+fn fill<'r>(file: &str, line: u32, record: &'r ByteRecord, pos: &[Option<usize>], cells: &mut [&'r str]) -> Result<(), SourceError> {
+    for (slot, p) in cells.iter_mut().zip(pos) {
+        let cell = match p.and_then(|i| record.get(i)) {
+            Some(bytes) => std::str::from_utf8(bytes)
+                .map_err(|e| SourceError::InvalidUtf8 {
+                    file: file.into(),
+                    line,
+                    column: p.map(|i| i as u32 + 1).unwrap_or(0),
+                    offset: record.position().map(|x| x.byte()).unwrap_or(0) + e.valid_up_to() as u64,
+                })?
+                .trim(),
+            None => "",
+        };
+        *slot = cell;
+    }
+    Ok(())
+}
+
+/// A whole table in memory: header names and rows with their lines.
+pub struct RawTable {
+    pub header: Vec<String>,
+    pub rows: Vec<(u32, ByteRecord)>,
+}
+
+/// Reads a whole table into memory (delta files and stored previous exchanges).
+pub fn read_raw(file: &str, bytes: &[u8], lines: bool) -> Result<RawTable, SourceError> {
+    let mut rdr = reader(bytes);
+    let mut record = ByteRecord::new();
+    if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+        return Err(SourceError::NoHeader { file: file.into() });
+    }
+    let header = header_names(file, &record)?;
+    let mut rows = Vec::new();
+    while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+        let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+        if skip_blank(&record) {
+            continue;
+        }
+        check_shape(file, line, &record, header.len())?;
+        rows.push((if lines { line } else { 0 }, record.clone()));
+    }
+    Ok(RawTable { header, rows })
+}
+
+fn cell<'a>(t: &RawTable, record: &'a ByteRecord, name: &str) -> &'a [u8] {
+    t.header.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or(b"")
+}
+
+/// Applies a delta table to the previous one: `active` rows replace or add by sourcedId,
+/// `tobedeleted` (and the 1.0 `inactive`) rows remove. Rows are re-ordered into the
+/// previous table's header; the result keeps the previous order with additions at the end.
+pub fn merge_delta(file: &str, prior: RawTable, delta: RawTable) -> Result<(RawTable, Vec<(u32, String)>), SourceError> {
+    let mut warnings = Vec::new();
+    let key = |t: &RawTable, r: &ByteRecord| -> Vec<u8> { cell(t, r, "sourcedId").trim_ascii().to_vec() };
+    let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+    let mut rows: Vec<Option<(u32, ByteRecord)>> = Vec::with_capacity(prior.rows.len() + delta.rows.len());
+    for (line, r) in prior.rows.iter() {
+        index.insert(key(&prior, r), rows.len());
+        rows.push(Some((*line, r.clone())));
+    }
+    // Map delta columns onto the prior header (by name).
+    let map: Vec<Option<usize>> = prior.header.iter().map(|h| delta.header.iter().position(|d| d == h)).collect();
+    if !delta.header.iter().any(|h| h == "sourcedId") {
+        return Err(SourceError::MissingColumn { file: file.into(), column: "sourcedId".into(), found: delta.header.join(", ") });
+    }
+    for (line, r) in &delta.rows {
+        let status = String::from_utf8_lossy(cell(&delta, r, "status")).trim().to_ascii_lowercase();
+        let k = key(&delta, r);
+        match status.as_str() {
+            "tobedeleted" | "inactive" => {
+                if let Some(i) = index.remove(&k) {
+                    rows[i] = None;
+                }
+            }
+            other => {
+                if other != "active" {
+                    warnings.push((*line, format!("status {other:?} in a delta row; read as active")));
+                }
+                let mut rec = ByteRecord::new();
+                for m in &map {
+                    rec.push_field(m.and_then(|i| r.get(i)).unwrap_or(b""));
+                }
+                match index.get(&k) {
+                    Some(&i) => rows[i] = Some((*line, rec)),
+                    None => {
+                        index.insert(k, rows.len());
+                        rows.push(Some((*line, rec)));
+                    }
+                }
+            }
+        }
+    }
+    Ok((RawTable { header: prior.header, rows: rows.into_iter().flatten().collect() }, warnings))
+}
+
+/// Serialises a table as CSV (for saving the merged exchange).
+pub fn to_csv(t: &RawTable) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(&t.header);
+    for (_, r) in &t.rows {
+        let _ = w.write_byte_record(r);
+    }
+    w.into_inner().unwrap_or_default()
+}
