@@ -1,0 +1,282 @@
+//! Sandbox-only features: grades admin endpoint and fault injection.
+
+use rosterbridge_sandbox::{FaultConfig, ImportFault, RunningSandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn grades_set_through_sandbox_endpoint_show_on_student_enrollments() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
+    let id = e[0]["id"].as_u64().unwrap();
+    let r = sb
+        .http
+        .put(sb.url(&format!("/api/v1/sandbox/enrollments/{id}/grades")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"current_score": 91.5, "current_grade": "A-", "override_score": 95.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
+    assert_eq!(e[0]["grades"]["current_score"], 91.5);
+    assert_eq!(e[0]["grades"]["current_grade"], "A-");
+    assert_eq!(e[0]["grades"]["override_score"], 95.0);
+    assert_eq!(e[0]["override_score"], 95.0);
+    assert!(e[0]["grades"]["final_score"].is_null());
+}
+
+async fn start_with_faults(faults: FaultConfig) -> (RunningSandbox, reqwest::Client) {
+    let mut config = SandboxConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
+    config.faults = faults;
+    (
+        RunningSandbox::start(config).await.unwrap(),
+        reqwest::Client::new(),
+    )
+}
+
+#[tokio::test]
+async fn error_rate_one_answers_every_api_request_with_a_5xx() {
+    let (sb, http) = start_with_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = http
+            .get(format!("{}/api/v1/accounts/1", sb.base_url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![500, 502, 503]);
+}
+
+#[tokio::test]
+async fn error_rate_zero_injects_nothing() {
+    let (sb, http) = start_with_faults(FaultConfig::default()).await;
+    let r = http
+        .get(format!("{}/api/v1/accounts/1", sb.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn post_import(sb: &RunningSandbox, http: &reqwest::Client) -> u64 {
+    let r = http
+        .post(format!(
+            "{}/api/v1/accounts/1/sis_imports?extension=csv",
+            sb.base_url
+        ))
+        .bearer_auth(TOKEN)
+        .body("user_id,login_id,status\nU1,u1,active\n")
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
+}
+
+async fn show(sb: &RunningSandbox, http: &reqwest::Client, id: u64) -> Value {
+    http.get(format!(
+        "{}/api/v1/accounts/1/sis_imports/{id}",
+        sb.base_url
+    ))
+    .bearer_auth(TOKEN)
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn import_fault_fail_ends_failed_with_error_message() {
+    let (sb, http) = start_with_faults(FaultConfig {
+        import_outcome: Some(ImportFault::Fail),
+        ..FaultConfig::default()
+    })
+    .await;
+    let id = post_import(&sb, &http).await;
+    let mut v = show(&sb, &http, id).await;
+    for _ in 0..100 {
+        if v["workflow_state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        v = show(&sb, &http, id).await;
+    }
+    assert_eq!(v["workflow_state"], "failed");
+    assert!(v["data"]["error_message"].is_string());
+    assert!(v.get("processing_errors").is_none());
+}
+
+#[tokio::test]
+async fn import_fault_stay_importing_never_finishes_and_can_be_aborted() {
+    let (sb, http) = start_with_faults(FaultConfig {
+        import_outcome: Some(ImportFault::StayImporting),
+        ..FaultConfig::default()
+    })
+    .await;
+    let id = post_import(&sb, &http).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(show(&sb, &http, id).await["workflow_state"], "importing");
+    let importing: Value = http
+        .get(format!(
+            "{}/api/v1/accounts/1/sis_imports/importing",
+            sb.base_url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(importing["sis_imports"].as_array().unwrap().len(), 1);
+    let r = http
+        .put(format!(
+            "{}/api/v1/accounts/1/sis_imports/{id}/abort",
+            sb.base_url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["workflow_state"],
+        "aborted"
+    );
+}
+
+async fn start_db(path: &std::path::Path) -> RunningSandbox {
+    let mut config = SandboxConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
+    config.db = Some(path.to_path_buf());
+    RunningSandbox::start(config).await.unwrap()
+}
+
+async fn import_and_wait(
+    sb: &RunningSandbox,
+    http: &reqwest::Client,
+    query: &str,
+    csv: &str,
+) -> Value {
+    let r = http
+        .post(format!(
+            "{}/api/v1/accounts/1/sis_imports?extension=csv{query}",
+            sb.base_url
+        ))
+        .bearer_auth(TOKEN)
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    for _ in 0..500 {
+        let v = show(sb, http, id).await;
+        if v["workflow_state"] != "created" && v["workflow_state"] != "importing" {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("import {id} did not finish");
+}
+
+#[tokio::test]
+async fn sandbox_with_db_keeps_objects_ids_and_imports_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sandbox.db");
+    let http = reqwest::Client::new();
+    let sb = start_db(&db).await;
+    let first = import_and_wait(
+        &sb,
+        &http,
+        "&diffing_data_set_identifier=d",
+        "user_id,login_id,full_name,status\nU1,u1,One,active\nU2,u2,Two,active\n",
+    )
+    .await;
+    assert_eq!(first["workflow_state"], "imported");
+    let u1: Value = http
+        .get(format!("{}/api/v1/users/sis_user_id:U1", sb.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    sb.stop().await.unwrap();
+
+    let sb = start_db(&db).await;
+    let again: Value = http
+        .get(format!("{}/api/v1/users/sis_user_id:U1", sb.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], u1["id"]);
+    assert_eq!(again["name"], "One");
+    assert_eq!(show(&sb, &http, 1).await["workflow_state"], "imported");
+    // The stored upload is still the diffing baseline after the restart.
+    let second = import_and_wait(
+        &sb,
+        &http,
+        "&diffing_data_set_identifier=d",
+        "user_id,login_id,full_name,status\nU1,u1,One,active\n",
+    )
+    .await;
+    assert_eq!(second["diffed_against_import_id"], 1);
+    assert_eq!(second["data"]["counts"]["users"], 1);
+    sb.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn sandbox_without_db_starts_empty_every_time() {
+    let (sb, http) = start_with_faults(FaultConfig::default()).await;
+    let v: Value = http
+        .get(format!("{}/api/v1/accounts/1/sis_imports", sb.base_url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["sis_imports"], json!([]));
+}
+
+#[tokio::test]
+async fn drop_rate_one_cuts_every_api_response_short() {
+    let (sb, http) = start_with_faults(FaultConfig {
+        drop_rate: 1.0,
+        ..FaultConfig::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let outcome = match http
+            .get(format!("{}/api/v1/accounts/1", sb.base_url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+        {
+            Err(e) => Err(e),
+            Ok(r) => r.bytes().await.map(|_| ()),
+        };
+        assert!(outcome.is_err(), "the client must see a broken response");
+    }
+}
