@@ -4,7 +4,10 @@
 use crate::SourceError;
 use csv::ByteRecord;
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
+use std::rc::Rc;
 
 /// A column the reader wants: its name and whether the file must have it.
 pub type ColumnSpec = (&'static str, bool);
@@ -19,6 +22,51 @@ pub enum Input<'a> {
 
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r)
+}
+
+/// Physical line numbers. The csv crate's own line count lags by one in CRLF files and
+/// does not see every line break, so lines are counted here: the wrapped reader notes
+/// where each `\n` is, and a record's line is one more than the breaks before its first byte.
+struct Lines<R> {
+    inner: R,
+    offset: u64,
+    breaks: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            breaks.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+struct LineCounter {
+    breaks: Rc<RefCell<VecDeque<u64>>>,
+    passed: u32,
+}
+
+impl LineCounter {
+    fn wrap<R: Read>(inner: R) -> (Lines<R>, LineCounter) {
+        let breaks = Rc::new(RefCell::new(VecDeque::new()));
+        (Lines { inner, offset: 0, breaks: breaks.clone() }, LineCounter { breaks, passed: 0 })
+    }
+
+    /// The 1-based line of a record starting at this byte (offsets must not decrease). In CRLF
+    /// files csv reports the start of a record at the `\n` ending the previous line, hence `<=`.
+    fn line_of(&mut self, record: &ByteRecord) -> u32 {
+        let start = record.position().map(|p| p.byte()).unwrap_or(0);
+        let mut breaks = self.breaks.borrow_mut();
+        while breaks.front().is_some_and(|b| *b <= start) {
+            breaks.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
 }
 
 fn header_names(file: &str, record: &ByteRecord) -> Result<Vec<String>, SourceError> {
@@ -71,6 +119,7 @@ pub fn for_each_row(
     let mut rows = 0usize;
     match input {
         Input::Stream(r) => {
+            let (r, mut lines) = LineCounter::wrap(r);
             let mut rdr = reader(r);
             let mut record = ByteRecord::new();
             if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
@@ -79,7 +128,7 @@ pub fn for_each_row(
             let header = header_names(file, &record)?;
             let pos = positions(file, &header, spec)?;
             while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
-                let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+                let line = lines.line_of(&record);
                 if skip_blank(&record) {
                     continue;
                 }
@@ -146,7 +195,8 @@ pub struct RawTable {
 
 /// Reads a whole table into memory (delta files and stored previous exchanges).
 pub fn read_raw(file: &str, bytes: &[u8], lines: bool) -> Result<RawTable, SourceError> {
-    let mut rdr = reader(bytes);
+    let (r, mut counter) = LineCounter::wrap(bytes);
+    let mut rdr = reader(r);
     let mut record = ByteRecord::new();
     if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
         return Err(SourceError::NoHeader { file: file.into() });
@@ -154,7 +204,7 @@ pub fn read_raw(file: &str, bytes: &[u8], lines: bool) -> Result<RawTable, Sourc
     let header = header_names(file, &record)?;
     let mut rows = Vec::new();
     while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
-        let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+        let line = counter.line_of(&record);
         if skip_blank(&record) {
             continue;
         }
