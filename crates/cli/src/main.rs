@@ -29,6 +29,7 @@ enum Command {
     Apply(command::apply::Args),
     Generate(command::generate::Args),
     Bench(command::bench::Args),
+    Sandbox(command::sandbox::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Apply(a) => command::apply::run(a, &ui),
         Command::Generate(a) => command::generate::run(a, &ui),
         Command::Bench(a) => command::bench::run(a, &ui),
+        Command::Sandbox(a) => command::sandbox::run(a, &ui),
     };
     progress::report_peak_rss_if_asked();
     match result {

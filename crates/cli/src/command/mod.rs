@@ -4,6 +4,7 @@ pub mod apply;
 pub mod bench;
 pub mod generate;
 pub mod plan;
+pub mod sandbox;
 pub mod validate;
 
 use crate::report;
