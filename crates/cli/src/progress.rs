@@ -2,17 +2,21 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rosterbridge_engine::{Observer, Stage};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 pub struct Ui {
     quiet: bool,
     bar: Mutex<Option<ProgressBar>>,
+    /// Bytes read and size per source file: several files are read at once, so the bar
+    /// shows their sum.
+    files: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
 impl Ui {
     pub fn new(quiet: bool) -> Ui {
-        Ui { quiet, bar: Mutex::new(None) }
+        Ui { quiet, bar: Mutex::new(None), files: Mutex::new(BTreeMap::new()) }
     }
 
     /// A status line on stderr (suppressed by --quiet).
@@ -67,18 +71,25 @@ impl Observer for Ui {
     }
 
     fn bytes(&self, file: &str, done: u64, total: u64) {
+        let (sum_done, sum_total) = match self.files.lock() {
+            Ok(mut files) => {
+                files.insert(file.to_string(), (done, total));
+                files.values().fold((0, 0), |(d, t), (fd, ft)| (d + fd, t + ft.max(fd)))
+            }
+            Err(_) => return,
+        };
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
-                if bar.length() != Some(total) {
-                    bar.set_length(total);
+                if bar.length() != Some(sum_total) {
+                    bar.set_length(sum_total);
                     bar.set_style(
-                        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
+                        ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
                             .unwrap_or_else(|_| ProgressStyle::default_bar())
                             .progress_chars("=> "),
                     );
                 }
-                bar.set_message(format!("reading {file}"));
-                bar.set_position(done);
+                bar.set_message("reading source");
+                bar.set_position(sum_done);
             }
         }
     }
