@@ -16,7 +16,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// Migrations in order; index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql")];
+
+/// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
+const ENTRY: usize = 34;
 
 /// Stored codes. Never renumber: the database keeps them.
 fn kind_code(k: Kind) -> i64 {
@@ -164,11 +167,104 @@ fn encode_row(row: &Row) -> String {
 impl StateStore for SqliteStore {
     fn snapshot(&self) -> Result<StateSnapshot, StateError> {
         let version = Self::version(&self.conn)?;
-        let count: i64 = self.conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).map_err(backend("counting objects"))?;
+        if let Some(snap) = Self::cached_index(&self.conn, version)? {
+            return Ok(snap);
+        }
+        Self::scan_index(&self.conn, version)
+    }
+
+    fn load_records(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {
+        self.load_records_impl(ids)
+    }
+
+    fn record_outcomes(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
+        self.record_outcomes_impl(run, expected_version, outcomes)
+    }
+
+    fn begin_run(&mut self, start: &RunStart) -> Result<RunId, StateError> {
+        self.begin_run_impl(start)
+    }
+
+    fn finish_run(&mut self, run: RunId, finish: &RunFinish) -> Result<(), StateError> {
+        self.finish_run_impl(run, finish)
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+        self.runs_impl(limit)
+    }
+
+    fn run(&self, id: RunId) -> Result<Option<RunRecord>, StateError> {
+        self.run_impl(id)
+    }
+
+    fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError> {
+        self.source_tables_impl()
+    }
+
+    fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
+        self.save_source_tables_impl(tables)
+    }
+}
+
+impl SqliteStore {
+    /// The index from the cache blob, if it was written for this state version.
+    fn cached_index(conn: &Connection, version: u64) -> Result<Option<StateSnapshot>, StateError> {
+        let row: Option<(i64, Vec<u8>)> = conn
+            .query_row("SELECT version, data FROM index_cache WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend("reading the index cache"))?;
+        let Some((cached_version, data)) = row else { return Ok(None) };
+        if cached_version as u64 != version || data.len() % ENTRY != 0 {
+            return Ok(None);
+        }
+        let mut snap = StateSnapshot { version, ..Default::default() };
+        snap.entries.reserve(data.len() / ENTRY);
+        for e in data.chunks_exact(ENTRY) {
+            let mut key = [0u8; 16];
+            key.copy_from_slice(&e[..16]);
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&e[16..24]);
+            let mut hash = [0u8; 8];
+            hash.copy_from_slice(&e[24..32]);
+            let (Some(kind), Some(status)) = (kind_from(e[32] as i64), status_from(e[33] as i64)) else {
+                // An unreadable cache is only a cache: fall back to the table.
+                return Ok(None);
+            };
+            snap.entries.insert(
+                KeyHash::from_bytes(key),
+                SnapshotEntry { id: i64::from_le_bytes(id), kind, content_hash: u64::from_le_bytes(hash), status },
+            );
+        }
+        Ok(Some(snap))
+    }
+
+    /// Rewrites the index cache from the objects table (inside the caller's transaction).
+    fn write_index_cache(conn: &Connection, version: u64) -> Result<(), StateError> {
+        let snap = Self::scan_index(conn, version)?;
+        let mut entries: Vec<(&KeyHash, &SnapshotEntry)> = snap.entries.iter().collect();
+        entries.sort_unstable_by_key(|(_, e)| e.id);
+        let mut data = Vec::with_capacity(entries.len() * ENTRY);
+        for (k, e) in entries {
+            data.extend_from_slice(&k.to_bytes());
+            data.extend_from_slice(&e.id.to_le_bytes());
+            data.extend_from_slice(&e.content_hash.to_le_bytes());
+            data.push(kind_code(e.kind) as u8);
+            data.push(status_code(e.status) as u8);
+        }
+        conn.execute(
+            "INSERT INTO index_cache (id, version, data) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data",
+            params![version as i64, data],
+        )
+        .map_err(backend("writing the index cache"))?;
+        Ok(())
+    }
+
+    /// The index, read row by row from the objects table.
+    fn scan_index(conn: &Connection, version: u64) -> Result<StateSnapshot, StateError> {
+        let count: i64 = conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).map_err(backend("counting objects"))?;
         let mut snap = StateSnapshot { version, ..Default::default() };
         snap.entries.reserve(count.max(0) as usize);
-        let mut stmt = self
-            .conn
+        let mut stmt = conn
             .prepare_cached("SELECT id, key_hash, kind, status, content_hash FROM objects")
             .map_err(backend("reading the state index"))?;
         let mut rows = stmt.query([]).map_err(backend("reading the state index"))?;
@@ -190,7 +286,7 @@ impl StateStore for SqliteStore {
         Ok(snap)
     }
 
-    fn load_records(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {
+    fn load_records_impl(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -233,7 +329,7 @@ impl StateStore for SqliteStore {
         Ok(out)
     }
 
-    fn record_outcomes(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
+    fn record_outcomes_impl(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
         let tx = self.conn.transaction().map_err(backend("starting to record outcomes"))?;
         let current = Self::version(&tx)?;
         if current != expected_version {
@@ -292,11 +388,12 @@ impl StateStore for SqliteStore {
         }
         let next = current + 1;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'version'", [next.to_string()]).map_err(backend("bumping the state version"))?;
+        Self::write_index_cache(&tx, next)?;
         tx.commit().map_err(backend("committing outcomes"))?;
         Ok(next)
     }
 
-    fn begin_run(&mut self, start: &RunStart) -> Result<RunId, StateError> {
+    fn begin_run_impl(&mut self, start: &RunStart) -> Result<RunId, StateError> {
         self.conn
             .execute(
                 "INSERT INTO runs (command, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4)",
@@ -306,7 +403,7 @@ impl StateStore for SqliteStore {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn finish_run(&mut self, run: RunId, finish: &RunFinish) -> Result<(), StateError> {
+    fn finish_run_impl(&mut self, run: RunId, finish: &RunFinish) -> Result<(), StateError> {
         let n = self
             .conn
             .execute(
@@ -327,7 +424,7 @@ impl StateStore for SqliteStore {
         Ok(())
     }
 
-    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+    fn runs_impl(&self, limit: usize) -> Result<Vec<RunRecord>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs ORDER BY id DESC LIMIT ?1")
@@ -340,7 +437,7 @@ impl StateStore for SqliteStore {
         Ok(out)
     }
 
-    fn run(&self, id: RunId) -> Result<Option<RunRecord>, StateError> {
+    fn run_impl(&self, id: RunId) -> Result<Option<RunRecord>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs WHERE id = ?1")
@@ -351,7 +448,7 @@ impl StateStore for SqliteStore {
         }
     }
 
-    fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError> {
+    fn source_tables_impl(&self) -> Result<Vec<SourceTableSnapshot>, StateError> {
         let mut stmt = self.conn.prepare_cached("SELECT file, csv FROM source_tables ORDER BY file").map_err(backend("reading source tables"))?;
         let rows = stmt
             .query_map([], |r| Ok(SourceTableSnapshot { file: r.get(0)?, csv: r.get(1)? }))
@@ -359,7 +456,7 @@ impl StateStore for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend("reading source tables"))
     }
 
-    fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
+    fn save_source_tables_impl(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
         let tx = self.conn.transaction().map_err(backend("saving source tables"))?;
         {
             let mut stmt = tx

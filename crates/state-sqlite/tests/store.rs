@@ -168,3 +168,43 @@ fn a_file_that_is_not_a_database_is_refused() {
     let err = SqliteStore::open(&path).err().unwrap();
     assert_eq!(err.kind(), StateErrorKind::Open);
 }
+
+fn entries(s: &StateSnapshot) -> Vec<(KeyHash, SnapshotEntry)> {
+    let mut v: Vec<_> = s.entries.iter().map(|(k, e)| (*k, *e)).collect();
+    v.sort_by_key(|(_, e)| e.id);
+    v
+}
+
+#[test]
+fn the_cached_index_equals_a_full_scan_and_a_stale_or_broken_cache_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let run = start(&mut store);
+    let outcomes: Vec<_> = (0..50).map(|i| applied(Kind::Users, &format!("{i:03}"), user_row(&format!("{i:03}"), "A", Status::Active))).collect();
+    store.record_outcomes(run, 0, &outcomes).unwrap();
+    store.record_outcomes(run, 1, &[applied(Kind::Users, "007", user_row("007", "B", Status::Suspended))]).unwrap();
+    let cached = store.snapshot().unwrap();
+    assert_eq!(cached.entries.len(), 50);
+    assert_eq!(cached.get(KeyHash::of(Kind::Users, "007")).unwrap().status, Status::Suspended);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let cache_version: i64 = conn.query_row("SELECT version FROM index_cache", [], |r| r.get(0)).unwrap();
+    assert_eq!(cache_version, 2, "the cache is written with every outcome batch");
+
+    // A stale cache (another writer bumped the version without rewriting it) is ignored.
+    conn.execute("UPDATE objects SET status = 5 WHERE sis_key = '010'", []).unwrap();
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'version'", []).unwrap();
+    let scanned = store.snapshot().unwrap();
+    assert_eq!(scanned.version, 3);
+    assert_eq!(scanned.get(KeyHash::of(Kind::Users, "010")).unwrap().status, Status::Deleted);
+
+    // A cache with a broken length is ignored too.
+    conn.execute("UPDATE index_cache SET version = 3, data = x'0102'", []).unwrap();
+    assert_eq!(entries(&store.snapshot().unwrap()), entries(&scanned));
+    // And a cache that matches gives exactly what a scan gives.
+    store.record_outcomes(run, 3, &[]).unwrap();
+    let again = store.snapshot().unwrap();
+    assert_eq!(again.version, 4);
+    assert_eq!(entries(&again), entries(&scanned));
+}
