@@ -86,17 +86,18 @@ impl Account {
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
+    /// The cells of its row, in [`Kind::columns`] order.
+    pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        f(&[
+            self.sis_id.as_str(),
+            opt(&self.integration_id),
+            self.parent.as_ref().map(|p| p.as_str()).unwrap_or(""),
+            self.name.as_str(),
+            Status::Active.as_str(),
+        ])
+    }
     pub fn row(&self) -> Row {
-        Row::from_pairs(
-            Kind::Accounts,
-            [
-                ("account_id", self.sis_id.as_str()),
-                ("integration_id", opt(&self.integration_id)),
-                ("parent_account_id", self.parent.as_ref().map(|p| p.as_str()).unwrap_or("")),
-                ("name", self.name.as_str()),
-                ("status", Status::Active.as_str()),
-            ],
-        )
+        self.with_cells(|c| Row::from_cells(Kind::Accounts, c))
     }
 }
 
@@ -116,20 +117,14 @@ impl Term {
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
-    pub fn row(&self) -> Row {
+    /// The cells of its row, in [`Kind::columns`] order.
+    pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let start = self.start.map(format_date).unwrap_or_default();
         let end = self.end.map(format_end_of_day).unwrap_or_default();
-        Row::from_pairs(
-            Kind::Terms,
-            [
-                ("term_id", self.sis_id.as_str()),
-                ("integration_id", opt(&self.integration_id)),
-                ("name", self.name.as_str()),
-                ("status", Status::Active.as_str()),
-                ("start_date", start.as_str()),
-                ("end_date", end.as_str()),
-            ],
-        )
+        f(&[self.sis_id.as_str(), opt(&self.integration_id), self.name.as_str(), Status::Active.as_str(), start.as_str(), end.as_str()])
+    }
+    pub fn row(&self) -> Row {
+        self.with_cells(|c| Row::from_cells(Kind::Terms, c))
     }
 }
 
@@ -167,25 +162,26 @@ impl User {
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
-    pub fn row(&self) -> Row {
+    /// The cells of its row, in [`Kind::columns`] order.
+    pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let none = UserFields::default();
         let x = self.extra.as_deref().unwrap_or(&none);
-        Row::from_pairs(
-            Kind::Users,
-            [
-                ("user_id", self.sis_id.as_str()),
-                ("integration_id", opt(&x.integration_id)),
-                ("login_id", self.login_id.as_str()),
-                ("authentication_provider_id", opt(&x.authentication_provider_id)),
-                ("first_name", self.first_name.as_str()),
-                ("last_name", self.last_name.as_str()),
-                ("full_name", opt(&x.full_name)),
-                ("sortable_name", opt(&x.sortable_name)),
-                ("short_name", opt(&x.short_name)),
-                ("email", opt(&self.email)),
-                ("status", self.status.as_str()),
-            ],
-        )
+        f(&[
+            self.sis_id.as_str(),
+            opt(&x.integration_id),
+            self.login_id.as_str(),
+            opt(&x.authentication_provider_id),
+            self.first_name.as_str(),
+            self.last_name.as_str(),
+            opt(&x.full_name),
+            opt(&x.sortable_name),
+            opt(&x.short_name),
+            opt(&self.email),
+            self.status.as_str(),
+        ])
+    }
+    pub fn row(&self) -> Row {
+        self.with_cells(|c| Row::from_cells(Kind::Users, c))
     }
 }
 
@@ -209,23 +205,24 @@ impl Course {
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
-    pub fn row(&self) -> Row {
+    /// The cells of its row, in [`Kind::columns`] order.
+    pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let start = self.start.map(format_date).unwrap_or_default();
         let end = self.end.map(format_end_of_day).unwrap_or_default();
-        Row::from_pairs(
-            Kind::Courses,
-            [
-                ("course_id", self.sis_id.as_str()),
-                ("integration_id", opt(&self.integration_id)),
-                ("short_name", self.short_name.as_str()),
-                ("long_name", self.long_name.as_str()),
-                ("account_id", self.account.as_ref().map(|a| a.as_str()).unwrap_or("")),
-                ("term_id", self.term.as_ref().map(|t| t.as_str()).unwrap_or("")),
-                ("status", Status::Active.as_str()),
-                ("start_date", start.as_str()),
-                ("end_date", end.as_str()),
-            ],
-        )
+        f(&[
+            self.sis_id.as_str(),
+            opt(&self.integration_id),
+            self.short_name.as_str(),
+            self.long_name.as_str(),
+            self.account.as_ref().map(|a| a.as_str()).unwrap_or(""),
+            self.term.as_ref().map(|t| t.as_str()).unwrap_or(""),
+            Status::Active.as_str(),
+            start.as_str(),
+            end.as_str(),
+        ])
+    }
+    pub fn row(&self) -> Row {
+        self.with_cells(|c| Row::from_cells(Kind::Courses, c))
     }
 }
 
@@ -246,21 +243,22 @@ impl Section {
     pub fn key(&self) -> String {
         self.sis_id.to_string()
     }
-    pub fn row(&self) -> Row {
+    /// The cells of its row, in [`Kind::columns`] order.
+    pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let start = self.start.map(format_date).unwrap_or_default();
         let end = self.end.map(format_end_of_day).unwrap_or_default();
-        Row::from_pairs(
-            Kind::Sections,
-            [
-                ("section_id", self.sis_id.as_str()),
-                ("integration_id", opt(&self.integration_id)),
-                ("course_id", self.course.as_str()),
-                ("name", self.name.as_str()),
-                ("status", Status::Active.as_str()),
-                ("start_date", start.as_str()),
-                ("end_date", end.as_str()),
-            ],
-        )
+        f(&[
+            self.sis_id.as_str(),
+            opt(&self.integration_id),
+            self.course.as_str(),
+            self.name.as_str(),
+            Status::Active.as_str(),
+            start.as_str(),
+            end.as_str(),
+        ])
+    }
+    pub fn row(&self) -> Row {
+        self.with_cells(|c| Row::from_cells(Kind::Sections, c))
     }
 }
 
@@ -344,12 +342,18 @@ impl DesiredState {
 
     /// Canvas CSV row of the `i`-th object of a kind.
     pub fn row(&self, kind: Kind, i: usize) -> Row {
+        self.with_cells(kind, i, |c| Row::from_cells(kind, c))
+    }
+
+    /// Calls `f` with the cells of the `i`-th object's row, in [`Kind::columns`] order,
+    /// without allocating (the planner hashes millions of rows this way).
+    pub fn with_cells<R>(&self, kind: Kind, i: usize, f: impl FnOnce(&[&str]) -> R) -> R {
         match kind {
-            Kind::Accounts => self.accounts[i].row(),
-            Kind::Terms => self.terms[i].row(),
-            Kind::Users => self.users[i].row(),
-            Kind::Courses => self.courses[i].row(),
-            Kind::Sections => self.sections[i].row(),
+            Kind::Accounts => self.accounts[i].with_cells(f),
+            Kind::Terms => self.terms[i].with_cells(f),
+            Kind::Users => self.users[i].with_cells(f),
+            Kind::Courses => self.courses[i].with_cells(f),
+            Kind::Sections => self.sections[i].with_cells(f),
             Kind::Enrollments => {
                 let e = &self.enrollments[i];
                 let role_id = match &e.role {
@@ -358,29 +362,23 @@ impl DesiredState {
                 };
                 let start = e.start.map(format_date).unwrap_or_default();
                 let end = e.end.map(format_date).unwrap_or_default();
-                Row::from_pairs(
-                    Kind::Enrollments,
-                    [
-                        ("section_id", self.sections[e.section as usize].sis_id.as_str()),
-                        ("user_id", self.users[e.user as usize].sis_id.as_str()),
-                        ("role", e.role.as_str()),
-                        ("role_id", role_id.as_str()),
-                        ("status", e.status.as_str()),
-                        ("start_date", start.as_str()),
-                        ("end_date", end.as_str()),
-                    ],
-                )
+                f(&[
+                    self.sections[e.section as usize].sis_id.as_str(),
+                    self.users[e.user as usize].sis_id.as_str(),
+                    e.role.as_str(),
+                    role_id.as_str(),
+                    e.status.as_str(),
+                    start.as_str(),
+                    end.as_str(),
+                ])
             }
             Kind::UserObservers => {
                 let o = &self.observers[i];
-                Row::from_pairs(
-                    Kind::UserObservers,
-                    [
-                        ("observer_id", self.users[o.observer as usize].sis_id.as_str()),
-                        ("student_id", self.users[o.student as usize].sis_id.as_str()),
-                        ("status", Status::Active.as_str()),
-                    ],
-                )
+                f(&[
+                    self.users[o.observer as usize].sis_id.as_str(),
+                    self.users[o.student as usize].sis_id.as_str(),
+                    Status::Active.as_str(),
+                ])
             }
         }
     }
@@ -411,10 +409,7 @@ impl DesiredState {
                 )
             }
         };
-        // Rows of the hot kinds are small; building them costs one allocation, which
-        // is cheap next to hashing, and keeps a single definition of each row.
-        let row = self.row(kind, i);
-        (key, content_hash_of(kind, row.values.iter().map(|v| v.as_str()), buf))
+        (key, self.with_cells(kind, i, |c| content_hash_of(kind, c.iter().copied(), buf)))
     }
 
     /// The source row the `i`-th object of a kind was built from, when known.

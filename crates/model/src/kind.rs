@@ -203,6 +203,12 @@ impl Row {
         row
     }
 
+    /// A row from its cells in [`Kind::columns`] order.
+    pub fn from_cells(kind: Kind, cells: &[&str]) -> Row {
+        debug_assert_eq!(cells.len(), kind.columns().len(), "{kind}: cells do not match the columns");
+        Row { kind, values: cells.iter().map(|c| Str::new(c)).collect() }
+    }
+
     pub fn get(&self, column: &str) -> &str {
         match self.kind.column(column) {
             Some(i) => self.values[i].as_str(),
