@@ -100,21 +100,27 @@ impl Observer for Ui {
                 bar.finish_and_clear();
             }
         }
-        if !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        if std::env::var_os("ROSTERBRIDGE_REPORT_PEAK_RSS").is_some() {
+            eprintln!("stage {:<20} {:>8.2}s  rss {} kB  peak {} kB", stage.label(), elapsed.as_secs_f64(), proc_status("VmRSS:"), proc_status("VmHWM:"));
+        } else if !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             eprintln!("  {:<20} {:>8.2}s", stage.label(), elapsed.as_secs_f64());
         }
     }
 }
 
-/// With `ROSTERBRIDGE_REPORT_PEAK_RSS=1`, prints `peak_rss_kb=N` on stderr at exit
-/// (the benchmark runs each measured step as its own process and reads this).
+/// A `/proc/self/status` memory field in kB ("?" where unavailable).
+fn proc_status(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix(field)).map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// With `ROSTERBRIDGE_REPORT_PEAK_RSS=1`, prints each stage's time and memory, and
+/// `peak_rss_kb=N` on stderr at exit (the benchmark runs each measured step as its own
+/// process and reads this).
 pub fn report_peak_rss_if_asked() {
-    if std::env::var_os("ROSTERBRIDGE_REPORT_PEAK_RSS").is_none() {
-        return;
-    }
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        if let Some(kb) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-            eprintln!("peak_rss_kb={}", kb.trim().trim_end_matches(" kB").trim());
-        }
+    if std::env::var_os("ROSTERBRIDGE_REPORT_PEAK_RSS").is_some() {
+        eprintln!("peak_rss_kb={}", proc_status("VmHWM:"));
     }
 }
