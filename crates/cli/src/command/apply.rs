@@ -39,15 +39,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     let mut store = rosterbridge_engine::open_store(&config.state_path)
         .with_context(|| format!("opening state {}", config.state_path.display()))?;
-    let prepared = match rosterbridge_engine::prepare(&config, &store, ui) {
-        Ok(p) => p,
-        Err(e) => {
-            if let EngineError::Source(s) = &e {
-                report::print_diagnostics(&[s.to_diagnostic()]);
-            }
-            return Err(e.into());
-        }
-    };
+    let prepared = super::prepare(&config, &store, ui)?;
     report::print_diagnostics(&prepared.diagnostics);
     let options = ApplyOptions { allow_removals: args.allow_removals };
     match args.sink {

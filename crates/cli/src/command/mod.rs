@@ -56,6 +56,17 @@ pub fn open_store_readonly(config: &Config) -> anyhow::Result<Box<dyn StateStore
     }
 }
 
+/// Plans (changing nothing); a source that cannot be read is printed as a located
+/// diagnostic before the error is returned.
+pub fn prepare(config: &Config, store: &dyn StateStore, ui: &crate::progress::Ui) -> anyhow::Result<rosterbridge_engine::Prepared> {
+    rosterbridge_engine::prepare(config, store, ui).map_err(|e| {
+        if let rosterbridge_engine::EngineError::Source(s) = &e {
+            report::print_diagnostics(&[s.to_diagnostic()]);
+        }
+        e.into()
+    })
+}
+
 fn rosterbridge_state_sqlite_memory() -> anyhow::Result<impl StateStore> {
     Ok(rosterbridge_engine::open_memory_store()?)
 }

@@ -29,15 +29,7 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     let store = open_store_readonly(&config)?;
-    let prepared = match rosterbridge_engine::prepare(&config, store.as_ref(), ui) {
-        Ok(p) => p,
-        Err(e) => {
-            if let rosterbridge_engine::EngineError::Source(s) = &e {
-                report::print_diagnostics(&[s.to_diagnostic()]);
-            }
-            return Err(e.into());
-        }
-    };
+    let prepared = super::prepare(&config, store.as_ref(), ui)?;
     if let Some(out) = &args.out {
         let written = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
             rosterbridge_canvas::csv::write_zip_file(&prepared.plan, out)

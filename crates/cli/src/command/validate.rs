@@ -18,15 +18,7 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     let store = open_store_readonly(&config)?;
-    let prepared = match rosterbridge_engine::prepare(&config, store.as_ref(), ui) {
-        Ok(p) => p,
-        Err(e) => {
-            if let rosterbridge_engine::EngineError::Source(s) = &e {
-                report::print_diagnostics(&[s.to_diagnostic()]);
-            }
-            return Err(e.into());
-        }
-    };
+    let prepared = super::prepare(&config, store.as_ref(), ui)?;
     let (errors, warnings) = report::counts(&prepared.diagnostics);
     if args.json {
         let out = serde_json::json!({
