@@ -143,7 +143,7 @@ pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer)
         let prior = store.load_records(&diff.records_needed())?;
         Ok(rosterbridge_plan::build(desired, &diff, &prior, &plan_options(config)))
     })?;
-    diagnostics.sort_by(|a, b| a.severity.cmp(&b.severity));
+    diagnostics.sort_by_key(|a| a.severity);
     Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings })
 }
 

@@ -7,6 +7,7 @@
 //!   semesters): the parent (usually the school year) becomes a term too; otherwise the
 //!   earliest-starting one;
 //! * no semester/term at all (a class on a school year): the earliest session it names.
+//!
 //! Course dates span all the sessions the class names.
 
 use chrono::NaiveDate;

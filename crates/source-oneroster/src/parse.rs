@@ -82,6 +82,8 @@ impl<'s> Rows<'s> {
         l
     }
 
+    // A row diagnostic names all of these; a struct for them would only move the list.
+    #[allow(clippy::too_many_arguments)]
     fn error(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str, hint: &str) {
         let mut d = Diagnostic::error(code, msg).at(self.loc(line, col, pos)).hint(hint);
         if !value.is_empty() {
@@ -93,6 +95,7 @@ impl<'s> Rows<'s> {
         self.list.push(d);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn warn(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str) {
         let mut d = Diagnostic::warning(code, msg).at(self.loc(line, col, pos));
         if !value.is_empty() {
@@ -224,7 +227,7 @@ pub(crate) fn build(
             if org_type.is_unknown() {
                 rows.warn("unknown-value", format!("org type {:?} is not in the OneRoster vocabulary", c[4]), line, 4, pos, c[4], c[0]);
             }
-            roster.orgs.push(Org { sourced_id: id, name: Str::new(c[3]), org_type, identifier: opt(c[5]), parent: opt(c[6]).map(|p| SisId::new(p)), src: SourceRef::new(SourceTable::Orgs, line) });
+            roster.orgs.push(Org { sourced_id: id, name: Str::new(c[3]), org_type, identifier: opt(c[5]), parent: opt(c[6]).map(SisId::new), src: SourceRef::new(SourceTable::Orgs, line) });
         })?;
         tables.push(TableSummary { file: "orgs.csv".into(), mode: w.mode, rows: n });
         diags.extend(rows.finish());
@@ -256,7 +259,7 @@ pub(crate) fn build(
                 session_type,
                 start_date: start,
                 end_date: end,
-                parent: opt(c[7]).map(|p| SisId::new(p)),
+                parent: opt(c[7]).map(SisId::new),
                 school_year: Str::new(c[8]),
                 src: SourceRef::new(SourceTable::AcademicSessions, line),
             });
@@ -313,7 +316,7 @@ pub(crate) fn build(
             seen.insert(id.clone(), line);
             courses.push(Course {
                 sourced_id: id,
-                school_year: opt(c[3]).map(|p| SisId::new(p)),
+                school_year: opt(c[3]).map(SisId::new),
                 title: Str::new(c[4]),
                 course_code: opt(c[5]),
                 grades: list(c[6]),
@@ -527,7 +530,7 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 user_master_identifier: opt(c[17]),
                 sms: opt(c[13]),
                 phone: opt(c[14]),
-                primary_org: opt(c[21]).map(|p| SisId::new(p)),
+                primary_org: opt(c[21]).map(SisId::new),
             };
             index.insert(id.clone(), users.len() as u32);
             users.push(User {

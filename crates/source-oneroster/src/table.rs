@@ -159,7 +159,7 @@ fn skip_blank(record: &ByteRecord) -> bool {
 /// A row with fewer cells than the header whose last cell holds a line break is the
 /// mark of an unbalanced quote that swallowed the following lines.
 fn check_shape(file: &str, line: u32, record: &ByteRecord, header_len: usize) -> Result<(), SourceError> {
-    if record.len() < header_len && record.iter().last().is_some_and(|f| f.contains(&b'\n')) {
+    if record.len() < header_len && record.iter().next_back().is_some_and(|f| f.contains(&b'\n')) {
         return Err(SourceError::Malformed {
             file: file.into(),
             line,
