@@ -6,13 +6,16 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success (or nothing to do)
   1  error: bad configuration, unreadable or invalid source, row errors, state problems
-  2  held: the plan exceeds the safety threshold; nothing was applied (see --allow-removals)";
+  2  held: the plan exceeds the safety threshold; nothing was applied (see --allow-removals)
+  3  partial failure: Canvas rejected some changes; the rest were applied and recorded,
+     the rejected ones stay pending (see `rosterbridge status`)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
     Ok = 0,
     Error = 1,
     Held = 2,
+    PartialFailure = 3,
 }
 
 impl From<Code> for ExitCode {

@@ -94,6 +94,17 @@ impl Observer for Ui {
         }
     }
 
+    fn sink(&self, message: &str, fraction: Option<f64>) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                match fraction {
+                    Some(f) => bar.set_message(format!("{message} {:.0}%", (f * 100.0).clamp(0.0, 100.0))),
+                    None => bar.set_message(message.to_string()),
+                }
+            }
+        }
+    }
+
     fn stage_done(&self, stage: Stage, elapsed: Duration) {
         if let Ok(mut slot) = self.bar.lock() {
             if let Some(bar) = slot.take() {

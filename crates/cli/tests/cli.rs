@@ -57,7 +57,7 @@ fn apply_records_state_and_planning_again_shows_no_changes() {
     let f = Fixture::new();
     let run = f.rb(&["apply", "--sink", "folder", "--out", "outbox"]);
     run.ok();
-    assert!(run.stdout.contains("applied 18 change(s) as run 1"), "{}", run.stdout);
+    assert!(run.stdout.contains("run 1: 18 change(s) applied through the folder sink, 0 rejected"), "{}", run.stdout);
     assert!(f.path("outbox/rosterbridge-run-1.zip").exists());
     assert_eq!(f.state_counts(), (18, 1));
 

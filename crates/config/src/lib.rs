@@ -94,6 +94,12 @@ pub struct CanvasConfig {
     /// Name of the environment variable holding the access token (never the token itself).
     pub token_env: String,
     pub mode: CanvasMode,
+    /// How long to wait for a SIS import to finish before giving up (nothing is recorded).
+    pub import_timeout_secs: u64,
+    /// Send SIS imports with `override_sis_stickiness`: overwrite fields edited in Canvas.
+    pub override_sis_stickiness: bool,
+    /// REST sink: most requests in flight at once.
+    pub max_concurrency: u32,
 }
 
 /// A static sub-account every school account hangs under.

@@ -36,6 +36,10 @@ pub struct RawCanvas {
     pub token_env: Option<Spanned<String>>,
     #[serde(default)]
     pub mode: CanvasMode,
+    pub import_timeout_secs: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub override_sis_stickiness: bool,
+    pub max_concurrency: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +141,22 @@ impl RawConfig {
         if account_id <= 0 {
             p.at("canvas.account_id", &self.canvas.account_id, "`canvas.account_id` must be a positive Canvas account id".into(), "the root account is usually 1");
         }
+        let import_timeout_secs = match &self.canvas.import_timeout_secs {
+            Some(v) if !(1..=7 * 24 * 3600).contains(v.get_ref()) => {
+                p.at("canvas.import_timeout_secs", v, "`canvas.import_timeout_secs` must be between 1 and 604800".into(), "how long to wait for a SIS import to finish, e.g. 3600");
+                3600
+            }
+            Some(v) => *v.get_ref(),
+            None => 3600,
+        };
+        let max_concurrency = match &self.canvas.max_concurrency {
+            Some(v) if !(1..=64).contains(v.get_ref()) => {
+                p.at("canvas.max_concurrency", v, "`canvas.max_concurrency` must be between 1 and 64".into(), "the REST sink's most requests in flight; pacing by Canvas's rate-limit headers decides the rest");
+                8
+            }
+            Some(v) => *v.get_ref(),
+            None => 8,
+        };
         let token_env = match &self.canvas.token_env {
             Some(t) => {
                 let name = t.get_ref();
@@ -224,7 +244,15 @@ impl RawConfig {
                 mode: self.source.mode.map(|v| v.into_inner()),
                 on_row_error: self.source.on_row_error,
             },
-            canvas: CanvasConfig { url, account_id: account_id as u64, token_env, mode: self.canvas.mode },
+            canvas: CanvasConfig {
+                url,
+                account_id: account_id as u64,
+                token_env,
+                mode: self.canvas.mode,
+                import_timeout_secs: import_timeout_secs as u64,
+                override_sis_stickiness: self.canvas.override_sis_stickiness,
+                max_concurrency: max_concurrency as u32,
+            },
             mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
             safety: SafetyConfig { max_removal_percent },
             state_path,

@@ -11,6 +11,16 @@ pub enum EngineError {
     State(#[from] rosterbridge_state::StateError),
     #[error(transparent)]
     Write(#[from] rosterbridge_canvas::csv::WriteError),
+    #[error(transparent)]
+    Sink(#[from] rosterbridge_sink::SinkError),
+    #[error(transparent)]
+    Canvas(#[from] rosterbridge_canvas_client::CanvasError),
+    #[error("the Canvas token is missing: set the environment variable {env} (named by [canvas] token_env) to an access token")]
+    MissingToken { env: String },
+    #[error("cannot create the audit folder {path}: {source}")]
+    Archive { path: std::path::PathBuf, source: std::io::Error },
+    #[error("the {sink} sink reported {got} results for {want} changes; nothing was recorded")]
+    SinkContract { sink: &'static str, got: usize, want: usize },
     /// Row-level errors under `on_row_error = "fail"`.
     #[error("{count} row error(s) in the source; nothing was applied (fix the rows, or set [source] on_row_error = \"skip\" to apply the rest)")]
     RowErrors { count: usize },

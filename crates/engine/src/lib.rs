@@ -8,7 +8,10 @@
 //! Memory matters at state-wide scale, so the roster is dropped as soon as it is mapped,
 //! and the state store is asked only for the rows of objects that change.
 
-use rosterbridge_config::{Config, RowErrorPolicy};
+use rosterbridge_canvas_client::{CanvasClient, ClientOptions, Token};
+use rosterbridge_config::{CanvasMode, Config, RowErrorPolicy};
+use rosterbridge_sink::sis_import::{SisImportSink, SisImportSinkOptions};
+use rosterbridge_sink::{ChangeResult, Sink, SinkProgress};
 use rosterbridge_model::kind::{Kind, Status};
 use rosterbridge_model::roster::{OneRosterVersion, RosterCounts};
 use rosterbridge_model::{Diagnostic, Severity};
@@ -31,6 +34,7 @@ pub enum Stage {
     Diff,
     BuildPlan,
     WriteCsv,
+    Apply,
     RecordState,
 }
 
@@ -43,6 +47,7 @@ impl Stage {
             Stage::Diff => "comparing",
             Stage::BuildPlan => "planning",
             Stage::WriteCsv => "writing Canvas CSV",
+            Stage::Apply => "applying",
             Stage::RecordState => "recording state",
         }
     }
@@ -54,6 +59,8 @@ pub trait Observer: Sync {
     /// Bytes of a source file read so far, out of its size.
     fn bytes(&self, _file: &str, _done: u64, _total: u64) {}
     fn stage_done(&self, _stage: Stage, _elapsed: Duration) {}
+    /// What the sink is doing (e.g. "SIS import 12 importing"), with a fraction when known.
+    fn sink(&self, _message: &str, _fraction: Option<f64>) {}
 }
 
 /// Observes nothing.
@@ -158,12 +165,32 @@ pub struct ApplyOptions {
 #[derive(Debug, serde::Serialize)]
 pub struct ApplyReport {
     pub run: RunId,
+    pub sink: &'static str,
     pub outcome: RunOutcome,
-    /// The zip written, if there were changes.
-    pub zip: Option<PathBuf>,
     pub applied: usize,
+    pub rejected: usize,
+    /// The first rejected changes, with Canvas's message (all of them are in the archive).
+    pub rejections: Vec<Rejection>,
+    /// Messages that belong to no row.
+    pub notes: Vec<String>,
+    /// Files written: the zip sent, the import's JSON, its errors file.
+    pub artifacts: Vec<PathBuf>,
     pub state_version: u64,
+    /// Requests made, throttled answers and retries, for sinks that talk HTTP.
+    pub http: Option<rosterbridge_canvas_client::PacingStats>,
 }
+
+/// One change Canvas refused.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Rejection {
+    pub kind: Kind,
+    pub key: String,
+    pub action: String,
+    pub message: String,
+}
+
+/// How many rejections a run record keeps (the archive has all).
+const REJECTIONS_KEPT: usize = 200;
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -181,18 +208,66 @@ pub fn gate(config: &Config, prepared: &Prepared, options: ApplyOptions) -> Resu
     Ok(())
 }
 
-/// Applies a prepared plan through the folder sink: writes the delta zip into `out_dir`
-/// for hand upload, then records every change as applied and saves the source snapshot.
-pub fn apply_to_folder(
+/// The folder for a run's audit files: `<state file>.archive/run-<id>/` beside the state.
+pub fn archive_dir(config: &Config, run: RunId) -> PathBuf {
+    let mut name = config.state_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
+    name.push(".archive");
+    config.state_path.with_file_name(name).join(format!("run-{run}"))
+}
+
+/// The Canvas sink the configuration names (`[canvas] mode`), with the token read from
+/// the environment variable it names.
+pub fn canvas_sink(config: &Config) -> Result<Box<dyn Sink>, EngineError> {
+    canvas_sink_with(config, canvas_client(config)?)
+}
+
+/// The Canvas sink the configuration names, over a given client.
+pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn Sink>, EngineError> {
+    match config.canvas.mode {
+        CanvasMode::SisImport => {
+            let mut options = SisImportSinkOptions::new(config.canvas.account_id);
+            options.timeout = Duration::from_secs(config.canvas.import_timeout_secs);
+            options.import.override_sis_stickiness = config.canvas.override_sis_stickiness;
+            Ok(Box::new(SisImportSink { client, options }))
+        }
+        CanvasMode::Rest => Ok(Box::new(rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id))),
+    }
+}
+
+/// A Canvas client for the configured instance.
+pub fn canvas_client(config: &Config) -> Result<CanvasClient, EngineError> {
+    let token = std::env::var(&config.canvas.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| EngineError::MissingToken { env: config.canvas.token_env.clone() })?;
+    canvas_client_with(config, Token::new(token))
+}
+
+/// A Canvas client for the configured instance with a given token.
+pub fn canvas_client_with(config: &Config, token: Token) -> Result<CanvasClient, EngineError> {
+    let mut options = ClientOptions::default();
+    options.pacing.max_concurrency = config.canvas.max_concurrency;
+    Ok(CanvasClient::new(&config.canvas.url, token, options)?)
+}
+
+struct SinkObserver<'a>(&'a dyn Observer);
+impl SinkProgress for SinkObserver<'_> {
+    fn update(&self, message: &str, fraction: Option<f64>) {
+        self.0.sink(message, fraction)
+    }
+}
+
+/// Applies a prepared plan through a sink as run `command` (`apply`, `sync`): checks the
+/// gates, sends the changes, records the ones the sink reports applied (rejected ones
+/// stay pending), saves the source snapshot and finishes the run record.
+pub fn apply(
     config: &Config,
     store: &mut dyn StateStore,
     prepared: &Prepared,
-    out_dir: &Path,
+    sink: &mut dyn Sink,
     options: ApplyOptions,
     observer: &dyn Observer,
+    command: &str,
 ) -> Result<ApplyReport, EngineError> {
-    let run = store.begin_run(&RunStart { command: "apply".into(), profile: None, started_at: now() })?;
-    match apply_inner(config, store, prepared, out_dir, options, observer, run) {
+    let run = store.begin_run(&RunStart { command: command.into(), profile: None, started_at: now() })?;
+    match apply_inner(config, store, prepared, sink, options, observer, run) {
         Ok(report) => Ok(report),
         Err(e) => {
             let outcome = if matches!(e, EngineError::Held { .. }) { RunOutcome::Held } else { RunOutcome::Failed };
@@ -202,9 +277,9 @@ pub fn apply_to_folder(
                 &RunFinish {
                     outcome,
                     ended_at: now(),
-                    summary: serde_json::to_value(&prepared.plan.summary).unwrap_or_default(),
+                    summary: serde_json::json!({ "plan": prepared.plan.summary, "sink": sink.name() }),
                     message: Some(e.to_string()),
-                    artifacts: vec![],
+                    artifacts: list_dir(&archive_dir(config, run)),
                 },
             );
             Err(e)
@@ -212,11 +287,17 @@ pub fn apply_to_folder(
     }
 }
 
+fn list_dir(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path().display().to_string()).collect();
+    v.sort();
+    v
+}
+
 fn apply_inner(
     config: &Config,
     store: &mut dyn StateStore,
     prepared: &Prepared,
-    out_dir: &Path,
+    sink: &mut dyn Sink,
     options: ApplyOptions,
     observer: &dyn Observer,
     run: RunId,
@@ -224,26 +305,54 @@ fn apply_inner(
     gate(config, prepared, options)?;
     let plan = &prepared.plan;
     let mut timings = Vec::new();
-    let zip = if plan.is_empty() {
-        None
-    } else {
-        let path = out_dir.join(format!("rosterbridge-run-{run}.zip"));
-        timed(observer, &mut timings, Stage::WriteCsv, || rosterbridge_canvas::csv::write_zip_file(plan, &path))?;
-        Some(path)
-    };
+    let archive = archive_dir(config, run);
+    std::fs::create_dir_all(&archive).map_err(|source| EngineError::Archive { path: archive.clone(), source })?;
+    let sink_report = timed(observer, &mut timings, Stage::Apply, || sink.apply(plan, run, &archive, &SinkObserver(observer)))?;
+    if sink_report.results.len() != plan.changes.len() {
+        return Err(EngineError::SinkContract { sink: sink.name(), got: sink_report.results.len(), want: plan.changes.len() });
+    }
+    let mut rejections = Vec::new();
+    let mut rejected = 0;
     let outcomes: Vec<ChangeOutcome> = plan
         .changes
         .iter()
-        .map(|c| ChangeOutcome {
-            kind: c.kind,
-            key: plan.key(c),
-            row: plan.row(c),
-            content_hash: c.content_hash,
-            result: OutcomeResult::Applied { how: "exported".into() },
-            canvas_id: None,
-            ownership: Ownership::Created,
+        .zip(&sink_report.results)
+        .map(|(c, r)| {
+            let (result, canvas_id, adopted) = match r {
+                ChangeResult::Applied { how, canvas_id, adopted } => (OutcomeResult::Applied { how: how.clone() }, *canvas_id, *adopted),
+                ChangeResult::Rejected { message } => {
+                    rejected += 1;
+                    if rejections.len() < REJECTIONS_KEPT {
+                        rejections.push(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone() });
+                    }
+                    (OutcomeResult::Rejected { message: message.clone() }, None, false)
+                }
+            };
+            ChangeOutcome {
+                kind: c.kind,
+                key: plan.key(c),
+                row: plan.row(c),
+                content_hash: c.content_hash,
+                result,
+                canvas_id,
+                ownership: if adopted { Ownership::Adopted } else { Ownership::Created },
+            }
         })
         .collect();
+    let applied = outcomes.len() - rejected;
+    if rejected > 0 {
+        let all: Vec<Rejection> = plan
+            .changes
+            .iter()
+            .zip(&sink_report.results)
+            .filter_map(|(c, r)| match r {
+                ChangeResult::Rejected { message } => Some(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone() }),
+                ChangeResult::Applied { .. } => None,
+            })
+            .collect();
+        let path = archive.join("rejected.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap_or_default()).map_err(|source| EngineError::Archive { path, source })?;
+    }
     let source_tables = rosterbridge_source_oneroster::snapshot_tables(&source_options(config), &store.source_tables()?)?;
     let version = timed(observer, &mut timings, Stage::RecordState, || -> Result<u64, EngineError> {
         let v = if outcomes.is_empty() {
@@ -254,18 +363,57 @@ fn apply_inner(
         store.save_source_tables(&source_tables)?;
         Ok(v)
     })?;
-    let outcome = if plan.is_empty() { RunOutcome::NoChanges } else { RunOutcome::Succeeded };
+    let outcome = if plan.is_empty() {
+        RunOutcome::NoChanges
+    } else if rejected == 0 {
+        RunOutcome::Succeeded
+    } else if applied == 0 {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::PartialFailure
+    };
+    let mut artifacts: Vec<PathBuf> = sink_report.artifacts.clone();
+    if rejected > 0 {
+        artifacts.push(archive.join("rejected.json"));
+    }
+    let message = match outcome {
+        RunOutcome::Failed | RunOutcome::PartialFailure => Some(format!(
+            "{rejected} of {} change(s) rejected by Canvas; they stay pending{}",
+            plan.changes.len(),
+            sink_report.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
+        )),
+        _ => None,
+    };
     store.finish_run(
         run,
         &RunFinish {
             outcome,
             ended_at: now(),
-            summary: serde_json::to_value(&plan.summary).unwrap_or_default(),
-            message: None,
-            artifacts: zip.iter().map(|p| p.display().to_string()).collect(),
+            summary: serde_json::json!({
+                "plan": plan.summary,
+                "sink": sink.name(),
+                "applied": applied,
+                "rejected": rejected,
+                "rejections": rejections,
+                "notes": sink_report.notes,
+                "http": sink_report.http,
+            }),
+            message,
+            artifacts: artifacts.iter().map(|p| p.display().to_string()).collect(),
         },
     )?;
-    Ok(ApplyReport { run, outcome, zip, applied: outcomes.len(), state_version: version })
+    Ok(ApplyReport {
+        run,
+        sink: sink.name(),
+        outcome,
+        applied,
+        rejected,
+        rejections,
+        notes: sink_report.notes,
+        artifacts,
+        state_version: version,
+        http: sink_report.http,
+    })
 }
 
 /// A short human summary of statuses sent, e.g. for logs.

@@ -6,10 +6,13 @@ use crate::progress::Ui;
 use crate::report;
 use anyhow::Context;
 use rosterbridge_engine::{ApplyOptions, EngineError};
+use rosterbridge_sink::folder::FolderSink;
 use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sink {
+    /// Send the changes to Canvas as `[canvas] mode` says (SIS import by default).
+    Canvas,
     /// Write the delta as a Canvas SIS-import zip into --out, for upload by hand or script,
     /// and record it as applied.
     Folder,
@@ -22,11 +25,18 @@ pub struct Args {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Where the changes go.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "canvas")]
     pub sink: Sink,
     /// Folder for the folder sink's zip (created if needed).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_if_eq("sink", "folder"))]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: ApplyFlags,
+}
+
+/// Flags shared by `apply` and `sync`.
+#[derive(clap::Args, Debug)]
+pub struct ApplyFlags {
     /// Apply even though the plan removes more than [safety] max_removal_percent of a kind.
     #[arg(long)]
     pub allow_removals: bool,
@@ -37,35 +47,68 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
-    let mut store = rosterbridge_engine::open_store(&config.state_path)
-        .with_context(|| format!("opening state {}", config.state_path.display()))?;
-    let prepared = super::prepare(&config, &store, ui)?;
+    let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
+        (Sink::Folder, Some(out)) => Box::new(FolderSink { out_dir: out.clone() }),
+        (Sink::Folder, None) => anyhow::bail!("--sink folder needs --out DIR"),
+        (Sink::Canvas, _) => rosterbridge_engine::canvas_sink(&config)?,
+    };
+    apply_and_report(&config, sink.as_mut(), "apply", &args.flags, ui)
+}
+
+/// Plans, applies through `sink`, and prints the outcome. Shared by `apply` and `sync`.
+pub fn apply_and_report(
+    config: &rosterbridge_config::Config,
+    sink: &mut dyn rosterbridge_sink::Sink,
+    command: &str,
+    flags: &ApplyFlags,
+    ui: &Ui,
+) -> anyhow::Result<Code> {
+    let json = flags.json;
+    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let prepared = super::prepare(config, &store, ui)?;
     report::print_diagnostics(&prepared.diagnostics);
-    let options = ApplyOptions { allow_removals: args.allow_removals };
-    match args.sink {
-        Sink::Folder => match rosterbridge_engine::apply_to_folder(&config, &mut store, &prepared, &args.out, options, ui) {
-            Ok(report) => {
-                if args.json {
-                    println!("{}", serde_json::to_string(&serde_json::json!({"report": report, "summary": prepared.plan.summary}))?);
-                } else {
-                    print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
-                    match &report.zip {
-                        Some(zip) => println!("\napplied {} change(s) as run {}: {}", report.applied, report.run, zip.display()),
-                        None => println!("\nnothing to apply (run {})", report.run),
-                    }
-                }
-                Ok(Code::Ok)
-            }
-            Err(e @ EngineError::Held { .. }) => {
+    let options = ApplyOptions { allow_removals: flags.allow_removals };
+    let sink_name = sink.name();
+    match rosterbridge_engine::apply(config, &mut store, &prepared, sink, options, ui, command) {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string(&serde_json::json!({"report": report, "summary": prepared.plan.summary}))?);
+            } else {
                 print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
-                eprintln!("error: {e}");
-                Ok(Code::Held)
+                println!();
+                if prepared.plan.is_empty() {
+                    println!("nothing to apply (run {})", report.run);
+                } else {
+                    println!("run {}: {} change(s) applied through the {} sink, {} rejected", report.run, report.applied, sink_name, report.rejected);
+                }
+                for r in &report.rejections {
+                    println!("  rejected {} {} {}: {}", r.action, r.kind, rosterbridge_plan::display(&r.key), r.message);
+                }
+                if report.rejected > report.rejections.len() {
+                    println!("  ... and {} more", report.rejected - report.rejections.len());
+                }
+                for n in &report.notes {
+                    println!("  note: {n}");
+                }
+                for a in &report.artifacts {
+                    println!("  kept: {}", a.display());
+                }
             }
-            Err(e @ EngineError::RowErrors { .. }) => {
-                eprintln!("error: {e}");
-                Ok(Code::Error)
-            }
-            Err(e) => Err(e.into()),
-        },
+            Ok(match report.outcome {
+                rosterbridge_state::RunOutcome::PartialFailure => Code::PartialFailure,
+                rosterbridge_state::RunOutcome::Failed => Code::Error,
+                _ => Code::Ok,
+            })
+        }
+        Err(e @ EngineError::Held { .. }) => {
+            print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
+            eprintln!("error: {e}");
+            Ok(Code::Held)
+        }
+        Err(e @ EngineError::RowErrors { .. }) => {
+            eprintln!("error: {e}");
+            Ok(Code::Error)
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -2,9 +2,13 @@
 
 pub mod apply;
 pub mod bench;
+pub mod demo;
 pub mod generate;
 pub mod plan;
+pub mod runs;
 pub mod sandbox;
+pub mod status;
+pub mod sync;
 pub mod validate;
 
 use crate::report;

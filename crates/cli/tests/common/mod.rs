@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -138,8 +140,14 @@ impl Run {
 }
 
 pub fn run_in(dir: &Path, args: &[String]) -> Run {
+    run_env(dir, args, &[])
+}
+
+/// Runs the binary in `dir` with extra environment variables.
+pub fn run_env(dir: &Path, args: &[String], env: &[(&str, &str)]) -> Run {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("ROSTERBRIDGE_REPORT_PEAK_RSS")
         .output()

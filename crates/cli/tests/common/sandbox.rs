@@ -1,0 +1,60 @@
+//! A real `rosterbridge sandbox` process on a free port, stopped when dropped, and a
+//! Canvas client to read it back.
+
+use rosterbridge_canvas_client::{CanvasClient, ClientOptions, Token};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub const TOKEN: &str = "e2e-token";
+
+pub struct Sandbox {
+    pub url: String,
+    child: Child,
+}
+
+impl Sandbox {
+    /// Starts `rosterbridge sandbox` with extra flags (fault injection, throttle).
+    pub fn start(extra: &[&str]) -> Sandbox {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(extra)
+            .env_remove("CANVAS_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the sandbox");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("read the sandbox URL");
+        let url = url.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "sandbox printed {url:?}");
+        Sandbox { url, child }
+    }
+
+    pub fn client(&self) -> CanvasClient {
+        // Quick retries: the fault-injection tests read back through the same faults.
+        let options = ClientOptions { backoff_base: std::time::Duration::from_millis(10), backoff_max: std::time::Duration::from_millis(200), max_retries: 10, ..ClientOptions::default() };
+        CanvasClient::new(&self.url, Token::new(TOKEN), options).expect("client")
+    }
+
+    /// A plain GET over a socket, answer ignored (to spend the token's rate limit).
+    pub fn raw_get(&self, path: &str) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+    }
+
+    /// Runs an async read against the sandbox.
+    pub fn read<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,323 @@
+//! `rosterbridge sync` end to end against a real sandbox process over HTTP: what Canvas
+//! holds afterwards is read back through the Canvas API and compared with the source
+//! files, object for object.
+
+mod common;
+
+use common::sandbox::{Sandbox, TOKEN};
+use common::{run_env, Run};
+use rosterbridge_canvas_client::sis_path;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A folder with a generated district and a config pointing at a sandbox.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new(url: &str, extra_canvas: &str) -> Work {
+        let w = Work { dir: tempfile::tempdir().unwrap() };
+        w.point_at(url, extra_canvas);
+        w
+    }
+
+    fn point_at(&self, url: &str, extra_canvas: &str) {
+        let config = format!(
+            "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"{url}\"\naccount_id = 1\ntoken_env = \"CANVAS_TOKEN\"\n{extra_canvas}\n"
+        );
+        std::fs::write(self.path("rosterbridge.toml"), config).unwrap();
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn rb(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if args.first().is_some_and(|a| *a != "generate") {
+            all.extend(["--config".to_string(), self.path("rosterbridge.toml").display().to_string()]);
+        }
+        run_env(self.dir.path(), &all, &[("CANVAS_TOKEN", TOKEN)])
+    }
+
+    fn generate(&self, students: u32, change: Option<u32>) {
+        let students = students.to_string();
+        let out = self.path("district").display().to_string();
+        let mut args = vec!["generate", "--students", &students, "--seed", "11", "--out", &out, "-q"];
+        let pct;
+        if let Some(c) = change {
+            pct = c.to_string();
+            args.extend(["--change", &pct]);
+        }
+        self.rb(&args).ok();
+    }
+
+    fn sync(&self) -> Run {
+        self.rb(&["sync", "--json", "-q"])
+    }
+}
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+}
+
+/// What Canvas should hold for a OneRoster folder.
+#[derive(Debug, PartialEq)]
+struct Expected {
+    users: BTreeMap<String, String>,
+    /// section SIS id -> {(user SIS id, enrollment type)}
+    enrollments: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// observer SIS id -> {student SIS id}
+    observers: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn expected(district: &Path) -> Expected {
+    let live = |r: &BTreeMap<String, String>| r["status"] != "tobedeleted";
+    let users_rows: Vec<_> = csv_rows(&district.join("users.csv")).into_iter().filter(live).collect();
+    let role: BTreeMap<String, String> = users_rows.iter().map(|u| (u["sourcedId"].clone(), u["role"].clone())).collect();
+    let users = users_rows
+        .iter()
+        .map(|u| (u["sourcedId"].clone(), if u["username"].is_empty() { u["email"].clone() } else { u["username"].clone() }))
+        .collect();
+    let mut observers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let is_parent = |id: &str| matches!(role.get(id).map(String::as_str), Some("parent" | "guardian" | "relative"));
+    for u in &users_rows {
+        for agent in u["agentSourcedIds"].split(',').map(str::trim).filter(|a| !a.is_empty() && role.contains_key(*a)) {
+            if is_parent(&u["sourcedId"]) {
+                observers.entry(u["sourcedId"].clone()).or_default().insert(agent.to_string());
+            } else if is_parent(agent) {
+                observers.entry(agent.to_string()).or_default().insert(u["sourcedId"].clone());
+            }
+        }
+    }
+    let mut enrollments: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for c in csv_rows(&district.join("classes.csv")).into_iter().filter(live) {
+        enrollments.entry(c["sourcedId"].clone()).or_default();
+    }
+    for e in csv_rows(&district.join("enrollments.csv")).into_iter().filter(live) {
+        // An aide teaching a class is a TA (the mapping's documented default).
+        let user_is_aide = role.get(&e["userSourcedId"]).is_some_and(|r| r == "aide");
+        let kind = match e["role"].as_str() {
+            "student" => "StudentEnrollment",
+            "teacher" if user_is_aide => "TaEnrollment",
+            "teacher" => "TeacherEnrollment",
+            "aide" => "TaEnrollment",
+            other => panic!("unexpected role {other}"),
+        };
+        if role.contains_key(&e["userSourcedId"]) {
+            enrollments.entry(e["classSourcedId"].clone()).or_default().insert((e["userSourcedId"].clone(), kind.to_string()));
+        }
+    }
+    Expected { users, enrollments, observers }
+}
+
+/// What Canvas holds, read through its API.
+fn canvas(sandbox: &Sandbox, like: &Expected) -> Expected {
+    let client = sandbox.client();
+    sandbox.read(async {
+        let users: Vec<Value> = client.get_all("/api/v1/accounts/1/users", &[]).await.unwrap();
+        let users = users
+            .iter()
+            .filter_map(|u| Some((u["sis_user_id"].as_str()?.to_string(), u["login_id"].as_str().unwrap_or_default().to_string())))
+            .collect();
+        let mut enrollments = BTreeMap::new();
+        for section in like.enrollments.keys() {
+            let path = format!("/api/v1/sections/{}/enrollments", sis_path("sis_section_id", section));
+            let list: Vec<Value> = client.get_all(&path, &[]).await.unwrap();
+            let set: BTreeSet<(String, String)> = list
+                .iter()
+                .filter(|e| e["type"] != "ObserverEnrollment")
+                .map(|e| (e["sis_user_id"].as_str().unwrap_or_default().to_string(), e["type"].as_str().unwrap_or_default().to_string()))
+                .collect();
+            enrollments.insert(section.clone(), set);
+        }
+        let mut observers = BTreeMap::new();
+        for observer in like.observers.keys() {
+            let path = format!("/api/v1/users/{}/observees", sis_path("sis_user_id", observer));
+            let list: Vec<Value> = client.get_all(&path, &[]).await.unwrap();
+            let set: BTreeSet<String> = list.iter().filter_map(|s| s["sis_user_id"].as_str().map(str::to_string)).collect();
+            observers.insert(observer.clone(), set);
+        }
+        Expected { users, enrollments, observers }
+    })
+}
+
+fn assert_canvas_matches(sandbox: &Sandbox, district: &Path) {
+    let want = expected(district);
+    let got = canvas(sandbox, &want);
+    let missing: Vec<_> = want.users.keys().filter(|k| !got.users.contains_key(*k)).take(5).collect();
+    let extra: Vec<_> = got.users.keys().filter(|k| !want.users.contains_key(*k)).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "users missing from Canvas {missing:?}, unexpected {extra:?}");
+    assert_eq!(got.users, want.users, "login ids differ");
+    for (section, set) in &want.enrollments {
+        assert_eq!(&got.enrollments[section], set, "enrollments of section {section}");
+    }
+    assert_eq!(got.observers, want.observers, "observer links");
+}
+
+fn zip_rows(path: &str) -> usize {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut rows = 0;
+    for i in 0..zip.len() {
+        let f = zip.by_index(i).unwrap();
+        rows += csv::Reader::from_reader(f).records().count();
+    }
+    rows
+}
+
+#[test]
+fn a_full_district_sync_leaves_canvas_matching_the_roster_object_for_object() {
+    let sandbox = Sandbox::start(&[]);
+    let w = Work::new(&sandbox.url, "");
+    w.generate(120, None);
+    let run = w.sync();
+    run.ok();
+    let report = &run.json()["report"];
+    assert_eq!(report["outcome"], "succeeded", "{report}");
+    assert_eq!(report["rejected"], 0);
+    assert_canvas_matches(&sandbox, &w.path("district"));
+
+    // The zip sent and the import's final JSON are kept for audit.
+    let artifacts: Vec<String> = report["artifacts"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert!(artifacts.iter().any(|a| a.ends_with("sis-import.zip") && Path::new(a).exists()), "{artifacts:?}");
+    let json_path = artifacts.iter().find(|a| a.ends_with(".json")).expect("import JSON kept");
+    let import: Value = serde_json::from_slice(&std::fs::read(json_path).unwrap()).unwrap();
+    assert_eq!(import["workflow_state"], "imported");
+
+    // Nothing left to do: a second sync sends nothing.
+    let again = w.sync();
+    again.ok();
+    assert_eq!(again.json()["report"]["outcome"], "no_changes");
+}
+
+#[test]
+fn a_one_percent_change_sends_only_the_changed_rows_and_canvas_follows() {
+    let sandbox = Sandbox::start(&[]);
+    let w = Work::new(&sandbox.url, "");
+    w.generate(150, None);
+    let first = w.sync();
+    first.ok();
+    let first_applied = first.json()["report"]["applied"].as_u64().unwrap();
+
+    w.generate(150, Some(1));
+    let plan = w.rb(&["plan", "--json"]);
+    plan.ok();
+    let planned: u64 = plan.json()["summary"].as_object().unwrap().values().map(|k| ["create", "update", "reactivate", "deactivate", "delete"].iter().map(|a| k[*a].as_u64().unwrap()).sum::<u64>()).sum();
+    let second = w.sync();
+    second.ok();
+    let report = &second.json()["report"];
+    assert_eq!(report["applied"].as_u64().unwrap(), planned);
+    assert!(planned > 0 && planned * 20 < first_applied, "a 1% change planned {planned} of {first_applied}");
+    let zip = report["artifacts"].as_array().unwrap().iter().filter_map(|a| a.as_str()).find(|a| a.ends_with(".zip")).unwrap().to_string();
+    assert_eq!(zip_rows(&zip) as u64, planned, "the zip holds exactly the changed rows");
+    assert_canvas_matches(&sandbox, &w.path("district"));
+}
+
+#[test]
+fn status_and_runs_tell_what_was_applied_and_how_each_run_ended() {
+    let sandbox = Sandbox::start(&[]);
+    let w = Work::new(&sandbox.url, "");
+    w.generate(40, None);
+    w.sync().ok();
+    let status = w.rb(&["status", "--json"]);
+    status.ok();
+    let s = status.json();
+    let users = s["applied"]["users"]["active"].as_u64().unwrap() + s["applied"]["users"]["inactive"].as_u64().unwrap();
+    assert_eq!(users as usize, expected(&w.path("district")).users.len());
+    assert_eq!(s["last_run"]["outcome"], "succeeded");
+    let runs = w.rb(&["runs"]);
+    runs.ok();
+    assert!(runs.stdout.contains("#1 sync succeeded"), "{}", runs.stdout);
+}
+
+#[test]
+fn a_missing_token_is_a_clear_error_and_nothing_is_recorded() {
+    let sandbox = Sandbox::start(&[]);
+    let w = Work::new(&sandbox.url, "");
+    w.generate(20, None);
+    let mut args: Vec<String> = ["sync", "--config"].iter().map(|s| s.to_string()).collect();
+    args.push(w.path("rosterbridge.toml").display().to_string());
+    let run = common::run_in(w.dir.path(), &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("CANVAS_TOKEN"), "{}", run.stderr);
+    let status = w.rb(&["status", "--json"]);
+    assert!(status.stdout.contains("nothing has been applied") || status.json()["applied"]["users"]["active"] == 0, "{}", status.stdout);
+}
+
+#[test]
+fn an_import_canvas_fails_records_nothing_and_the_next_sync_sends_everything_again() {
+    let broken = Sandbox::start(&["--import-outcome", "fail"]);
+    let w = Work::new(&broken.url, "");
+    w.generate(30, None);
+    let run = w.sync();
+    assert_eq!(run.code, 1, "a failed import is a failed run\n{}\n{}", run.stdout, run.stderr);
+    let report = &run.json()["report"];
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(report["applied"], 0);
+    assert!(report["rejected"].as_u64().unwrap() > 0);
+    let status = w.rb(&["status", "--json"]).json();
+    assert_eq!(status["applied"]["users"]["active"], 0, "nothing recorded as applied: {status}");
+
+    // Canvas healthy again: the next sync sends every row and Canvas matches the roster.
+    let healthy = Sandbox::start(&[]);
+    w.point_at(&healthy.url, "");
+    let again = w.sync();
+    again.ok();
+    assert_eq!(again.json()["report"]["applied"], report["rejected"]);
+    assert_canvas_matches(&healthy, &w.path("district"));
+}
+
+#[test]
+fn an_import_that_never_finishes_stops_the_run_at_the_time_limit_with_nothing_recorded() {
+    let stuck = Sandbox::start(&["--import-outcome", "stay-importing"]);
+    let w = Work::new(&stuck.url, "import_timeout_secs = 2");
+    w.generate(20, None);
+    let run = w.rb(&["sync", "-q"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("still") && run.stderr.contains("import_timeout_secs"), "{}", run.stderr);
+    let runs = w.rb(&["runs", "--json"]).json();
+    assert_eq!(runs[0]["outcome"], "failed");
+    let status = w.rb(&["status", "--json"]).json();
+    assert_eq!(status["applied"]["users"]["active"], 0);
+}
+
+#[test]
+fn server_errors_and_latency_are_retried_and_the_sync_completes_exactly_once() {
+    let flaky = Sandbox::start(&["--error-rate", "0.3", "--latency-ms", "5"]);
+    let w = Work::new(&flaky.url, "");
+    w.generate(25, None);
+    let run = w.sync();
+    run.ok();
+    let report = &run.json()["report"];
+    assert_eq!(report["outcome"], "succeeded", "{report}");
+    assert!(report["http"]["retries"].as_u64().unwrap() > 0, "the fault injection should have forced retries: {report}");
+    // Reading back through the same faults would need retries too; the client has them.
+    assert_canvas_matches(&flaky, &w.path("district"));
+}
+
+#[test]
+fn rate_limited_answers_429_and_legacy_403_are_waited_out() {
+    for legacy in [false, true] {
+        // Every request leaves 40 units in a 150-unit bucket that leaks 50 a second.
+        let mut flags = vec!["--high-water-mark", "150", "--leak-rate", "50", "--request-cost", "40"];
+        if legacy {
+            flags.push("--legacy-403");
+        }
+        let sandbox = Sandbox::start(&flags);
+        let w = Work::new(&sandbox.url, "");
+        w.generate(20, None);
+        // Fill the token's bucket first, as another script of the same admin would.
+        for _ in 0..6 {
+            sandbox.raw_get("/api/v1/accounts/1");
+        }
+        let run = w.sync();
+        run.ok();
+        let report = &run.json()["report"];
+        assert_eq!(report["outcome"], "succeeded", "legacy={legacy}: {report}");
+        assert!(report["http"]["throttled"].as_u64().unwrap() >= 1, "legacy={legacy}: the full bucket was not met: {report}");
+    }
+}

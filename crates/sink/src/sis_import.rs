@@ -1,0 +1,172 @@
+//! The SIS-import sink: zips only the delta, posts it as one SIS import, checks that
+//! Canvas echoed the options asked for, polls until the import finishes, and maps every
+//! row-level message of the errors file back to the change it came from.
+//!
+//! A row with a message is reported rejected (it stays pending and is sent again next
+//! run); a file Canvas refused as a whole rejects all its rows; an import that failed or
+//! was aborted rejects everything. The zip sent and the import's final JSON (and errors
+//! file) are kept in the run's archive folder.
+
+use crate::rows::RowIndex;
+use crate::{write_archive, ChangeResult, Sink, SinkError, SinkProgress, SinkReport};
+use rosterbridge_canvas_client::sis_import::{parse_errors_csv, ImportMessage, SisImport, SisImportOptions};
+use rosterbridge_canvas_client::CanvasClient;
+use rosterbridge_plan::Plan;
+use std::io::Cursor;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct SisImportSinkOptions {
+    pub account_id: u64,
+    pub import: SisImportOptions,
+    /// Give up waiting for an import after this long.
+    pub timeout: Duration,
+    /// First poll interval; grows by half each poll up to `poll_max`.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+}
+
+impl SisImportSinkOptions {
+    pub fn new(account_id: u64) -> Self {
+        SisImportSinkOptions {
+            account_id,
+            import: SisImportOptions::default(),
+            timeout: Duration::from_secs(3600),
+            poll_initial: Duration::from_millis(200),
+            poll_max: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct SisImportSink {
+    pub client: CanvasClient,
+    pub options: SisImportSinkOptions,
+}
+
+impl Sink for SisImportSink {
+    fn name(&self) -> &'static str {
+        "sis_import"
+    }
+
+    fn apply(&mut self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
+        if plan.is_empty() {
+            return Ok(SinkReport::default());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SinkError::Runtime)?;
+        let mut result = runtime.block_on(self.apply_async(plan, run, archive, progress));
+        if let Ok(report) = &mut result {
+            report.http = Some(self.client.stats());
+        }
+        result
+    }
+}
+
+impl SisImportSink {
+    async fn apply_async(&self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
+        let mut report = SinkReport::default();
+        progress.update("writing Canvas CSV", None);
+        let mut zip = Cursor::new(Vec::new());
+        let zip_path = archive.join(format!("run-{run}-sis-import.zip"));
+        rosterbridge_canvas::csv::write_zip(plan, &mut zip, &zip_path)?;
+        let zip = zip.into_inner();
+        write_archive(&zip_path, &zip)?;
+        report.artifacts.push(zip_path);
+
+        progress.update("sending SIS import", None);
+        let account = self.options.account_id;
+        let created = self.client.create_sis_import(account, zip, &self.options.import).await?;
+        if let Err(mismatch) = self.options.import.check_echo(&created) {
+            // Stop it before it changes anything it should not.
+            let path = format!("/api/v1/accounts/{account}/sis_imports/{}/abort", created.id);
+            let _ = self.client.write::<serde_json::Value>(reqwest::Method::PUT, &path, Vec::new(), rosterbridge_canvas_client::Retry::Safe).await;
+            return Err(SinkError::OptionsNotEchoed { id: created.id, mismatch });
+        }
+
+        let import = self.wait(created, progress).await?;
+        let json_path = archive.join(format!("run-{run}-sis-import-{}.json", import.id));
+        let pretty = serde_json::to_vec_pretty(&import.raw).unwrap_or_default();
+        write_archive(&json_path, &pretty)?;
+        report.artifacts.push(json_path);
+
+        let how = format!("sis_import {}", import.id);
+        if !import.is_applied() {
+            let why = import.error_message().map(str::to_string).unwrap_or_else(|| format!("SIS import {} ended `{}`", import.id, import.workflow_state));
+            report.results = vec![ChangeResult::Rejected { message: why.clone() }; plan.changes.len()];
+            report.notes.push(why);
+            return Ok(report);
+        }
+
+        let messages = self.messages(&import, run, archive, &mut report).await?;
+        report.results = vec![ChangeResult::Applied { how, canvas_id: None, adopted: false }; plan.changes.len()];
+        let rows = RowIndex::new(plan);
+        for m in messages {
+            let text = format!("{}: {}", m.file, m.message);
+            match m.row.and_then(|line| rows.change_at(&m.file, line)) {
+                Some(i) => reject(&mut report.results[i], &m.message),
+                None if m.failure && !rows.changes_in(&m.file).is_empty() => {
+                    // A whole file refused (bad header, malformed CSV): none of its rows landed.
+                    for i in rows.changes_in(&m.file) {
+                        reject(&mut report.results[i], &m.message);
+                    }
+                    report.notes.push(text);
+                }
+                None => report.notes.push(text),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Polls with a growing interval until the import finishes or the limit passes.
+    async fn wait(&self, mut import: SisImport, progress: &dyn SinkProgress) -> Result<SisImport, SinkError> {
+        let start = Instant::now();
+        let mut interval = self.options.poll_initial;
+        while !import.is_finished() {
+            progress.update(&format!("SIS import {} {}", import.id, import.workflow_state), Some(import.progress / 100.0));
+            if start.elapsed() >= self.options.timeout {
+                return Err(SinkError::StillImporting { id: import.id, state: import.workflow_state, waited_secs: start.elapsed().as_secs() });
+            }
+            tokio::time::sleep(interval.min(self.options.timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10))).await;
+            interval = (interval + interval / 2).min(self.options.poll_max);
+            import = self.client.sis_import(self.options.account_id, import.id).await?;
+        }
+        progress.update(&format!("SIS import {} {}", import.id, import.workflow_state), Some(1.0));
+        Ok(import)
+    }
+
+    /// Every message of the import: from its errors file when there is one (it has row
+    /// numbers and no 25-message cap), else from the JSON.
+    async fn messages(&self, import: &SisImport, run: i64, archive: &Path, report: &mut SinkReport) -> Result<Vec<ImportMessage>, SinkError> {
+        let from_json = import.messages_from_json();
+        let Some(url) = import.errors_attachment_url() else { return Ok(from_json) };
+        let bytes = self.client.download(url).await?;
+        let path = archive.join(format!("run-{run}-sis-import-{}-errors.csv", import.id));
+        write_archive(&path, &bytes)?;
+        report.artifacts.push(path);
+        let failures: Vec<(String, String)> = from_json.iter().filter(|m| m.failure).map(|m| (m.file.clone(), m.message.clone())).collect();
+        match parse_errors_csv(&bytes, &failures) {
+            Ok(mut all) => {
+                // The JSON marks errors; the file may list an error the JSON cut off:
+                // a message with no row is file-level, which Canvas only raises as an error.
+                for m in all.iter_mut().filter(|m| m.row.is_none() && import.counts("error_count") > 0) {
+                    m.failure |= !from_json.iter().any(|j| !j.failure && j.file == m.file && j.message == m.message);
+                }
+                Ok(all)
+            }
+            Err(e) => {
+                report.notes.push(format!("could not read the errors file of SIS import {}: {e}; using the first 25 messages of the JSON", import.id));
+                Ok(from_json)
+            }
+        }
+    }
+}
+
+fn reject(result: &mut ChangeResult, message: &str) {
+    match result {
+        ChangeResult::Rejected { message: m } => {
+            m.push_str("; ");
+            m.push_str(message);
+        }
+        _ => *result = ChangeResult::Rejected { message: message.to_string() },
+    }
+}
