@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -248,6 +248,7 @@ pub async fn create(
         let opts = options(&store, &up)?;
         let now = Utc::now();
         let id = store.batches.len() as u64 + 1;
+        let user_id = store.api_user;
         store.batches.push(SisBatch {
             id,
             account_id,
@@ -268,8 +269,14 @@ pub async fn create(
             diffed_against: None,
             diffing_threshold_exceeded: false,
             statistics: None,
+            user_id,
+            csv_files: Vec::new(),
+            diffed_files: Vec::new(),
+            errors_file: None,
         });
-        let body = store.batch(id).map(|b| b.to_json(&base_url(&headers)));
+        let body = store
+            .batch(id)
+            .map(|b| b.to_json(&store, &base_url(&headers)));
         state.enqueue(id);
         body
     };
@@ -294,7 +301,7 @@ pub async fn show(
     let account = root_account(&store, &account)?;
     let id = find_batch(&store, account, &id)?;
     let b = store.batch(id).ok_or(ApiError::NotFound)?;
-    Ok(json(b.to_json(&base_url(&headers))))
+    Ok(json(b.to_json(&store, &base_url(&headers))))
 }
 
 pub async fn list(
@@ -328,7 +335,7 @@ pub async fn list(
     });
     let (items, more) = page.take(iter);
     let body =
-        json!({"sis_imports": items.iter().map(|b| b.to_json(&base)).collect::<Vec<Value>>()});
+        json!({"sis_imports": items.iter().map(|b| b.to_json(&store, &base)).collect::<Vec<Value>>()});
     let path = format!("/api/v1/accounts/{account}/sis_imports");
     // No `last` link: Canvas does not count SIS imports.
     Ok(paged(
@@ -355,7 +362,7 @@ pub async fn importing(
                     BatchState::Importing | BatchState::CleanupBatch
                 )
         })
-        .map(|b| b.to_json(&base))
+        .map(|b| b.to_json(&store, &base))
         .collect();
     Ok(json(json!({ "sis_imports": items })))
 }
@@ -376,7 +383,9 @@ pub async fn abort(
     b.workflow_state = BatchState::Aborted;
     b.updated_at = now;
     b.ended_at = Some(now);
-    Ok(json(b.to_json(&base_url(&headers))))
+    let store = &*store;
+    let b = store.batch(id).ok_or(ApiError::NotFound)?;
+    Ok(json(b.to_json(store, &base_url(&headers))))
 }
 
 pub async fn abort_all_pending(
@@ -399,23 +408,6 @@ pub async fn abort_all_pending(
         }
     }
     Ok(json(json!({"aborted": true})))
-}
-
-/// The errors CSV behind `errors_attachment.url` (a signed URL in Canvas, so no token needed).
-pub async fn errors_attachment(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let store = state.store().read();
-    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let b = store
-        .batch(id)
-        .filter(|b| !b.messages.is_empty())
-        .ok_or(ApiError::NotFound)?;
-    let mut r = b.errors_csv().into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
-    Ok(r)
 }
 
 /// `PUT sis_imports/:id/restore_states`: revert the workflow-state changes this import made

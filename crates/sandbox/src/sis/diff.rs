@@ -128,7 +128,7 @@ fn content(t: &Table, row: &[String]) -> Vec<(String, String)> {
     v
 }
 
-fn write_csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+pub(super) fn write_csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     let mut out = String::new();
     let line = |fields: &[String]| {
         fields
@@ -292,7 +292,7 @@ pub fn apply(
         out.push(Prepared {
             kind: cur.kind,
             name: cur.name,
-            bytes: write_csv(&ct.headers, &rows),
+            bytes: Arc::new(write_csv(&ct.headers, &rows)),
             rows: count,
         });
     }
