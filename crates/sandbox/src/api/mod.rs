@@ -101,6 +101,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}", get(reads::user).put(writes::update_user))
         .route("/users/{id}/logins", get(reads::user_logins))
+        .route(
+            "/users/{id}/logins/{login_id}",
+            delete(writes::delete_login),
+        )
         .route("/users/{id}/profile", get(reads::user_profile))
         .route("/users/{id}/observees", get(reads::user_observees))
         .route(
@@ -136,7 +140,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/sections/{id}",
-            get(reads::section).put(writes::update_section),
+            get(reads::section)
+                .put(writes::update_section)
+                .delete(writes::delete_section),
         )
         .route(
             "/sections/{id}/enrollments",
