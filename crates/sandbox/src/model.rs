@@ -611,6 +611,9 @@ pub struct StoredFile {
     pub role: FileRole,
     /// `false` until a `pre_attachment` upload has delivered the bytes.
     pub uploaded: bool,
+    /// The secret a pending upload must send back in its `upload_params`.
+    #[serde(default)]
+    pub upload_token: Option<String>,
     pub created_at: Time,
     /// Persisted apart from the JSON lines (files can be large).
     #[serde(skip)]

@@ -219,10 +219,38 @@ impl Store {
             batch_id,
             role,
             uploaded: true,
+            upload_token: None,
             created_at: Utc::now(),
             bytes,
         });
         id
+    }
+
+    /// A file announced by a `pre_attachment`, waiting for its bytes (`token` authorises the
+    /// upload).
+    pub fn insert_pending_upload(
+        &mut self,
+        batch_id: u64,
+        name: &str,
+        content_type: &str,
+        token: &str,
+    ) -> u64 {
+        let id = self.insert_file(
+            batch_id,
+            FileRole::SisUpload,
+            name,
+            content_type,
+            std::sync::Arc::default(),
+        );
+        if let Some(f) = self.file_mut(id) {
+            f.uploaded = false;
+            f.upload_token = Some(token.to_string());
+        }
+        id
+    }
+
+    pub fn file_mut(&mut self, id: u64) -> Option<&mut StoredFile> {
+        self.files.get_mut(id.checked_sub(1)? as usize)
     }
 
     /// Store a finished batch's errors CSV as its `errors_attachment` (once, and only when the

@@ -174,6 +174,10 @@ pub fn router(state: AppState) -> Router {
             post(crate::oauth::token).delete(crate::oauth::revoke),
         )
         .route("/files/{id}/download", get(files::download))
+        .route(
+            "/sandbox/uploads/{id}",
+            post(sis_imports::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .with_state(state)
 }
 

@@ -355,6 +355,16 @@ pub fn process_batch(shared: &SharedStore, batch_id: u64) {
         .filter_map(|(n, b)| prepare(n, b, &mut messages))
         .collect();
     if let Some(ident) = opts.diffing_data_set_identifier.as_deref() {
+        if !opts.diffing_remaster && diff::locked_out(&shared.read(), batch_id, ident) {
+            messages.push(SisMessage {
+                file: String::new(),
+                message: diff::LOCKED_OUT.into(),
+                row: None,
+                failure: true,
+            });
+            finish(shared, batch_id, messages, None);
+            return;
+        }
         // Batch mode wins over diffing (the API drops the identifier then); a remaster
         // imports everything and only joins the chain.
         let baseline = if opts.diffing_remaster {
