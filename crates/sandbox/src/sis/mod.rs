@@ -165,12 +165,15 @@ struct Prepared {
     rows: usize,
 }
 
+/// A file of an upload: its base name and bytes (shared, since copies and diffs reuse them).
+type NamedFile = (String, Arc<Vec<u8>>);
+
 /// Split an upload into named files. Zip entries that Canvas ignores are dropped here.
 fn unpack(
     filename: &str,
     bytes: &Arc<Vec<u8>>,
     messages: &mut Vec<SisMessage>,
-) -> Result<Vec<(String, Arc<Vec<u8>>)>, String> {
+) -> Result<Vec<NamedFile>, String> {
     let is_zip = filename.to_ascii_lowercase().ends_with(".zip");
     if !is_zip {
         return Ok(vec![(filename.to_string(), bytes.clone())]);
