@@ -20,7 +20,7 @@ fn http_get(base: &str, path: &str, token: Option<&str>) -> String {
 #[test]
 fn the_sandbox_prints_its_url_serves_canvas_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--token", "test-token"])
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--token", "test-token", "--abort-requeue-delay", "5"])
         .env_remove("CANVAS_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -18,6 +18,9 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// Lifetime of OAuth access tokens (Canvas: one hour).
     pub oauth_token_ttl: Duration,
+    /// After an import is aborted, pending imports wait this long before the queue moves on
+    /// (Canvas requeues the account's SIS job 10 minutes later: `SisBatch#abort_batch`).
+    pub abort_requeue_delay: Duration,
 }
 
 // Tokens are secrets (design rule 5): never print them.
@@ -29,6 +32,8 @@ impl fmt::Debug for SandboxConfig {
             .field("db", &self.db)
             .field("throttle", &self.throttle)
             .field("faults", &self.faults)
+            .field("oauth_token_ttl", &self.oauth_token_ttl)
+            .field("abort_requeue_delay", &self.abort_requeue_delay)
             .finish()
     }
 }
@@ -43,6 +48,7 @@ impl SandboxConfig {
             throttle: ThrottleConfig::default(),
             faults: FaultConfig::default(),
             oauth_token_ttl: Duration::from_secs(3600),
+            abort_requeue_delay: Duration::from_secs(600),
         }
     }
 }

@@ -25,6 +25,7 @@ mod model;
 mod oauth;
 mod persist;
 mod render;
+mod secret;
 mod sis;
 mod state;
 mod store;

@@ -582,3 +582,40 @@ pub struct Progress {
     pub created_at: Time,
     pub updated_at: Time,
 }
+
+/// What a stored file is to the SIS import that owns it (Canvas keeps them all as
+/// `Attachment`s with the batch as context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileRole {
+    /// The upload itself (the batch's `attachment`), e.g. from a `pre_attachment` upload.
+    SisUpload,
+    /// One uploaded CSV, password columns removed (`csv_attachments`).
+    Csv,
+    /// One CSV of the generated diff (`diffed_csv_attachments`).
+    DiffedCsv,
+    /// The errors CSV (`errors_attachment`).
+    Errors,
+}
+
+/// A file the sandbox serves at `/files/:id/download` (Canvas `Attachment`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub id: u64,
+    /// Canvas's random `uuid`; doubles as the `verifier` that lets a download URL work
+    /// without a token, like Canvas's signed file URLs.
+    pub uuid: String,
+    pub display_name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub batch_id: u64,
+    pub role: FileRole,
+    /// `false` until a `pre_attachment` upload has delivered the bytes.
+    pub uploaded: bool,
+    /// The secret a pending upload must send back in its `upload_params`.
+    #[serde(default)]
+    pub upload_token: Option<String>,
+    pub created_at: Time,
+    /// Persisted apart from the JSON lines (files can be large).
+    #[serde(skip)]
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}

@@ -5,8 +5,6 @@
 //! part of the `--db` snapshot): a restart signs OAuth clients out, like a revoked key would.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -50,20 +48,13 @@ struct Inner {
 pub struct OAuth {
     inner: Mutex<Inner>,
     ttl: Duration,
-    counter: AtomicU64,
-    hasher: std::collections::hash_map::RandomState,
 }
-
-/// The user every sandbox token acts as (the sandbox has no separate admin user object).
-const SANDBOX_USER: (u64, &str) = (0, "Sandbox Admin");
 
 impl OAuth {
     pub fn new(ttl: Duration) -> Self {
         OAuth {
             inner: Mutex::new(Inner::default()),
             ttl,
-            counter: AtomicU64::new(1),
-            hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -71,22 +62,8 @@ impl OAuth {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// An unguessable-enough token for a local test server (SipHash with random keys over a
-    /// counter and the clock); not for production secrets.
     fn secret(&self) -> String {
-        let mut out = String::new();
-        for _ in 0..4 {
-            let mut h = self.hasher.build_hasher();
-            h.write_u64(self.counter.fetch_add(1, Ordering::Relaxed));
-            h.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
-            );
-            out.push_str(&format!("{:016x}", h.finish()));
-        }
-        out
+        crate::secret::random_hex(4)
     }
 
     /// Whether an OAuth-issued access token is valid now.
@@ -272,6 +249,13 @@ pub async fn token(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
+    // Every token acts as the sandbox's API user (read before the OAuth lock is taken).
+    let user = {
+        let store = state.store().read();
+        let u = store.api_user.and_then(|id| store.user(id));
+        json!({"id": u.map(|u| u.id), "name": u.map(|u| u.name.clone()),
+            "global_id": u.map(|u| u.id.to_string()), "effective_locale": "en"})
+    };
     let oauth = &state.inner.oauth;
     let mut inner = oauth.lock();
     let key = f
@@ -286,7 +270,6 @@ pub async fn token(
     let grant = f
         .text("grant_type")
         .or(f.text("code").map(|_| "authorization_code"));
-    let user = json!({"id": SANDBOX_USER.0, "name": SANDBOX_USER.1, "global_id": SANDBOX_USER.0.to_string(), "effective_locale": "en"});
     match grant {
         Some("authorization_code") => {
             let Some(code) = f.text("code") else { return grant_error("code is required") };

@@ -54,6 +54,12 @@ struct Line<T> {
     v: T,
 }
 
+/// Store-wide values that are not rows of a table.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    api_user: Option<u64>,
+}
+
 pub struct Db {
     path: PathBuf,
 }
@@ -129,6 +135,11 @@ impl Db {
                 "group_categories" => drop(s.insert_group_category(de(row.v, n, &corrupt)?)),
                 "groups" => drop(s.insert_group(de(row.v, n, &corrupt)?)),
                 "group_memberships" => drop(s.insert_membership(de(row.v, n, &corrupt)?)),
+                "files" => s.files.push(de(row.v, n, &corrupt)?),
+                "meta" => {
+                    let meta: Meta = de(row.v, n, &corrupt)?;
+                    s.api_user = meta.api_user;
+                }
                 other => return Err(corrupt(n, format!("unknown table {other:?}"))),
             }
         }
@@ -146,6 +157,17 @@ impl Db {
             }
         }
         s.batches = batches;
+        for f in &mut s.files {
+            f.bytes = Arc::new(fs::read(dir.join(format!("file-{}", f.id))).unwrap_or_default());
+        }
+        // Snapshots from before tokens had a user get one now; batches finished then get the
+        // errors file they would have had.
+        s.ensure_api_user();
+        for id in 1..=s.batches.len() as u64 {
+            if s.batch(id).is_some_and(|b| !b.workflow_state.is_pending()) {
+                s.attach_errors_file(id);
+            }
+        }
         Ok(s)
     }
 
@@ -184,6 +206,13 @@ impl Db {
                 fs::write(&p, b.attachment.as_slice()).map_err(|e| self.io(e))?;
             }
         }
+        for f in s.files.iter().filter(|f| f.uploaded) {
+            // Likewise files: their bytes never change once uploaded.
+            let p = dir.join(format!("file-{}", f.id));
+            if !p.exists() {
+                fs::write(&p, f.bytes.as_slice()).map_err(|e| self.io(e))?;
+            }
+        }
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -207,6 +236,14 @@ impl Db {
         self.put(&mut w, "batches", s.batches.iter())?;
         self.put(&mut w, "rollback", s.rollback.iter())?;
         self.put(&mut w, "progresses", s.progresses.iter())?;
+        self.put(&mut w, "files", s.files.iter())?;
+        self.put(
+            &mut w,
+            "meta",
+            std::iter::once(Meta {
+                api_user: s.api_user,
+            }),
+        )?;
         let file = w.into_inner().map_err(|e| self.io(e.into_error()))?;
         file.sync_all().map_err(|e| self.io(e))?;
         fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;

@@ -295,3 +295,33 @@ pub fn progress(base: &str, p: &Progress) -> Value {
         "url": format!("{base}/api/v1/progress/{}", p.id),
     })
 }
+
+/// A file as Canvas's `attachment_json` renders it for SIS imports (permission checks skipped,
+/// so never locked or hidden). The URL carries the file's `verifier`, so it downloads without a
+/// token, like Canvas's signed file URLs.
+pub fn file(base: &str, f: &StoredFile) -> Value {
+    json!({
+        "id": f.id,
+        "uuid": f.uuid,
+        "folder_id": null,
+        "display_name": f.display_name,
+        "filename": f.display_name,
+        "upload_status": if f.uploaded { "success" } else { "pending" },
+        "content-type": f.content_type,
+        "url": format!("{base}/files/{}/download?download_frd=1&verifier={}", f.id, f.uuid),
+        "size": f.size,
+        "created_at": time(f.created_at),
+        "updated_at": time(f.created_at),
+        "unlock_at": null,
+        "locked": false,
+        "hidden": false,
+        "lock_at": null,
+        "hidden_for_user": false,
+        "thumbnail_url": null,
+        "modified_at": time(f.created_at),
+        "mime_class": "file",
+        "media_entry_id": null,
+        "category": "uncategorized",
+        "locked_for_user": false,
+    })
+}

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::SandboxConfig;
 use crate::error::ServeError;
@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub request_counter: std::sync::atomic::AtomicU64,
     pub db: Option<Arc<Db>>,
     pub oauth: crate::oauth::OAuth,
+    /// Set by an abort: pending imports do not start before this instant.
+    pub queue_hold: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl AppState {
@@ -93,11 +95,14 @@ impl AppState {
         let (tx, rx) = mpsc::channel::<u64>();
         let worker_store = store.clone();
         let import_fault = config.faults.import_outcome;
+        let queue_hold = Arc::new(std::sync::Mutex::new(None));
+        let worker_hold = queue_hold.clone();
         // The thread ends when the last sender (this state) is dropped.
         std::thread::Builder::new()
             .name("sandbox-sis-import".into())
             .spawn(move || {
                 for id in rx {
+                    wait_turn(&worker_store, &worker_hold, id);
                     match import_fault {
                         None => crate::sis::process_batch(&worker_store, id),
                         Some(f) => crate::sis::fake_outcome(&worker_store, id, f),
@@ -116,6 +121,7 @@ impl AppState {
                 request_counter: std::sync::atomic::AtomicU64::new(0),
                 db,
                 oauth: crate::oauth::OAuth::new(oauth_ttl),
+                queue_hold,
             }),
         }
     }
@@ -124,9 +130,58 @@ impl AppState {
         &self.inner.store
     }
 
+    /// After an abort: hold the queue for `abort_requeue_delay` when imports are waiting
+    /// (Canvas only requeues when `needs_processing` batches exist).
+    pub(crate) fn hold_queue_after_abort(&self, store: &Store, account: u64) {
+        let waiting = store
+            .batches
+            .iter()
+            .any(|b| b.account_id == account && b.workflow_state == BatchState::Created);
+        if waiting {
+            let until = Instant::now() + self.inner.config.abort_requeue_delay;
+            *self
+                .inner
+                .queue_hold
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(until);
+        }
+    }
+
     pub(crate) fn enqueue(&self, batch_id: u64) {
         let tx = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
         let _ = tx.send(batch_id);
+    }
+}
+
+/// Block the import worker until `batch_id` may start, as Canvas's per-account SIS job does:
+/// not while another import of the account is importing (one that a fault left stuck, say),
+/// and not before an abort's hold has passed. A batch that is no longer `created` (aborted
+/// while it waited) goes through at once; `process_batch` then skips it.
+fn wait_turn(store: &SharedStore, hold: &std::sync::Mutex<Option<Instant>>, batch_id: u64) {
+    loop {
+        let busy = {
+            let s = store.read();
+            let Some(b) = s.batch(batch_id) else { return };
+            if b.workflow_state != BatchState::Created {
+                return;
+            }
+            s.batches.iter().any(|o| {
+                o.id != batch_id
+                    && o.account_id == b.account_id
+                    && matches!(
+                        o.workflow_state,
+                        BatchState::Importing | BatchState::CleanupBatch
+                    )
+            })
+        };
+        let held = hold
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|until| until > Instant::now());
+        if !busy && !held {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

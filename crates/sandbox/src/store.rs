@@ -38,6 +38,11 @@ pub struct Store {
     /// State changes made by imports, for restore_states and statistics.
     pub rollback: Vec<RollBack>,
     pub progresses: Vec<Progress>,
+    /// Files served at `/files/:id/download` (uploads, CSV copies, errors CSVs).
+    pub files: Vec<StoredFile>,
+    /// The user every API token acts as (`users/self`, an import's `user`): an admin of root
+    /// account 1, created with the store (see [`Store::ensure_api_user`]).
+    pub api_user: Option<u64>,
 
     // SIS-id indexes (all within the single root account the sandbox serves).
     pub account_by_sis: HashMap<String, u64>,
@@ -143,7 +148,130 @@ impl Store {
                 workflow_state: "built_in".into(),
             });
         }
+        s.ensure_api_user();
         s
+    }
+
+    /// The user API tokens act as. Canvas tokens always belong to a user; the sandbox's
+    /// belong to one admin of root account 1, created here when the store has none (a fresh
+    /// sandbox, or a snapshot saved before tokens had a user).
+    pub fn ensure_api_user(&mut self) -> u64 {
+        if let Some(id) = self.api_user.filter(|id| self.user(*id).is_some()) {
+            return id;
+        }
+        let now = Utc::now();
+        let user_id = self.insert_user(User {
+            id: 0,
+            name: "Sandbox Admin".into(),
+            sortable_name: "Admin, Sandbox".into(),
+            short_name: "Sandbox Admin".into(),
+            pronouns: None,
+            workflow_state: "registered".into(),
+            stuck: StuckFields::new(),
+            created_at: now,
+        });
+        self.insert_login(Login {
+            id: 0,
+            user_id,
+            account_id: ROOT_ACCOUNT_ID,
+            unique_id: "sandbox-admin".into(),
+            sis_user_id: None,
+            integration_id: None,
+            authentication_provider_id: None,
+            declared_user_type: None,
+            workflow_state: LoginState::Active,
+            sis_batch_id: None,
+            password_auto_generated: false,
+            has_password: false,
+            email: None,
+            stuck: StuckFields::new(),
+            created_at: now,
+        });
+        let admin_id = self.admins.len() as u64 + 1;
+        self.admins.push(AccountUser {
+            id: admin_id,
+            user_id,
+            account_id: ROOT_ACCOUNT_ID,
+            role_id: 1, // AccountAdmin
+            workflow_state: ActiveDeleted::Active,
+            sis_batch_id: None,
+        });
+        self.api_user = Some(user_id);
+        user_id
+    }
+
+    /// Store a file's bytes; returns its id.
+    pub fn insert_file(
+        &mut self,
+        batch_id: u64,
+        role: FileRole,
+        display_name: &str,
+        content_type: &str,
+        bytes: std::sync::Arc<Vec<u8>>,
+    ) -> u64 {
+        let id = self.files.len() as u64 + 1;
+        self.files.push(StoredFile {
+            id,
+            uuid: crate::secret::random_hex(3),
+            display_name: display_name.to_string(),
+            content_type: content_type.to_string(),
+            size: bytes.len() as u64,
+            batch_id,
+            role,
+            uploaded: true,
+            upload_token: None,
+            created_at: Utc::now(),
+            bytes,
+        });
+        id
+    }
+
+    /// A file announced by a `pre_attachment`, waiting for its bytes (`token` authorises the
+    /// upload).
+    pub fn insert_pending_upload(
+        &mut self,
+        batch_id: u64,
+        name: &str,
+        content_type: &str,
+        token: &str,
+    ) -> u64 {
+        let id = self.insert_file(
+            batch_id,
+            FileRole::SisUpload,
+            name,
+            content_type,
+            std::sync::Arc::default(),
+        );
+        if let Some(f) = self.file_mut(id) {
+            f.uploaded = false;
+            f.upload_token = Some(token.to_string());
+        }
+        id
+    }
+
+    pub fn file_mut(&mut self, id: u64) -> Option<&mut StoredFile> {
+        self.files.get_mut(id.checked_sub(1)? as usize)
+    }
+
+    /// Store a finished batch's errors CSV as its `errors_attachment` (once, and only when the
+    /// batch has messages).
+    pub fn attach_errors_file(&mut self, batch_id: u64) {
+        let Some(b) = self.batch(batch_id) else {
+            return;
+        };
+        if b.messages.is_empty() || b.errors_file.is_some() {
+            return;
+        }
+        let csv = std::sync::Arc::new(b.errors_csv().into_bytes());
+        let name = format!("sis_errors_attachment_{batch_id}.csv");
+        let id = self.insert_file(batch_id, FileRole::Errors, &name, "text/csv", csv);
+        if let Some(b) = self.batch_mut(batch_id) {
+            b.errors_file = Some(id);
+        }
+    }
+
+    pub fn file(&self, id: u64) -> Option<&StoredFile> {
+        self.files.get(id.checked_sub(1)? as usize)
     }
 
     pub fn account(&self, id: u64) -> Option<&Account> {

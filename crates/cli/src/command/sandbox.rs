@@ -56,6 +56,10 @@ pub struct Args {
     /// Fault injection: make every SIS import end this way.
     #[arg(long, value_enum)]
     pub import_outcome: Option<ImportOutcome>,
+    /// After an import is aborted, waiting imports start only this many seconds later
+    /// (Canvas: 600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub abort_requeue_delay: u64,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
@@ -78,6 +82,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     config.faults.error_rate = args.error_rate;
     config.faults.latency_ms = args.latency_ms;
     config.faults.drop_rate = args.drop_rate;
+    config.abort_requeue_delay = std::time::Duration::from_secs(args.abort_requeue_delay);
     config.faults.import_outcome = args.import_outcome.map(|o| match o {
         ImportOutcome::StayImporting => ImportFault::StayImporting,
         ImportOutcome::Fail => ImportFault::Fail,

@@ -106,6 +106,8 @@ pub fn resolve_user(store: &Store, raw: &str) -> Result<u64, ApiError> {
             };
             login.and_then(|l| store.login(l)).map(|l| l.user_id)
         }
+        // `self` is the caller: every sandbox token acts as the one API user.
+        IdForm::Special(s) if s == "self" => store.api_user,
         IdForm::Special(_) => None,
     };
     id.filter(|id| store.user(*id).is_some())

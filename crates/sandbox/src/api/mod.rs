@@ -1,5 +1,6 @@
 //! The HTTP surface: router, authentication, throttling, pagination helpers.
 
+mod files;
 pub(crate) mod form;
 mod ids;
 mod reads;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             put(sis_imports::restore_states),
         )
         .route("/progress/{id}", get(sis_imports::progress))
+        .route("/files/{id}", get(files::show))
         .route(
             "/accounts/{account_id}",
             get(reads::account).put(writes::update_account),
@@ -99,6 +101,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users/{id}", get(reads::user).put(writes::update_user))
         .route("/users/{id}/logins", get(reads::user_logins))
+        .route(
+            "/users/{id}/logins/{login_id}",
+            delete(writes::delete_login),
+        )
+        .route("/users/{id}/profile", get(reads::user_profile))
         .route("/users/{id}/observees", get(reads::user_observees))
         .route(
             "/users/{id}/observees/{observee_id}",
@@ -133,7 +140,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/sections/{id}",
-            get(reads::section).put(writes::update_section),
+            get(reads::section)
+                .put(writes::update_section)
+                .delete(writes::delete_section),
         )
         .route(
             "/sections/{id}/enrollments",
@@ -164,9 +173,10 @@ pub fn router(state: AppState) -> Router {
             "/login/oauth2/token",
             post(crate::oauth::token).delete(crate::oauth::revoke),
         )
+        .route("/files/{id}/download", get(files::download))
         .route(
-            "/sandbox/sis_imports/{id}/errors_attachment",
-            get(sis_imports::errors_attachment),
+            "/sandbox/uploads/{id}",
+            post(sis_imports::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .with_state(state)
 }
@@ -191,12 +201,17 @@ fn token_of(req: &Request) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// A configured token, or an OAuth access token that has not expired.
+fn token_valid(state: &AppState, token: &str) -> bool {
+    state.inner.config.tokens.iter().any(|t| t == token) || state.inner.oauth.token_valid(token)
+}
+
 /// Authentication, then Canvas's throttle, on every API route.
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = token_of(&req) else {
         return ApiError::Unauthenticated.into_response();
     };
-    if !state.inner.config.tokens.contains(&token) && !state.inner.oauth.token_valid(&token) {
+    if !token_valid(&state, &token) {
         return ApiError::InvalidToken.into_response();
     }
     if let Some(resp) = injected_fault(&state).await {

@@ -225,6 +225,44 @@ pub async fn user(
     Ok(json(render::user(&store, u)))
 }
 
+/// `GET /users/:id/profile` (Canvas's `user_profile_json`).
+pub async fn user_profile(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let store = state.store().read();
+    let id = resolve_user(&store, &id)?;
+    let u = store.user(id).ok_or(ApiError::NotFound)?;
+    let login = store.primary_login(id);
+    let mut v = json!({
+        "id": u.id,
+        "name": u.name,
+        "short_name": u.short_name,
+        "sortable_name": u.sortable_name,
+        "sis_user_id": login.and_then(|l| l.sis_user_id.clone()),
+        "integration_id": login.and_then(|l| l.integration_id.clone()),
+        "login_id": login.map(|l| l.unique_id.clone()),
+        "avatar_url": format!("{}/images/messages/avatar-50.png", base_url(&headers)),
+        "pronouns": u.pronouns,
+        "title": null,
+        "bio": null,
+        "primary_email": login.and_then(|l| l.email.as_ref().filter(|e| e.1 == "active").map(|e| e.0.clone())),
+        "time_zone": "Etc/UTC",
+        "locale": null,
+    });
+    // Canvas adds the calendar feed only when users read their own profile.
+    if store.api_user == Some(id) {
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "calendar".into(),
+                json!({"ics": format!("{}/feeds/calendars/user_sandbox{}.ics", base_url(&headers), u.id)}),
+            );
+        }
+    }
+    Ok(json(v))
+}
+
 pub async fn user_logins(
     State(state): State<AppState>,
     Path(id): Path<String>,

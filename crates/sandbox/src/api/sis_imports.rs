@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -33,6 +33,7 @@ fn root_account(store: &Store, raw: &str) -> Result<u64, ApiError> {
 struct Upload {
     params: Vec<(String, String)>,
     file: Option<(String, Vec<u8>)>,
+    multipart: bool,
 }
 
 impl Upload {
@@ -46,6 +47,10 @@ impl Upload {
     fn bool(&self, k: &str) -> bool {
         self.get(k).is_some_and(value_to_boolean)
     }
+}
+
+fn bad_multipart(e: impl std::fmt::Display) -> ApiError {
+    ApiError::InvalidParam(format!("invalid multipart body: {e}"))
 }
 
 /// Read the upload: a multipart `attachment`, or the raw body named by `extension` or by the
@@ -74,12 +79,12 @@ async fn read_upload(
     if mime == "multipart/form-data" {
         let mut mp = Multipart::from_request(req, state)
             .await
-            .map_err(|e| ApiError::InvalidParam(format!("invalid multipart body: {e}")))?;
+            .map_err(bad_multipart)?;
         let mut file = None;
         while let Some(field) = mp
             .next_field()
             .await
-            .map_err(|e| ApiError::InvalidParam(format!("invalid multipart body: {e}")))?
+            .map_err(bad_multipart)?
         {
             let name = field.name().unwrap_or("").to_string();
             if name == "attachment" {
@@ -87,17 +92,21 @@ async fn read_upload(
                 let data = field
                     .bytes()
                     .await
-                    .map_err(|e| ApiError::InvalidParam(format!("invalid multipart body: {e}")))?;
+                    .map_err(bad_multipart)?;
                 file = Some((fname, data.to_vec()));
             } else {
                 let value = field
                     .text()
                     .await
-                    .map_err(|e| ApiError::InvalidParam(format!("invalid multipart body: {e}")))?;
+                    .map_err(bad_multipart)?;
                 params.push((name, value));
             }
         }
-        return Ok(Upload { params, file });
+        return Ok(Upload {
+            params,
+            file,
+            multipart: true,
+        });
     }
     if mime == "application/x-www-form-urlencoded" {
         // A form post carries parameters only; no file.
@@ -106,7 +115,11 @@ async fn read_upload(
             .map_err(|e| ApiError::InvalidParam(format!("unreadable body: {e}")))?;
         let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
         params.extend(form);
-        return Ok(Upload { params, file: None });
+        return Ok(Upload {
+            params,
+            file: None,
+            multipart: false,
+        });
     }
     // A raw body is the file itself.
     let charset = content_type
@@ -136,8 +149,17 @@ async fn read_upload(
             _ => "zip".into(),
         });
     let file = (!body.is_empty()).then(|| (format!("sis_import.{ext}"), body.to_vec()));
-    Ok(Upload { params, file })
+    Ok(Upload {
+        params,
+        file,
+        multipart: false,
+    })
 }
+
+/// Canvas's `DiffGenerator::VALID_ENROLLMENT_DROP_STATUS`, used by both drop-status options.
+/// (Batch mode treats `deleted_last_completed` as `deleted` in the sandbox.)
+const ENROLLMENT_DROP_STATUSES: [&str; 4] =
+    ["deleted", "completed", "inactive", "deleted_last_completed"];
 
 /// Validate options the way the controller does, before anything is created.
 fn options(store: &Store, up: &Upload) -> Result<BatchOptions, ApiError> {
@@ -187,23 +209,35 @@ fn options(store: &Store, up: &Upload) -> Result<BatchOptions, ApiError> {
         o.batch_mode = true;
         o.batch_mode_term_id = Some(term);
     }
-    if let Some(s) = up.get("batch_mode_enrollment_drop_status") {
-        if ["deleted", "completed", "inactive"].contains(&s) {
-            o.batch_mode_enrollment_drop_status = Some(s.to_string());
-        }
-    }
+
     if let Some(s) = up.get("diffing_drop_status") {
-        if !["deleted", "completed", "inactive", "deleted_last_completed"].contains(&s) {
+        if !ENROLLMENT_DROP_STATUSES.contains(&s) {
             return Err(ApiError::BadRequestMessage(
                 "Invalid diffing_drop_status".into(),
             ));
         }
         o.diffing_drop_status = Some(s.to_string());
     }
-    if let Some(s) = up.get("diffing_user_remove_status") {
-        if ["deleted", "suspended"].contains(&s) {
-            o.diffing_user_remove_status = Some(s.to_string());
+    // Like diffing_drop_status, the other two status options reject unknown values
+    // (SisImportsApiController#create).
+    if let Some(s) = up.get("diffing_user_remove_status").filter(|s| !s.is_empty()) {
+        if !["deleted", "suspended"].contains(&s) {
+            return Err(ApiError::BadRequestMessage(
+                "Invalid diffing_user_remove_status".into(),
+            ));
         }
+        o.diffing_user_remove_status = Some(s.to_string());
+    }
+    if let Some(s) = up
+        .get("batch_mode_enrollment_drop_status")
+        .filter(|s| !s.is_empty())
+    {
+        if !ENROLLMENT_DROP_STATUSES.contains(&s) {
+            return Err(ApiError::BadRequestMessage(
+                "Invalid batch_mode_enrollment_drop_status".into(),
+            ));
+        }
+        o.batch_mode_enrollment_drop_status = Some(s.to_string());
     }
     // Batch mode wins over diffing: the identifier is ignored.
     if !o.batch_mode {
@@ -231,7 +265,7 @@ pub async fn create(
     req: Request,
 ) -> Result<Response, ApiError> {
     root_account(&state.store().read(), &account)?;
-    let up = read_upload(&state, query, req).await?;
+    let mut up = read_upload(&state, query, req).await?;
     if let Some(t) = up.get("import_type") {
         if t != "instructure_csv" {
             return Err(ApiError::BadRequestMessage(format!(
@@ -239,42 +273,188 @@ pub async fn create(
             )));
         }
     }
-    let Some((filename, bytes)) = up.file.as_ref().map(|(n, b)| (n.clone(), b.clone())) else {
-        return Err(ApiError::InvalidParam("attachment is required".into()));
+    // The upload arrives now, or later through the file-upload flow (`pre_attachment`).
+    let (filename, attachment, pre) = match up.file.take() {
+        Some((name, bytes)) => (name, bytes, None),
+        None => match up.get("pre_attachment[name]").filter(|n| !n.trim().is_empty()) {
+            Some(name) => {
+                let content_type = up
+                    .get("pre_attachment[content_type]")
+                    .filter(|c| !c.trim().is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| content_type_of(name).to_string());
+                (name.trim().to_string(), Vec::new(), Some(content_type))
+            }
+            None if up.multipart => {
+                // Canvas: a multipart post without the file is not read as the file itself.
+                return Err(ApiError::Json(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    json!({"error": true, "error_message": "Missing attachment"}),
+                ));
+            }
+            None => return Err(ApiError::InvalidParam("attachment is required".into())),
+        },
     };
-    let body = {
-        let mut store = state.store().write();
-        let account_id = root_account(&store, &account)?;
-        let opts = options(&store, &up)?;
-        let now = Utc::now();
-        let id = store.batches.len() as u64 + 1;
-        store.batches.push(SisBatch {
-            id,
-            account_id,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            ended_at: None,
-            workflow_state: BatchState::Created,
-            progress: 0,
-            options: opts,
-            filename,
-            attachment: Arc::new(bytes),
-            counts: None,
-            supplied: Vec::new(),
-            messages: Vec::new(),
-            error_message: None,
-            batch_deleted: None,
-            diffed_against: None,
-            diffing_threshold_exceeded: false,
-            statistics: None,
-        });
-        let body = store.batch(id).map(|b| b.to_json(&base_url(&headers)));
-        state.enqueue(id);
-        body
+    let base = base_url(&headers);
+    let mut store = state.store().write();
+    let account_id = root_account(&store, &account)?;
+    let opts = options(&store, &up)?;
+    let now = Utc::now();
+    let id = store.batches.len() as u64 + 1;
+    let user_id = store.api_user;
+    store.batches.push(SisBatch {
+        id,
+        account_id,
+        created_at: now,
+        updated_at: now,
+        started_at: None,
+        ended_at: None,
+        // Canvas's batch is `initializing` until its attachment is stored.
+        workflow_state: if pre.is_some() {
+            BatchState::Initializing
+        } else {
+            BatchState::Created
+        },
+        progress: 0,
+        options: opts,
+        filename: filename.clone(),
+        attachment: Arc::new(attachment),
+        counts: None,
+        supplied: Vec::new(),
+        messages: Vec::new(),
+        error_message: None,
+        batch_deleted: None,
+        diffed_against: None,
+        diffing_threshold_exceeded: false,
+        statistics: None,
+        user_id,
+        csv_files: Vec::new(),
+        diffed_files: Vec::new(),
+        errors_file: None,
+    });
+    let upload = pre.map(|content_type| {
+        let token = crate::secret::random_hex(4);
+        let file = store.insert_pending_upload(id, &filename, &content_type, &token);
+        json!({
+            "upload_url": format!("{base}/sandbox/uploads/{file}"),
+            "upload_params": {"filename": filename, "content_type": content_type, "upload_token": token},
+            "file_param": "file",
+        })
+    });
+    let mut body = store
+        .batch(id)
+        .map(|b| b.to_json(&store, &base))
+        .ok_or_else(|| ApiError::Internal("batch vanished".into()))?;
+    match upload {
+        // The upload data is only in the create response, as for Canvas's content migrations.
+        Some(u) => {
+            if let Some(o) = body.as_object_mut() {
+                o.insert("pre_attachment".into(), u);
+            }
+        }
+        None => state.enqueue(id),
+    }
+    Ok(json(body))
+}
+
+/// The content type Canvas would guess from a file name.
+fn content_type_of(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".csv") {
+        "text/csv"
+    } else if lower.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// Step 2 of Canvas's file-upload flow for a `pre_attachment` SIS import: a multipart POST of
+/// the `upload_params` and then `file`, without a token (the params are the signature). Answers
+/// 201 with the file's API URL in `Location`, and queues the import.
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(file_id): Path<String>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let file_id: u64 = file_id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let mut mp = Multipart::from_request(req, &state)
+        .await
+        .map_err(bad_multipart)?;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut data = None;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(bad_multipart)?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(bad_multipart)?;
+            data = Some(bytes.to_vec());
+            break; // `file` comes last; anything after it is ignored
+        }
+        let value = field
+            .text()
+            .await
+            .map_err(bad_multipart)?;
+        fields.push((name, value));
+    }
+    let mut store = state.store().write();
+    let f = store
+        .file(file_id)
+        .filter(|f| !f.uploaded)
+        .ok_or(ApiError::NotFound)?;
+    let given = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let signed = given("upload_token") == f.upload_token.as_deref()
+        && given("filename") == Some(f.display_name.as_str())
+        && given("content_type") == Some(f.content_type.as_str());
+    if !signed {
+        return Err(ApiError::Json(
+            axum::http::StatusCode::FORBIDDEN,
+            json!({"message": "upload_params were changed or left out"}),
+        ));
+    }
+    let Some(data) = data else {
+        return Err(ApiError::InvalidParam("file is required".into()));
     };
-    body.map(json)
-        .ok_or_else(|| ApiError::Internal("batch vanished".into()))
+    let batch_id = f.batch_id;
+    let data = Arc::new(data);
+    if let Some(f) = store.file_mut(file_id) {
+        f.size = data.len() as u64;
+        f.bytes = data.clone();
+        f.uploaded = true;
+        f.upload_token = None;
+    }
+    let mut queue = false;
+    if let Some(b) = store.batch_mut(batch_id) {
+        b.attachment = data;
+        // An import aborted while it waited for its file stays aborted.
+        if b.workflow_state == BatchState::Initializing {
+            b.workflow_state = BatchState::Created;
+            b.updated_at = Utc::now();
+            queue = true;
+        }
+    }
+    let base = base_url(&headers);
+    let f = store.file(file_id).ok_or(ApiError::NotFound)?;
+    let mut r = (
+        axum::http::StatusCode::CREATED,
+        axum::Json(crate::render::file(&base, f)),
+    )
+        .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{base}/api/v1/files/{file_id}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    drop(store);
+    if queue {
+        state.enqueue(batch_id);
+    }
+    Ok(r)
 }
 
 fn find_batch(store: &Store, account: u64, raw: &str) -> Result<u64, ApiError> {
@@ -294,7 +474,7 @@ pub async fn show(
     let account = root_account(&store, &account)?;
     let id = find_batch(&store, account, &id)?;
     let b = store.batch(id).ok_or(ApiError::NotFound)?;
-    Ok(json(b.to_json(&base_url(&headers))))
+    Ok(json(b.to_json(&store, &base_url(&headers))))
 }
 
 pub async fn list(
@@ -328,7 +508,7 @@ pub async fn list(
     });
     let (items, more) = page.take(iter);
     let body =
-        json!({"sis_imports": items.iter().map(|b| b.to_json(&base)).collect::<Vec<Value>>()});
+        json!({"sis_imports": items.iter().map(|b| b.to_json(&store, &base)).collect::<Vec<Value>>()});
     let path = format!("/api/v1/accounts/{account}/sis_imports");
     // No `last` link: Canvas does not count SIS imports.
     Ok(paged(
@@ -355,7 +535,7 @@ pub async fn importing(
                     BatchState::Importing | BatchState::CleanupBatch
                 )
         })
-        .map(|b| b.to_json(&base))
+        .map(|b| b.to_json(&store, &base))
         .collect();
     Ok(json(json!({ "sis_imports": items })))
 }
@@ -376,7 +556,10 @@ pub async fn abort(
     b.workflow_state = BatchState::Aborted;
     b.updated_at = now;
     b.ended_at = Some(now);
-    Ok(json(b.to_json(&base_url(&headers))))
+    let store = &*store;
+    state.hold_queue_after_abort(store, account);
+    let b = store.batch(id).ok_or(ApiError::NotFound)?;
+    Ok(json(b.to_json(store, &base_url(&headers))))
 }
 
 pub async fn abort_all_pending(
@@ -399,23 +582,6 @@ pub async fn abort_all_pending(
         }
     }
     Ok(json(json!({"aborted": true})))
-}
-
-/// The errors CSV behind `errors_attachment.url` (a signed URL in Canvas, so no token needed).
-pub async fn errors_attachment(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let store = state.store().read();
-    let id: u64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let b = store
-        .batch(id)
-        .filter(|b| !b.messages.is_empty())
-        .ok_or(ApiError::NotFound)?;
-    let mut r = b.errors_csv().into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
-    Ok(r)
 }
 
 /// `PUT sis_imports/:id/restore_states`: revert the workflow-state changes this import made

@@ -537,6 +537,42 @@ pub async fn update_section(
     Ok(json(render::section(&store, s)))
 }
 
+/// `DELETE /sections/:id` (SectionsController#destroy): only a section without enrollments
+/// can go (CourseSection#deletable?: none that are not deleted or rejected); a deleted section
+/// is not found.
+pub async fn delete_section(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut store = state.store().write();
+    let id = resolve_section(&store, &id)?;
+    if store
+        .section(id)
+        .is_none_or(|s| s.workflow_state == ActiveDeleted::Deleted)
+    {
+        return Err(ApiError::NotFound);
+    }
+    let has_enrollments = store
+        .enrollments_by_section
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .any(|e| {
+            store
+                .enrollment(*e)
+                .is_some_and(|e| e.workflow_state != EnrollmentState::Deleted)
+        });
+    if has_enrollments {
+        return Err(ApiError::BadRequestMessage(
+            "You can't delete a section that has enrollments".into(),
+        ));
+    }
+    let s = store.section_mut(id).ok_or(ApiError::NotFound)?;
+    s.workflow_state = ActiveDeleted::Deleted;
+    let s = store.section(id).ok_or(ApiError::NotFound)?;
+    Ok(json(render::section(&store, s)))
+}
+
 pub async fn crosslist(
     State(state): State<AppState>,
     Path((id, course)): Path<(String, String)>,
@@ -576,7 +612,9 @@ pub async fn uncrosslist(
     let id = resolve_section(&store, &id)?;
     let s = store.section(id).cloned().ok_or(ApiError::NotFound)?;
     let Some(original) = s.nonxlist_course_id else {
-        return Err(ApiError::InvalidParam("section is not cross-listed".into()));
+        return Err(ApiError::BadRequestMessage(
+            "section is not cross-listed".into(),
+        ));
     };
     if store
         .section_mut(id)
@@ -1007,6 +1045,35 @@ pub async fn update_login(
                 l.workflow_state = to;
             }
         }
+    }
+    let l = store.login(id).ok_or(ApiError::NotFound)?;
+    Ok(json(render::login(l)))
+}
+
+/// `DELETE /users/:user_id/logins/:id` (PseudonymsController#destroy): the login must be one
+/// of the user's live logins, and a user keeps at least one.
+pub async fn delete_login(
+    State(state): State<AppState>,
+    Path((user, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let mut store = state.store().write();
+    let user = resolve_user(&store, &user)?;
+    let id: u64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    if !store
+        .login(id)
+        .is_some_and(|l| l.is_active() && l.user_id == user)
+    {
+        return Err(ApiError::NotFound);
+    }
+    if store.active_logins_of(user).count() < 2 {
+        let m = "Users must have at least one login";
+        return Err(invalid(None, "base", m, m));
+    }
+    let l = store.login_mut(id).ok_or(ApiError::NotFound)?;
+    l.workflow_state = LoginState::Deleted;
+    // The login's communication channel goes with it, as for a SIS delete.
+    if let Some(e) = l.email.as_mut() {
+        e.1 = "retired".into();
     }
     let l = store.login(id).ok_or(ApiError::NotFound)?;
     Ok(json(render::login(l)))

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::Time;
 use crate::render::time;
+use crate::store::Store;
 
 /// The CSV kinds in Canvas's fixed processing order (canvas-sis-csv.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -253,6 +254,16 @@ pub struct SisBatch {
     /// `data.statistics`, computed from the roll-back journal when the batch finishes.
     #[serde(default)]
     pub statistics: Option<Value>,
+    /// Who created the import: the token's user (`user` in the JSON).
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    /// Stored files (`Store::files`) of the uploaded CSVs, the diffed CSVs and the errors CSV.
+    #[serde(default)]
+    pub csv_files: Vec<u64>,
+    #[serde(default)]
+    pub diffed_files: Vec<u64>,
+    #[serde(default)]
+    pub errors_file: Option<u64>,
 }
 
 /// `batch_*_deleted` counts in batch mode.
@@ -317,9 +328,9 @@ impl SisBatch {
         Some(Value::Array(out))
     }
 
-    /// The SisImport JSON (canvas-sis-csv.md §9.3). `base` is the server's base URL, used for
-    /// the errors attachment's download link.
-    pub fn to_json(&self, base: &str) -> Value {
+    /// The SisImport JSON (canvas-sis-csv.md §9.3; lib/api/v1/sis_import.rb). `base` is the
+    /// server's base URL, used for the files' download links.
+    pub fn to_json(&self, store: &Store, base: &str) -> Value {
         let o = &self.options;
         let mut data = Map::new();
         data.insert("import_type".into(), json!("instructure_csv"));
@@ -393,18 +404,26 @@ impl SisBatch {
         if let Some(w) = self.message_pairs(false, "warnings") {
             obj.insert("processing_warnings".into(), w);
         }
-        if !self.messages.is_empty() && !self.workflow_state.is_pending() {
-            let name = format!("sis_errors_attachment_{}.csv", self.id);
+        let files = |ids: &[u64]| -> Vec<Value> {
+            ids.iter()
+                .filter_map(|id| store.file(*id))
+                .map(|f| crate::render::file(base, f))
+                .collect()
+        };
+        if let Some(f) = self.errors_file.and_then(|id| store.file(id)) {
+            obj.insert("errors_attachment".into(), crate::render::file(base, f));
+        }
+        if let Some(u) = self.user_id.and_then(|id| store.user(id)) {
+            obj.insert("user".into(), crate::render::user(store, u));
+        }
+        // Both lists are left out while empty, as Canvas does.
+        if !self.csv_files.is_empty() {
+            obj.insert("csv_attachments".into(), Value::Array(files(&self.csv_files)));
+        }
+        if !self.diffed_files.is_empty() {
             obj.insert(
-                "errors_attachment".into(),
-                json!({
-                    "id": self.id,
-                    "display_name": name,
-                    "filename": name,
-                    "content-type": "text/csv",
-                    "size": self.errors_csv().len(),
-                    "url": format!("{base}/sandbox/sis_imports/{}/errors_attachment", self.id),
-                }),
+                "diffed_csv_attachments".into(),
+                Value::Array(files(&self.diffed_files)),
             );
         }
         v

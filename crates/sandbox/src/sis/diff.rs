@@ -71,6 +71,40 @@ pub fn find_baseline(store: &Store, batch_id: u64, identifier: &str) -> Option<B
     })
 }
 
+/// How many consecutive threshold-exceeding imports lock a data set (doc/api/sis_csv.md).
+pub const LOCKOUT_AFTER: usize = 5;
+
+/// The error a locked data set's imports fail with. Canvas documents the rule but its source
+/// (as read) neither enforces it nor words it, so this wording is the sandbox's own.
+pub const LOCKED_OUT: &str = "Diffing not performed because the last 5 imports with this diffing_data_set_identifier exceeded the change threshold; import with diffing_remaster_data_set=true to resume";
+
+/// Canvas's documented lockout: "If five consecutive SIS batches with the same diffing data
+/// set identifier exceed the change threshold, future imports will fail" until a remaster.
+/// Walks the data set's finished imports newest first: failed and aborted ones (including
+/// those the lockout itself failed) are passed over, a remaster or an import within the
+/// threshold ends the run.
+pub fn locked_out(store: &Store, batch_id: u64, identifier: &str) -> bool {
+    let mut exceeded = 0;
+    for b in store.batches.iter().rev() {
+        if b.id >= batch_id || b.options.diffing_data_set_identifier.as_deref() != Some(identifier)
+        {
+            continue;
+        }
+        match b.workflow_state {
+            BatchState::Imported | BatchState::ImportedWithMessages => {}
+            _ => continue,
+        }
+        if b.options.diffing_remaster || !b.diffing_threshold_exceeded {
+            return false;
+        }
+        exceeded += 1;
+        if exceeded >= LOCKOUT_AFTER {
+            return true;
+        }
+    }
+    false
+}
+
 /// A parsed file: headers and trimmed rows.
 struct Table {
     headers: Vec<String>,
@@ -128,7 +162,7 @@ fn content(t: &Table, row: &[String]) -> Vec<(String, String)> {
     v
 }
 
-fn write_csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+pub(super) fn write_csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     let mut out = String::new();
     let line = |fields: &[String]| {
         fields
@@ -292,7 +326,7 @@ pub fn apply(
         out.push(Prepared {
             kind: cur.kind,
             name: cur.name,
-            bytes: write_csv(&ct.headers, &rows),
+            bytes: Arc::new(write_csv(&ct.headers, &rows)),
             rows: count,
         });
     }

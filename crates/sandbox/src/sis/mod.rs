@@ -23,11 +23,12 @@ mod xlists;
 
 use std::borrow::Cow;
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::csv::{decode, Records};
-use crate::model::{StuckFields, Time};
+use crate::model::{FileRole, StuckFields, Time};
 use crate::state::SharedStore;
 use crate::store::Store;
 use batch::{BatchOptions, BatchState, Kind, SisMessage};
@@ -160,21 +161,25 @@ pub fn row_date(row: &Row, col: &str) -> Result<Option<Time>, ()> {
 struct Prepared {
     kind: Kind,
     name: String,
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
     rows: usize,
 }
+
+/// A file of an upload: its base name and bytes (shared, since copies and diffs reuse them).
+type NamedFile = (String, Arc<Vec<u8>>);
 
 /// Split an upload into named files. Zip entries that Canvas ignores are dropped here.
 fn unpack(
     filename: &str,
-    bytes: &[u8],
+    bytes: &Arc<Vec<u8>>,
     messages: &mut Vec<SisMessage>,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+) -> Result<Vec<NamedFile>, String> {
     let is_zip = filename.to_ascii_lowercase().ends_with(".zip");
     if !is_zip {
-        return Ok(vec![(filename.to_string(), bytes.to_vec())]);
+        return Ok(vec![(filename.to_string(), bytes.clone())]);
     }
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes.as_slice())).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| e.to_string())?;
@@ -205,14 +210,18 @@ fn unpack(
         if data.is_empty() {
             continue;
         }
-        out.push((base, data));
+        out.push((base, Arc::new(data)));
     }
     Ok(out)
 }
 
 /// Check a file with Canvas's whole-file rules and find its kind; failures become error
 /// messages and the file is left out.
-fn prepare(name: String, bytes: Vec<u8>, messages: &mut Vec<SisMessage>) -> Option<Prepared> {
+fn prepare(
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    messages: &mut Vec<SisMessage>,
+) -> Option<Prepared> {
     let fail = |messages: &mut Vec<SisMessage>, m: &str| {
         messages.push(SisMessage {
             file: name.clone(),
@@ -329,11 +338,36 @@ pub fn process_batch(shared: &SharedStore, batch_id: u64) {
             return;
         }
     };
+    {
+        // Canvas keeps a downloadable copy of every uploaded CSV (`csv_attachments`), with the
+        // password columns removed, before it checks the files.
+        let mut store = shared.write();
+        let ids: Vec<u64> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let copy = without_password_columns(bytes);
+                store.insert_file(batch_id, FileRole::Csv, name, "text/csv", copy)
+            })
+            .collect();
+        if let Some(b) = store.batch_mut(batch_id) {
+            b.csv_files = ids;
+        }
+    }
     let mut prepared: Vec<Prepared> = files
         .into_iter()
         .filter_map(|(n, b)| prepare(n, b, &mut messages))
         .collect();
     if let Some(ident) = opts.diffing_data_set_identifier.as_deref() {
+        if !opts.diffing_remaster && diff::locked_out(&shared.read(), batch_id, ident) {
+            messages.push(SisMessage {
+                file: String::new(),
+                message: diff::LOCKED_OUT.into(),
+                row: None,
+                failure: true,
+            });
+            finish(shared, batch_id, messages, None);
+            return;
+        }
         // Batch mode wins over diffing (the API drops the identifier then); a remaster
         // imports everything and only joins the chain.
         let baseline = if opts.diffing_remaster {
@@ -345,9 +379,23 @@ pub fn process_batch(shared: &SharedStore, batch_id: u64) {
             let outcome = diff::apply(prepared, &baseline, &opts, &mut messages);
             prepared = outcome.files;
             let mut store = shared.write();
+            // The generated diff's CSVs are downloadable too (`diffed_csv_attachments`); a
+            // batch that fell back to a full import has no generated diff.
+            let diffed: Vec<u64> = if outcome.diffed_against.is_some() {
+                prepared
+                    .iter()
+                    .map(|p| {
+                        let copy = without_password_columns(&p.bytes);
+                        store.insert_file(batch_id, FileRole::DiffedCsv, &p.name, "text/csv", copy)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             if let Some(b) = store.batch_mut(batch_id) {
                 b.diffed_against = outcome.diffed_against;
                 b.diffing_threshold_exceeded = outcome.threshold_exceeded;
+                b.diffed_files = diffed;
             }
         }
     }
@@ -456,9 +504,14 @@ fn finish(
     let now = Utc::now();
     b.statistics = Some(statistics);
     b.messages = messages;
-    if b.workflow_state == BatchState::Aborted {
+    let aborted_already = b.workflow_state == BatchState::Aborted;
+    store.attach_errors_file(batch_id);
+    if aborted_already {
         return;
     }
+    let Some(b) = store.batch_mut(batch_id) else {
+        return;
+    };
     let mut aborted = false;
     if let Some(c) = cleanup {
         b.batch_deleted = Some(c.deleted);
@@ -573,4 +626,41 @@ fn statistics(store: &Store, batch_id: u64) -> serde_json::Value {
         out.insert(name.into(), o);
     }
     serde_json::Value::Object(out)
+}
+
+/// A copy of a CSV without its `password` and `ssha_password` columns, as Canvas stores the
+/// uploaded files it offers for download. Files without those columns (or that do not parse)
+/// are shared as they are.
+fn without_password_columns(bytes: &Arc<Vec<u8>>) -> Arc<Vec<u8>> {
+    let secret = |h: &str| {
+        let h = h.trim().to_ascii_lowercase();
+        h == "password" || h == "ssha_password"
+    };
+    let Some(text) = decode(bytes) else {
+        return bytes.clone();
+    };
+    let mut records = Records::new(text);
+    let Some(Ok(header)) = records.next() else {
+        return bytes.clone();
+    };
+    if !header.fields.iter().any(|h| secret(h)) {
+        return bytes.clone();
+    }
+    let keep: Vec<usize> = (0..header.fields.len())
+        .filter(|i| !secret(&header.fields[*i]))
+        .collect();
+    let pick = |fields: &[Cow<str>]| -> Vec<String> {
+        keep.iter()
+            .map(|i| fields.get(*i).map(|f| f.to_string()).unwrap_or_default())
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for r in records {
+        match r {
+            Ok(r) => rows.push(pick(&r.fields)),
+            // A malformed file is kept out of the copy rather than shown with its passwords.
+            Err(_) => break,
+        }
+    }
+    Arc::new(diff::write_csv(&pick(&header.fields), &rows))
 }

@@ -30,8 +30,13 @@ impl Sandbox {
     }
 
     pub async fn start_with(throttle: ThrottleConfig) -> Self {
+        Self::start_configured(|c| c.throttle = throttle).await
+    }
+
+    /// A sandbox whose configuration the test adjusts first.
+    pub async fn start_configured(adjust: impl FnOnce(&mut SandboxConfig)) -> Self {
         let mut config = SandboxConfig::new("127.0.0.1:0".parse().expect("addr"), TOKEN);
-        config.throttle = throttle;
+        adjust(&mut config);
         let running = RunningSandbox::start(config).await.expect("sandbox starts");
         Sandbox {
             base: running.base_url.clone(),

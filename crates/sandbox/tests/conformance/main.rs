@@ -16,6 +16,8 @@ mod sis_diffing;
 mod sis_enrollments;
 mod sis_groups;
 mod sis_import_api;
+mod sis_import_files;
+mod sis_import_queue;
 mod sis_other_kinds;
 mod sis_restore;
 mod sis_user_observers;

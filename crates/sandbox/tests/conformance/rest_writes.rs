@@ -607,3 +607,115 @@ async fn post_login_adds_a_login_and_rejects_a_taken_unique_id() {
         "taken"
     );
 }
+
+#[tokio::test]
+async fn delete_login_removes_one_of_several_and_refuses_the_last_one() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let r = sb
+        .send(
+            Method::POST,
+            "/api/v1/accounts/1/logins",
+            &[("user[id]", "sis_user_id:U1"), ("login[unique_id]", "stu-alt")],
+        )
+        .await;
+    let alt: Value = r.json().await.unwrap();
+    let path = format!("/api/v1/users/sis_user_id:U1/logins/{}", alt["id"]);
+    let r = sb.send(Method::DELETE, &path, &[]).await;
+    assert_eq!(r.status(), 200);
+    let deleted: Value = r.json().await.unwrap();
+    assert_eq!(deleted["id"], alt["id"]);
+    assert_eq!(deleted["workflow_state"], "deleted");
+    let logins = sb.get("/api/v1/users/sis_user_id:U1/logins").await;
+    assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");
+    // The student keeps their enrollment: they still have a login.
+    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?sis_user_id[]=U1").await;
+    assert_eq!(e[0]["enrollment_state"], "active");
+    // Deleting it again: it is no longer an active login.
+    assert_eq!(sb.send(Method::DELETE, &path, &[]).await.status(), 404);
+    // The last login cannot go.
+    let last = &logins[0]["id"];
+    let r = sb
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/users/sis_user_id:U1/logins/{last}"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let m = "Users must have at least one login";
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"errors": {"base": [{"attribute": "base", "type": m, "message": m}]}})
+    );
+}
+
+#[tokio::test]
+async fn delete_login_of_another_user_is_404() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let teacher_login = &sb.get("/api/v1/users/sis_user_id:T1/logins").await[0]["id"];
+    let r = sb
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/users/sis_user_id:U1/logins/{teacher_login}"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn delete_section_with_enrollments_is_400_and_an_empty_one_is_deleted() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let r = sb
+        .send(Method::DELETE, "/api/v1/sections/sis_section_id:S1", &[])
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"message": "You can't delete a section that has enrollments"})
+    );
+    // Deleted enrollments do not count.
+    sb.import(
+        ENROLLMENTS,
+        "course_id,section_id,user_id,role,status\nC1,S1,U1,student,deleted\nC1,S1,T1,teacher,deleted\n",
+    )
+    .await;
+    let r = sb
+        .send(Method::DELETE, "/api/v1/sections/sis_section_id:S1", &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["sis_section_id"], "S1");
+    let id = v["id"].as_u64().unwrap();
+    assert_eq!(sb.get_raw(&format!("/api/v1/sections/{id}")).await.status(), 404);
+    let r = sb
+        .send(Method::DELETE, &format!("/api/v1/sections/{id}"), &[])
+        .await;
+    assert_eq!(r.status(), 404, "already deleted");
+    let left = sb.get("/api/v1/courses/sis_course_id:C1/sections").await;
+    assert!(
+        !left.as_array().unwrap().iter().any(|s| s["id"] == id),
+        "{left}"
+    );
+}
+
+#[tokio::test]
+async fn uncrosslist_of_a_section_that_is_not_cross_listed_is_400_with_message() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let r = sb
+        .send(
+            Method::DELETE,
+            "/api/v1/sections/sis_section_id:S1/crosslist",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"message": "section is not cross-listed"})
+    );
+}

@@ -231,7 +231,13 @@ async fn sandbox_with_db_keeps_objects_ids_and_imports_across_restarts() {
         .unwrap();
     assert_eq!(again["id"], u1["id"]);
     assert_eq!(again["name"], "One");
-    assert_eq!(show(&sb, &http, 1).await["workflow_state"], "imported");
+    let shown = show(&sb, &http, 1).await;
+    assert_eq!(shown["workflow_state"], "imported");
+    // The import's user and its downloadable CSV survive the restart too.
+    assert_eq!(shown["user"], first["user"]);
+    let csv_url = shown["csv_attachments"][0]["url"].as_str().unwrap();
+    let csv = reqwest::get(csv_url).await.unwrap().text().await.unwrap();
+    assert!(csv.starts_with("user_id,login_id,full_name,status\nU1,u1,One"), "{csv}");
     // The stored upload is still the diffing baseline after the restart.
     let second = import_and_wait(
         &sb,
