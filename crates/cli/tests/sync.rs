@@ -413,3 +413,20 @@ fn a_sync_killed_mid_apply_is_finished_by_the_next_run_without_duplicates() {
     again.ok();
     assert_eq!(again.json()["report"]["outcome"], "no_changes");
 }
+
+#[test]
+fn demo_syncs_a_district_into_an_embedded_sandbox_then_sends_only_the_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo").display().to_string();
+    let run = common::run_in(dir.path(), &["demo".into(), "--students".into(), "80".into(), "--dir".into(), out.clone()]);
+    run.ok();
+    assert!(run.stdout.contains("what Canvas holds now"), "{}", run.stdout);
+    let sent: Vec<u64> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run ").and_then(|r| r.split('(').nth(1)).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()))
+        .collect();
+    assert_eq!(sent.len(), 2, "two syncs reported: {}", run.stdout);
+    assert!(sent[1] > 0 && sent[1] * 20 < sent[0], "the second sync sent only the delta: {sent:?}");
+    assert!(Path::new(&out).join("rosterbridge.state.db").exists());
+}
