@@ -430,3 +430,105 @@ fn demo_syncs_a_district_into_an_embedded_sandbox_then_sends_only_the_delta() {
     assert!(sent[1] > 0 && sent[1] * 20 < sent[0], "the second sync sent only the delta: {sent:?}");
     assert!(Path::new(&out).join("rosterbridge.state.db").exists());
 }
+
+#[test]
+fn rest_mode_applies_the_same_plan_call_by_call_and_canvas_matches() {
+    let sandbox = Sandbox::start(&["--no-throttle"]);
+    let w = Work::new(&sandbox.url, "mode = \"rest\"");
+    w.generate(12, None);
+    let first = w.sync();
+    first.ok();
+    let report = &first.json()["report"];
+    assert_eq!(report["sink"], "rest");
+    assert_eq!(report["outcome"], "succeeded", "{report}");
+    assert_canvas_matches(&sandbox, &w.path("district"));
+
+    w.generate(12, Some(5));
+    let second = w.sync();
+    second.ok();
+    assert_eq!(second.json()["report"]["outcome"], "succeeded");
+    assert_canvas_matches(&sandbox, &w.path("district"));
+    assert_eq!(w.sync().json()["report"]["outcome"], "no_changes");
+}
+
+#[test]
+fn rest_mode_adopts_a_user_found_by_login_instead_of_creating_a_duplicate() {
+    let sandbox = Sandbox::start(&["--no-throttle"]);
+    let w = Work::new(&sandbox.url, "mode = \"rest\"");
+    w.generate(8, None);
+    let teacher = csv_rows(&w.path("district/users.csv")).into_iter().find(|u| u["role"] == "teacher").unwrap();
+    let client = sandbox.client();
+    // Created by hand before rosterbridge: same login, no SIS id.
+    let existing: Value = sandbox
+        .read(client.write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/users",
+            vec![("user[name]".into(), "Hand Made".into()), ("pseudonym[unique_id]".into(), teacher["username"].clone())],
+            rosterbridge_canvas_client::Retry::IfNotProcessed,
+        ))
+        .unwrap();
+    let run = w.sync();
+    run.ok();
+    let user: Value = sandbox.read(client.get(&format!("/api/v1/users/{}", sis_path("sis_user_id", &teacher["sourcedId"])), &[])).unwrap();
+    assert_eq!(user["id"], existing["id"], "the existing user was adopted, not duplicated");
+    assert_canvas_matches(&sandbox, &w.path("district"));
+}
+
+#[test]
+fn rest_mode_reports_a_login_held_by_another_sis_id_as_a_conflict_not_a_guess() {
+    let sandbox = Sandbox::start(&["--no-throttle"]);
+    let w = Work::new(&sandbox.url, "mode = \"rest\"");
+    w.generate(8, None);
+    let teacher = csv_rows(&w.path("district/users.csv")).into_iter().find(|u| u["role"] == "teacher").unwrap();
+    let client = sandbox.client();
+    let _: Value = sandbox
+        .read(client.write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/users",
+            vec![("user[name]".into(), "Other".into()), ("pseudonym[unique_id]".into(), teacher["username"].clone()), ("pseudonym[sis_user_id]".into(), "OTHER-9".into())],
+            rosterbridge_canvas_client::Retry::IfNotProcessed,
+        ))
+        .unwrap();
+    let run = w.sync();
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let report = &run.json()["report"];
+    let conflict = report["rejections"].as_array().unwrap().iter().find(|r| r["kind"] == "users").expect("the user is rejected");
+    assert!(conflict["message"].as_str().unwrap().contains("OTHER-9"), "{conflict}");
+}
+
+#[test]
+fn rest_mode_killed_half_way_is_finished_by_the_next_run_without_duplicates() {
+    let sandbox = Sandbox::start(&["--no-throttle", "--latency-ms", "10"]);
+    let w = Work::new(&sandbox.url, "mode = \"rest\"\nmax_concurrency = 2");
+    w.generate(12, None);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
+        .args(["sync", "-q", "--config"])
+        .arg(w.path("rosterbridge.toml"))
+        .env("CANVAS_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = sandbox.client();
+    let start = std::time::Instant::now();
+    // Kill it once some courses exist: users are done, courses half-way.
+    loop {
+        let courses: Vec<Value> = sandbox.read(client.get_all("/api/v1/accounts/1/courses", &[])).unwrap();
+        if courses.len() >= 5 {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 60, "the sync made no courses");
+        assert!(child.try_wait().unwrap().is_none(), "the sync ended before it could be killed");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let rerun = w.sync();
+    rerun.ok();
+    assert_eq!(rerun.json()["report"]["outcome"], "succeeded");
+    assert_canvas_matches(&sandbox, &w.path("district"));
+    let courses: Vec<Value> = sandbox.read(client.get_all("/api/v1/accounts/1/courses", &[])).unwrap();
+    let distinct: BTreeSet<&str> = courses.iter().filter_map(|c| c["sis_course_id"].as_str()).collect();
+    assert_eq!(distinct.len(), courses.len(), "no course created twice");
+    assert_eq!(w.sync().json()["report"]["outcome"], "no_changes");
+}

@@ -100,6 +100,15 @@ pub struct CanvasConfig {
     pub override_sis_stickiness: bool,
     /// REST sink: most requests in flight at once.
     pub max_concurrency: u32,
+    /// First contact: how users not found by SIS id are looked for, in order.
+    pub match_users: Vec<UserMatchKey>,
+}
+
+/// A way to find an existing Canvas user on first contact (after the SIS id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserMatchKey {
+    Login,
+    Email,
 }
 
 /// A static sub-account every school account hangs under.

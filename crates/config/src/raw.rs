@@ -40,6 +40,7 @@ pub struct RawCanvas {
     #[serde(default)]
     pub override_sis_stickiness: bool,
     pub max_concurrency: Option<Spanned<i64>>,
+    pub match_users: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,11 +84,15 @@ impl Problems<'_> {
     where
         T: std::fmt::Display,
     {
-        let (line, col) = line_col(self.text, value.span().start);
+        self.at_span(key, value.span().start, value.get_ref().to_string(), message, hint)
+    }
+
+    fn at_span(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+        let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
                 .at(Location::at(&self.file, line).with_column(col).with_field(key))
-                .value(value.get_ref().to_string())
+                .value(value)
                 .hint(hint),
         );
     }
@@ -156,6 +161,26 @@ impl RawConfig {
             }
             Some(v) => *v.get_ref(),
             None => 8,
+        };
+        let match_users = match &self.canvas.match_users {
+            None => vec![UserMatchKey::Login, UserMatchKey::Email],
+            Some(list) => {
+                let mut keys = Vec::new();
+                for name in list.get_ref() {
+                    match name.as_str() {
+                        "login" => keys.push(UserMatchKey::Login),
+                        "email" => keys.push(UserMatchKey::Email),
+                        other => p.at_span(
+                            "canvas.match_users",
+                            list.span().start,
+                            other.to_string(),
+                            format!("`canvas.match_users` has {other:?}; the keys are \"login\" and \"email\""),
+                            "users are always matched by SIS id first; list what else to try, in order, e.g. [\"login\", \"email\"], or [] for SIS id only",
+                        ),
+                    }
+                }
+                keys
+            }
         };
         let token_env = match &self.canvas.token_env {
             Some(t) => {
@@ -252,6 +277,7 @@ impl RawConfig {
                 import_timeout_secs: import_timeout_secs as u64,
                 override_sis_stickiness: self.canvas.override_sis_stickiness,
                 max_concurrency: max_concurrency as u32,
+                match_users,
             },
             mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
             safety: SafetyConfig { max_removal_percent },

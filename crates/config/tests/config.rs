@@ -91,3 +91,18 @@ fn a_missing_file_is_a_read_error_naming_the_path() {
     let e = Config::load(Path::new("/nonexistent/rb.toml")).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/rb.toml"));
 }
+
+#[test]
+fn canvas_sink_options_have_documented_defaults_and_are_checked() {
+    let c = Config::parse(MINIMAL, Path::new("/etc/rb/sync.toml")).unwrap();
+    assert_eq!(c.canvas.import_timeout_secs, 3600);
+    assert_eq!(c.canvas.max_concurrency, 8);
+    assert!(!c.canvas.override_sis_stickiness);
+    assert_eq!(c.canvas.match_users, vec![rosterbridge_config::UserMatchKey::Login, rosterbridge_config::UserMatchKey::Email]);
+
+    let text = MINIMAL.replace("token_env = \"CANVAS_TOKEN\"\n", "token_env = \"CANVAS_TOKEN\"\nmode = \"rest\"\nmatch_users = [\"email\", \"phone\"]\nimport_timeout_secs = 0\n");
+    let p = problems(&text);
+    let fields: Vec<String> = p.iter().filter_map(|d| d.location.as_ref().and_then(|l| l.field.clone())).collect();
+    assert!(fields.contains(&"canvas.match_users".to_string()) && fields.contains(&"canvas.import_timeout_secs".to_string()), "{p:?}");
+    assert!(p.iter().any(|d| d.message.contains("\"phone\"")), "{p:?}");
+}

@@ -230,7 +230,19 @@ pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn
             options.import.override_sis_stickiness = config.canvas.override_sis_stickiness;
             Ok(Box::new(SisImportSink { client, options }))
         }
-        CanvasMode::Rest => Ok(Box::new(rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id))),
+        CanvasMode::Rest => {
+            let mut sink = rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id);
+            sink.options.user_match = config
+                .canvas
+                .match_users
+                .iter()
+                .map(|k| match k {
+                    rosterbridge_config::UserMatchKey::Login => rosterbridge_sink::rest::UserMatch::Login,
+                    rosterbridge_config::UserMatchKey::Email => rosterbridge_sink::rest::UserMatch::Email,
+                })
+                .collect();
+            Ok(Box::new(sink))
+        }
     }
 }
 
