@@ -65,6 +65,11 @@ pub fn write_folder(plan: &Plan, dir: &Path) -> Result<Written, WriteError> {
 
 /// Writes the plan's rows as a zip of CSV files (what a SIS import takes).
 pub fn write_zip<W: Write + Seek>(plan: &Plan, out: W, path_for_errors: &Path) -> Result<Written, WriteError> {
+    write_zip_where(plan, |_| true, out, path_for_errors)
+}
+
+/// Like [`write_zip`], with only the changes whose index in `plan.changes` passes `keep`.
+pub fn write_zip_where<W: Write + Seek>(plan: &Plan, keep: impl Fn(usize) -> bool, out: W, path_for_errors: &Path) -> Result<Written, WriteError> {
     let zerr = |source| WriteError::Zip { path: path_for_errors.to_path_buf(), source };
     let mut zip = zip::ZipWriter::new(out);
     // Fixed timestamp and permissions: identical plans give identical bytes.
@@ -74,8 +79,12 @@ pub fn write_zip<W: Write + Seek>(plan: &Plan, out: W, path_for_errors: &Path) -
         .unix_permissions(0o644);
     let mut written = Written::default();
     for kind in kinds_with_changes(plan) {
+        let mut rows = plan.changes.iter().enumerate().filter(|(i, c)| c.kind == kind && keep(*i)).map(|(_, c)| plan.row(c)).peekable();
+        if rows.peek().is_none() {
+            continue;
+        }
         zip.start_file(kind.file_name(), options).map_err(zerr)?;
-        let n = write_kind(kind, plan.changes_of(kind).map(|c| plan.row(c)), &mut zip)?;
+        let n = write_kind(kind, rows, &mut zip)?;
         written.files.push((kind.file_name(), n));
     }
     zip.finish().map_err(zerr)?;

@@ -452,26 +452,30 @@ fn rest_mode_applies_the_same_plan_call_by_call_and_canvas_matches() {
 }
 
 #[test]
-fn rest_mode_adopts_a_user_found_by_login_instead_of_creating_a_duplicate() {
-    let sandbox = Sandbox::start(&["--no-throttle"]);
-    let w = Work::new(&sandbox.url, "mode = \"rest\"");
-    w.generate(8, None);
-    let teacher = csv_rows(&w.path("district/users.csv")).into_iter().find(|u| u["role"] == "teacher").unwrap();
-    let client = sandbox.client();
-    // Created by hand before rosterbridge: same login, no SIS id.
-    let existing: Value = sandbox
-        .read(client.write(
-            reqwest::Method::POST,
-            "/api/v1/accounts/1/users",
-            vec![("user[name]".into(), "Hand Made".into()), ("pseudonym[unique_id]".into(), teacher["username"].clone())],
-            rosterbridge_canvas_client::Retry::IfNotProcessed,
-        ))
-        .unwrap();
-    let run = w.sync();
-    run.ok();
-    let user: Value = sandbox.read(client.get(&format!("/api/v1/users/{}", sis_path("sis_user_id", &teacher["sourcedId"])), &[])).unwrap();
-    assert_eq!(user["id"], existing["id"], "the existing user was adopted, not duplicated");
-    assert_canvas_matches(&sandbox, &w.path("district"));
+fn both_modes_adopt_a_user_found_by_login_or_email_instead_of_creating_a_duplicate() {
+    for (mode, by) in [("rest", "login"), ("sis_import", "login"), ("sis_import", "email"), ("rest", "email")] {
+        let sandbox = Sandbox::start(&["--no-throttle"]);
+        let w = Work::new(&sandbox.url, &format!("mode = \"{mode}\""));
+        w.generate(8, None);
+        let teacher = csv_rows(&w.path("district/users.csv")).into_iter().find(|u| u["role"] == "teacher").unwrap();
+        let client = sandbox.client();
+        // Created by hand before rosterbridge: same login (or same email), no SIS id.
+        let mut form = vec![("user[name]".to_string(), "Hand Made".to_string())];
+        if by == "login" {
+            form.push(("pseudonym[unique_id]".into(), teacher["username"].clone()));
+        } else {
+            form.push(("pseudonym[unique_id]".into(), "hand.made".into()));
+            form.push(("communication_channel[address]".into(), teacher["email"].clone()));
+        }
+        let existing: Value = sandbox.read(client.write(reqwest::Method::POST, "/api/v1/accounts/1/users", form, rosterbridge_canvas_client::Retry::IfNotProcessed)).unwrap();
+        let run = w.sync();
+        run.ok();
+        let user: Value = sandbox.read(client.get(&format!("/api/v1/users/{}", sis_path("sis_user_id", &teacher["sourcedId"])), &[])).unwrap();
+        assert_eq!(user["id"], existing["id"], "{mode} by {by}: the existing user was adopted, not duplicated");
+        if by == "login" {
+            assert_canvas_matches(&sandbox, &w.path("district"));
+        }
+    }
 }
 
 #[test]

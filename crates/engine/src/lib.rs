@@ -228,22 +228,28 @@ pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn
             let mut options = SisImportSinkOptions::new(config.canvas.account_id);
             options.timeout = Duration::from_secs(config.canvas.import_timeout_secs);
             options.import.override_sis_stickiness = config.canvas.override_sis_stickiness;
+            options.user_match = user_match(config);
             Ok(Box::new(SisImportSink { client, options }))
         }
         CanvasMode::Rest => {
             let mut sink = rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id);
-            sink.options.user_match = config
-                .canvas
-                .match_users
-                .iter()
-                .map(|k| match k {
-                    rosterbridge_config::UserMatchKey::Login => rosterbridge_sink::rest::UserMatch::Login,
-                    rosterbridge_config::UserMatchKey::Email => rosterbridge_sink::rest::UserMatch::Email,
-                })
-                .collect();
+            sink.options.user_match = user_match(config);
             Ok(Box::new(sink))
         }
     }
+}
+
+fn user_match(config: &Config) -> Vec<rosterbridge_sink::matching::UserMatch> {
+    use rosterbridge_sink::matching::UserMatch;
+    config
+        .canvas
+        .match_users
+        .iter()
+        .map(|k| match k {
+            rosterbridge_config::UserMatchKey::Login => UserMatch::Login,
+            rosterbridge_config::UserMatchKey::Email => UserMatch::Email,
+        })
+        .collect()
 }
 
 /// A Canvas client for the configured instance.

@@ -10,6 +10,7 @@
 //! * [`rest::RestSink`]: the plan applied call by call through the REST API.
 
 pub mod folder;
+pub mod matching;
 pub mod rest;
 pub mod rows;
 pub mod sis_import;

@@ -13,6 +13,7 @@
 //! gets the SIS id set on its login, and two candidates, or a login that carries another
 //! SIS id, are a conflict reported as a rejection, never a guess.
 
+pub use crate::matching::UserMatch;
 use crate::{ChangeResult, Sink, SinkError, SinkProgress, SinkReport};
 use rosterbridge_canvas_client::{sis_path, CanvasClient, CanvasError, Retry};
 use rosterbridge_model::kind::{Kind, Row, Status};
@@ -22,15 +23,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// How a user not found by SIS id is looked for on first contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserMatch {
-    /// The login (`unique_id`) equals the row's `login_id`.
-    Login,
-    /// Exactly one user of the account has the row's email.
-    Email,
-}
 
 #[derive(Clone, Debug)]
 pub struct RestOptions {

@@ -15,11 +15,16 @@ impl RowIndex {
     /// Lines as the CSV writer lays them out: the header is line 1, each record starts on
     /// the line after the previous one ends (a value with line breaks spans several).
     pub fn new(plan: &Plan) -> RowIndex {
+        Self::new_where(plan, |_| true)
+    }
+
+    /// For a zip written with only the changes `keep` passes.
+    pub fn new_where(plan: &Plan, keep: impl Fn(usize) -> bool) -> RowIndex {
         let mut files = Vec::new();
         for kind in Kind::ALL {
             let mut lines = Vec::new();
             let mut line = 2u64;
-            for (i, c) in plan.changes.iter().enumerate().filter(|(_, c)| c.kind == kind) {
+            for (i, c) in plan.changes.iter().enumerate().filter(|(i, c)| c.kind == kind && keep(*i)) {
                 lines.push((line, i));
                 let breaks: usize = plan.row(c).values.iter().map(|v| v.bytes().filter(|b| *b == b'\n').count()).sum();
                 line += 1 + breaks as u64;

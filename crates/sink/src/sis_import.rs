@@ -7,11 +7,15 @@
 //! was aborted rejects everything. The zip sent and the import's final JSON (and errors
 //! file) are kept in the run's archive folder.
 
+use crate::matching::{CanvasUsers, Decision, UserMatch};
 use crate::rows::RowIndex;
+use rosterbridge_model::kind::Kind;
+use rosterbridge_plan::Action;
 use crate::{write_archive, ChangeResult, Sink, SinkError, SinkProgress, SinkReport};
 use rosterbridge_canvas_client::sis_import::{parse_errors_csv, ImportMessage, SisImport, SisImportOptions};
 use rosterbridge_canvas_client::CanvasClient;
 use rosterbridge_plan::Plan;
+use rustc_hash::FxHashMap;
 use std::io::Cursor;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -25,6 +29,9 @@ pub struct SisImportSinkOptions {
     /// First poll interval; grows by half each poll up to `poll_max`.
     pub poll_initial: Duration,
     pub poll_max: Duration,
+    /// First contact: how users to be created are looked for in Canvas (after the SIS id).
+    /// Empty: no lookup at all (the import updates users whose SIS id Canvas knows).
+    pub user_match: Vec<UserMatch>,
 }
 
 impl SisImportSinkOptions {
@@ -35,6 +42,7 @@ impl SisImportSinkOptions {
             timeout: Duration::from_secs(3600),
             poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(10),
+            user_match: vec![UserMatch::Login, UserMatch::Email],
         }
     }
 }
@@ -65,10 +73,13 @@ impl Sink for SisImportSink {
 impl SisImportSink {
     async fn apply_async(&self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
         let mut report = SinkReport::default();
+        // First contact: settle users the plan creates against who Canvas already has.
+        let (held, adopted) = self.first_contact(plan, progress).await?;
+        let keep = |i: usize| !held.contains_key(&i);
         progress.update("writing Canvas CSV", None);
         let mut zip = Cursor::new(Vec::new());
         let zip_path = archive.join(format!("run-{run}-sis-import.zip"));
-        rosterbridge_canvas::csv::write_zip(plan, &mut zip, &zip_path)?;
+        rosterbridge_canvas::csv::write_zip_where(plan, keep, &mut zip, &zip_path)?;
         let zip = zip.into_inner();
         write_archive(&zip_path, &zip)?;
         report.artifacts.push(zip_path);
@@ -98,8 +109,13 @@ impl SisImportSink {
         }
 
         let messages = self.messages(&import, run, archive, &mut report).await?;
-        report.results = vec![ChangeResult::Applied { how, canvas_id: None, adopted: false }; plan.changes.len()];
-        let rows = RowIndex::new(plan);
+        report.results = (0..plan.changes.len())
+            .map(|i| match held.get(&i) {
+                Some(message) => ChangeResult::Rejected { message: message.clone() },
+                None => ChangeResult::Applied { how: how.clone(), canvas_id: adopted.get(&i).copied(), adopted: adopted.contains_key(&i) },
+            })
+            .collect();
+        let rows = RowIndex::new_where(plan, keep);
         for m in messages {
             let text = format!("{}: {}", m.file, m.message);
             match m.row.and_then(|line| rows.change_at(&m.file, line)) {
@@ -115,6 +131,56 @@ impl SisImportSink {
             }
         }
         Ok(report)
+    }
+
+    /// Looks up, once, the Canvas users the plan's new users may already be: returns the
+    /// changes held back (conflicts, with why) and the ones adopted (with the Canvas id).
+    /// Adopting puts the SIS id on the user's login, so the import then updates that user.
+    async fn first_contact(&self, plan: &Plan, progress: &dyn SinkProgress) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
+        let mut held = FxHashMap::default();
+        let mut adopted = FxHashMap::default();
+        let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == Kind::Users && c.action == Action::Create).map(|(i, _)| i).collect();
+        if creates.is_empty() || self.options.user_match.is_empty() {
+            return Ok((held, adopted));
+        }
+        progress.update("matching users already in Canvas", None);
+        let account = self.options.account_id;
+        let listed: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/accounts/{account}/users"), &[("include[]", "email".into())]).await?;
+        let users = CanvasUsers::new(listed);
+        for i in creates {
+            let row = plan.row(&plan.changes[i]);
+            match users.decide(&row, &self.options.user_match) {
+                Decision::Known | Decision::New => {}
+                Decision::Conflict(why) => {
+                    held.insert(i, why);
+                }
+                Decision::Adopt { id, how } => match self.adopt(id, &row).await {
+                    Ok(()) => {
+                        adopted.insert(i, id);
+                    }
+                    Err(e) => {
+                        held.insert(i, format!("could not adopt Canvas user {id} found by {}: {e}", how.as_str()));
+                    }
+                },
+            }
+        }
+        Ok((held, adopted))
+    }
+
+    /// Puts the row's SIS id on the login of Canvas user `id` that matches the row's login
+    /// (else its first login).
+    async fn adopt(&self, id: i64, row: &rosterbridge_model::kind::Row) -> Result<(), rosterbridge_canvas_client::CanvasError> {
+        let logins: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/users/{id}/logins"), &[]).await?;
+        let login = logins
+            .iter()
+            .find(|l| l.get("unique_id").and_then(serde_json::Value::as_str).is_some_and(|u| u.eq_ignore_ascii_case(row.get("login_id"))))
+            .or(logins.first());
+        if let Some(login_id) = login.and_then(|l| l.get("id")).and_then(serde_json::Value::as_i64) {
+            let path = format!("/api/v1/accounts/{}/logins/{login_id}", self.options.account_id);
+            let form = vec![("login[sis_user_id]".to_string(), row.get("user_id").to_string())];
+            let _: serde_json::Value = self.client.write(reqwest::Method::PUT, &path, form, rosterbridge_canvas_client::Retry::Safe).await?;
+        }
+        Ok(())
     }
 
     /// Polls with a growing interval until the import finishes or the limit passes.
