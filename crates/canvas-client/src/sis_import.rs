@@ -176,3 +176,36 @@ impl CanvasClient {
         SisImport::from_value(&self.url(&path), raw)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn import(raw: Value) -> SisImport {
+        SisImport::from_value("http://c", raw).unwrap()
+    }
+
+    #[test]
+    fn an_import_that_does_not_echo_the_options_asked_for_is_refused() {
+        let asked = SisImportOptions { override_sis_stickiness: true, ..SisImportOptions::default() };
+        let good = import(json!({"id": 1, "workflow_state": "created", "override_sis_stickiness": true, "data": {"import_type": "instructure_csv"}}));
+        assert_eq!(asked.check_echo(&good), Ok(()));
+        let dropped = import(json!({"id": 2, "workflow_state": "created", "data": {"import_type": "instructure_csv"}}));
+        assert!(asked.check_echo(&dropped).unwrap_err().contains("override_sis_stickiness is false"));
+        let batch = import(json!({"id": 3, "workflow_state": "created", "batch_mode": true, "override_sis_stickiness": true}));
+        assert!(asked.check_echo(&batch).unwrap_err().contains("batch_mode"), "a batch-mode import would delete everything else");
+        let diffing = import(json!({"id": 4, "diffing_data_set_identifier": "x", "override_sis_stickiness": true}));
+        assert!(asked.check_echo(&diffing).is_err());
+    }
+
+    #[test]
+    fn the_errors_file_gives_rows_and_marks_errors_by_the_json() {
+        let csv = b"sis_import_id,file,message,row\n7,users.csv,\"No user_id given for a user\",3\n7,courses.csv,Couldn't find Canvas CSV import headers,\n";
+        let failures = vec![("courses.csv".to_string(), "Couldn't find Canvas CSV import headers".to_string())];
+        let m = parse_errors_csv(csv, &failures).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].file.as_str(), m[0].row, m[0].failure), ("users.csv", Some(3), false));
+        assert_eq!((m[1].row, m[1].failure), (None, true));
+    }
+}
