@@ -536,3 +536,26 @@ fn rest_mode_killed_half_way_is_finished_by_the_next_run_without_duplicates() {
     assert_eq!(distinct.len(), courses.len(), "no course created twice");
     assert_eq!(w.sync().json()["report"]["outcome"], "no_changes");
 }
+
+#[test]
+fn a_new_user_on_a_later_run_is_adopted_by_email_in_sis_import_mode() {
+    let sandbox = Sandbox::start(&["--no-throttle"]);
+    let w = Work::new(&sandbox.url, "");
+    w.generate(30, None);
+    w.sync().ok();
+    let before: BTreeSet<String> = csv_rows(&w.path("district/users.csv")).into_iter().map(|u| u["sourcedId"].clone()).collect();
+    w.generate(30, Some(10));
+    let newcomer = csv_rows(&w.path("district/users.csv")).into_iter().find(|u| !before.contains(&u["sourcedId"]) && !u["email"].is_empty()).expect("the change adds a user with an email");
+    let client = sandbox.client();
+    let existing: Value = sandbox
+        .read(client.write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/users",
+            vec![("user[name]".into(), "Made By Hand".into()), ("pseudonym[unique_id]".into(), "made.by.hand".into()), ("communication_channel[address]".into(), newcomer["email"].clone())],
+            rosterbridge_canvas_client::Retry::IfNotProcessed,
+        ))
+        .unwrap();
+    w.sync().ok();
+    let user: Value = sandbox.read(client.get(&format!("/api/v1/users/{}", sis_path("sis_user_id", &newcomer["sourcedId"])), &[])).unwrap();
+    assert_eq!(user["id"], existing["id"], "adopted by email, not duplicated");
+}

@@ -47,6 +47,9 @@ impl SisImportSinkOptions {
     }
 }
 
+/// Past this many new users on a later run, they are not looked up one by one.
+const ONE_BY_ONE_LIMIT: usize = 200;
+
 pub struct SisImportSink {
     pub client: CanvasClient,
     pub options: SisImportSinkOptions,
@@ -133,9 +136,14 @@ impl SisImportSink {
         Ok(report)
     }
 
-    /// Looks up, once, the Canvas users the plan's new users may already be: returns the
-    /// changes held back (conflicts, with why) and the ones adopted (with the Canvas id).
-    /// Adopting puts the SIS id on the user's login, so the import then updates that user.
+    /// Looks up the Canvas users the plan's new users may already be: returns the changes
+    /// held back (conflicts, with why) and the ones adopted (with the Canvas id). Adopting
+    /// puts the SIS id on the user's login, so the import then updates that user.
+    ///
+    /// On first contact (no user recorded yet) the account's users are listed once. Later,
+    /// a few new users are looked up one by one; many new users go straight into the
+    /// import, where Canvas itself takes over a login that has no SIS id and refuses (a
+    /// row warning, so a rejected change) one that carries another: no duplicate either way.
     async fn first_contact(&self, plan: &Plan, progress: &dyn SinkProgress) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
         let mut held = FxHashMap::default();
         let mut adopted = FxHashMap::default();
@@ -143,10 +151,22 @@ impl SisImportSink {
         if creates.is_empty() || self.options.user_match.is_empty() {
             return Ok((held, adopted));
         }
+        let first_contact = plan.summary.get(&Kind::Users).is_none_or(|s| s.existing == 0);
+        if !first_contact && creates.len() > ONE_BY_ONE_LIMIT {
+            return Ok((held, adopted));
+        }
         progress.update("matching users already in Canvas", None);
         let account = self.options.account_id;
-        let listed: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/accounts/{account}/users"), &[("include[]", "email".into())]).await?;
-        let users = CanvasUsers::new(listed);
+        let users = if first_contact {
+            let listed: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/accounts/{account}/users"), &[("include[]", "email".into())]).await?;
+            CanvasUsers::new(listed)
+        } else {
+            let mut found = Vec::new();
+            for &i in &creates {
+                found.extend(self.candidates(&plan.row(&plan.changes[i])).await?);
+            }
+            CanvasUsers::new(found)
+        };
         for i in creates {
             let row = plan.row(&plan.changes[i]);
             match users.decide(&row, &self.options.user_match) {
@@ -165,6 +185,26 @@ impl SisImportSink {
             }
         }
         Ok((held, adopted))
+    }
+
+    /// The Canvas users one new user may be: by SIS id, login and email.
+    async fn candidates(&self, row: &rosterbridge_model::kind::Row) -> Result<Vec<serde_json::Value>, rosterbridge_canvas_client::CanvasError> {
+        use rosterbridge_canvas_client::sis_path;
+        let mut out = Vec::new();
+        for (prefix, value) in [("sis_user_id", row.get("user_id")), ("sis_login_id", row.get("login_id"))] {
+            if !value.is_empty() {
+                out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path(prefix, value))).await?);
+            }
+        }
+        let email = row.get("email");
+        if !email.is_empty() && self.options.user_match.contains(&UserMatch::Email) {
+            let path = format!("/api/v1/accounts/{}/users", self.options.account_id);
+            out.extend(self.client.get_all::<serde_json::Value>(&path, &[("search_term", email.to_string()), ("include[]", "email".into())]).await?);
+        }
+        // The same user found twice is one candidate.
+        out.sort_by_key(|u| u.get("id").and_then(serde_json::Value::as_i64));
+        out.dedup_by_key(|u| u.get("id").and_then(serde_json::Value::as_i64));
+        Ok(out)
     }
 
     /// Puts the row's SIS id on the login of Canvas user `id` that matches the row's login
