@@ -65,6 +65,7 @@ async fn standard_import_of_200k_student_district_completes_within_60s() {
     ))
     .await
     .expect("start");
+    let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default provider here
     let http = reqwest::Client::new();
     let started = Instant::now();
     let r = http

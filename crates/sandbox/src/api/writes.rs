@@ -197,6 +197,17 @@ pub async fn update_term(
         f.time("enrollment_term[start_at]")?,
         f.time("enrollment_term[end_at]")?,
     );
+    // Canvas's terms API sets the SIS id too (with the manage_sis permission).
+    if let Some(s) = f.text("enrollment_term[sis_term_id]") {
+        if store.term_by_sis.get(s).is_some_and(|other| *other != id) {
+            return Err(invalid(None, "sis_source_id", "taken", &format!("SIS ID \"{s}\" is already in use")));
+        }
+        let old = store.term(id).and_then(|t| t.sis_source_id.clone());
+        Store::rekey(&mut store.term_by_sis, &old, &Some(s.to_string()), id);
+        if let Some(t) = store.term_mut(id) {
+            t.sis_source_id = Some(s.to_string());
+        }
+    }
     let t = store.term_mut(id).ok_or(ApiError::NotFound)?;
     if let Some(n) = f.text("enrollment_term[name]") {
         if sticky(&mut t.stuck, "name", over) {

@@ -40,7 +40,7 @@ impl Sandbox {
         let running = RunningSandbox::start(config).await.expect("sandbox starts");
         Sandbox {
             base: running.base_url.clone(),
-            http: Client::new(),
+            http: http_client(),
             _running: running,
         }
     }
@@ -133,6 +133,18 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// reqwest is built with rustls and no default crypto provider (the workspace picks ring);
+/// a client needs one installed first, even for plain HTTP.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain HTTP client for the tests.
+pub fn http_client() -> Client {
+    install_tls();
+    Client::new()
 }
 
 pub fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {

@@ -20,6 +20,7 @@ async fn flow_with_ttl(ttl: Duration) -> Flow {
     let mut config = SandboxConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
     config.oauth_token_ttl = ttl;
     let sb = RunningSandbox::start(config).await.unwrap();
+    crate::common::install_tls();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

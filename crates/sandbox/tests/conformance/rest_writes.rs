@@ -521,6 +521,30 @@ async fn terms_and_sub_accounts_can_be_created_and_updated() {
 }
 
 #[tokio::test]
+async fn a_term_update_can_set_its_sis_id_unless_another_term_holds_it() {
+    let sb = Sandbox::start().await;
+    for (name, sis) in [("Fall", ""), ("Winter", "WI")] {
+        let mut form = vec![("enrollment_term[name]", name)];
+        if !sis.is_empty() {
+            form.push(("enrollment_term[sis_term_id]", sis));
+        }
+        sb.send(Method::POST, "/api/v1/accounts/1/terms", &form).await;
+    }
+    let terms = sb.get("/api/v1/accounts/1/terms").await;
+    let fall = terms["enrollment_terms"].as_array().unwrap().iter().find(|t| t["name"] == "Fall").unwrap()["id"].as_i64().unwrap();
+    let r = sb.send(Method::PUT, &format!("/api/v1/accounts/1/terms/{fall}"), &[("enrollment_term[sis_term_id]", "WI")]).await;
+    assert_eq!(r.status(), 400);
+    let t: Value = sb
+        .send(Method::PUT, &format!("/api/v1/accounts/1/terms/{fall}"), &[("enrollment_term[sis_term_id]", "FA")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["sis_term_id"], "FA");
+    assert_eq!(sb.get("/api/v1/accounts/1/terms/sis_term_id:FA").await["name"], "Fall");
+}
+
+#[tokio::test]
 async fn deleting_a_sub_account_with_courses_is_409_and_an_empty_one_is_deleted() {
     let sb = Sandbox::start().await;
     sb.import(

@@ -37,7 +37,7 @@ async fn start_with_faults(faults: FaultConfig) -> (RunningSandbox, reqwest::Cli
     config.faults = faults;
     (
         RunningSandbox::start(config).await.unwrap(),
-        reqwest::Client::new(),
+        crate::common::http_client(),
     )
 }
 
@@ -198,7 +198,7 @@ async fn import_and_wait(
 async fn sandbox_with_db_keeps_objects_ids_and_imports_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sandbox.db");
-    let http = reqwest::Client::new();
+    let http = crate::common::http_client();
     let sb = start_db(&db).await;
     let first = import_and_wait(
         &sb,
