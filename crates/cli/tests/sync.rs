@@ -559,3 +559,28 @@ fn a_new_user_on_a_later_run_is_adopted_by_email_in_sis_import_mode() {
     let user: Value = sandbox.read(client.get(&format!("/api/v1/users/{}", sis_path("sis_user_id", &newcomer["sourcedId"])), &[])).unwrap();
     assert_eq!(user["id"], existing["id"], "adopted by email, not duplicated");
 }
+
+#[test]
+fn terms_and_schools_already_in_canvas_are_adopted_by_name_in_both_modes() {
+    for mode in ["sis_import", "rest"] {
+        let sandbox = Sandbox::start(&["--no-throttle"]);
+        let w = Work::new(&sandbox.url, &format!("mode = \"{mode}\""));
+        w.generate(8, None);
+        let term = csv_rows(&w.path("district/academicSessions.csv")).into_iter().find(|s| s["type"] == "semester").unwrap();
+        let school = csv_rows(&w.path("district/orgs.csv")).into_iter().find(|o| o["type"] == "school").unwrap();
+        let client = sandbox.client();
+        let made_term: Value = sandbox
+            .read(client.write(reqwest::Method::POST, "/api/v1/accounts/1/terms", vec![("enrollment_term[name]".into(), term["title"].clone())], rosterbridge_canvas_client::Retry::IfNotProcessed))
+            .unwrap();
+        let made_school: Value = sandbox
+            .read(client.write(reqwest::Method::POST, "/api/v1/accounts/1/sub_accounts", vec![("account[name]".into(), school["name"].clone())], rosterbridge_canvas_client::Retry::IfNotProcessed))
+            .unwrap();
+        let run = w.sync();
+        run.ok();
+        let t: Value = sandbox.read(client.get(&format!("/api/v1/accounts/1/terms/{}", sis_path("sis_term_id", &term["sourcedId"])), &[])).unwrap();
+        assert_eq!(t["id"], made_term["id"], "{mode}: the term was adopted");
+        let a: Value = sandbox.read(client.get(&format!("/api/v1/accounts/{}", sis_path("sis_account_id", &school["sourcedId"])), &[])).unwrap();
+        assert_eq!(a["id"], made_school["id"], "{mode}: the school's sub-account was adopted");
+        assert_canvas_matches(&sandbox, &w.path("district"));
+    }
+}

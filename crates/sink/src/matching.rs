@@ -122,3 +122,75 @@ mod tests {
         assert_eq!(users.decide(&row("S5", "zed", "zed@x.org"), &order), Decision::New);
     }
 }
+
+/// Terms and sub-accounts the plan creates, matched by name against what Canvas has (there
+/// are few, so they are listed whole). One match without an SIS id is adopted: the SIS id is
+/// set on it, so the sink then updates it instead of creating a twin. A match that carries
+/// another SIS id, or two matches, is held back as a conflict.
+pub async fn settle_by_name(
+    client: &rosterbridge_canvas_client::CanvasClient,
+    account_id: u64,
+    plan: &rosterbridge_plan::Plan,
+) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), rosterbridge_canvas_client::CanvasError> {
+    use rosterbridge_canvas_client::Retry;
+    use rosterbridge_model::kind::Kind;
+    use rosterbridge_plan::Action;
+    let mut held = FxHashMap::default();
+    let mut adopted = FxHashMap::default();
+    for (kind, sis_column, sis_field) in [(Kind::Terms, "term_id", "sis_term_id"), (Kind::Accounts, "account_id", "sis_account_id")] {
+        let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == kind && c.action == Action::Create).map(|(i, _)| i).collect();
+        if creates.is_empty() {
+            continue;
+        }
+        let existing: Vec<Value> = match kind {
+            Kind::Terms => list_terms(client, account_id).await?,
+            _ => client.get_all(&format!("/api/v1/accounts/{account_id}/sub_accounts"), &[("recursive", "true".into())]).await?,
+        };
+        let live: Vec<&Value> = existing.iter().filter(|v| v.get("workflow_state").and_then(Value::as_str) != Some("deleted")).collect();
+        for i in creates {
+            let row = plan.row(&plan.changes[i]);
+            let sis = row.get(sis_column);
+            let name = row.get("name");
+            if live.iter().any(|v| v.get(sis_field).and_then(Value::as_str) == Some(sis)) || name.is_empty() {
+                continue;
+            }
+            let same_name: Vec<&&Value> = live.iter().filter(|v| v.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name))).collect();
+            let what = if kind == Kind::Terms { "term" } else { "sub-account" };
+            match same_name.as_slice() {
+                [] => {}
+                [one] => {
+                    let id = one.get("id").and_then(Value::as_i64).unwrap_or_default();
+                    if let Some(other) = one.get(sis_field).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                        held.insert(i, format!("Canvas {what} {id} named {name:?} already has SIS id {other}; not creating a second {what} of that name for SIS id {sis}"));
+                        continue;
+                    }
+                    let (path, field) = match kind {
+                        Kind::Terms => (format!("/api/v1/accounts/{account_id}/terms/{id}"), "enrollment_term[sis_term_id]"),
+                        _ => (format!("/api/v1/accounts/{id}"), "account[sis_account_id]"),
+                    };
+                    let _: Value = client.write(reqwest::Method::PUT, &path, vec![(field.to_string(), sis.to_string())], Retry::Safe).await?;
+                    adopted.insert(i, id);
+                }
+                many => {
+                    held.insert(i, format!("{} Canvas {what}s are named {name:?}; not guessing which is SIS id {sis}", many.len()));
+                }
+            }
+        }
+    }
+    Ok((held, adopted))
+}
+
+/// Every term of the account (the list is wrapped in `enrollment_terms`).
+async fn list_terms(client: &rosterbridge_canvas_client::CanvasClient, account_id: u64) -> Result<Vec<Value>, rosterbridge_canvas_client::CanvasError> {
+    use rosterbridge_canvas_client::{Body, Retry};
+    let mut out = Vec::new();
+    let mut next = Some(format!("/api/v1/accounts/{account_id}/terms?per_page=100"));
+    while let Some(url) = next.take() {
+        let resp = client.send(reqwest::Method::GET, &url, &[], &Body::None, Retry::Safe).await?;
+        next = resp.headers().get(reqwest::header::LINK).and_then(|v| v.to_str().ok()).and_then(rosterbridge_canvas_client::next_link);
+        let page_url = resp.url().to_string();
+        let page: Value = resp.json().await.map_err(|e| rosterbridge_canvas_client::CanvasError::Decode { url: page_url, message: e.to_string() })?;
+        out.extend(page.get("enrollment_terms").and_then(Value::as_array).into_iter().flatten().cloned());
+    }
+    Ok(out)
+}

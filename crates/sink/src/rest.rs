@@ -72,6 +72,15 @@ impl RestSink {
     async fn apply_async(&self, plan: &Plan, progress: &dyn SinkProgress) -> SinkReport {
         let total = plan.changes.len();
         let mut results: Vec<Option<ChangeResult>> = vec![None; total];
+        // Terms and sub-accounts Canvas already has under the same name are adopted first;
+        // ambiguous ones are held back.
+        let held = match crate::matching::settle_by_name(&self.client, self.options.account_id, plan).await {
+            Ok((held, _adopted)) => held,
+            Err(e) => (0..total).filter(|i| matches!(plan.changes[*i].kind, Kind::Terms | Kind::Accounts)).map(|i| (i, format!("could not match by name: {e}"))).collect(),
+        };
+        for (i, why) in &held {
+            results[*i] = Some(ChangeResult::Rejected { message: why.clone() });
+        }
         let done = Arc::new(AtomicUsize::new(0));
         let mut phases: Vec<Vec<Job>> = Vec::new();
         for removal in [false, true] {
@@ -81,7 +90,7 @@ impl RestSink {
                     .changes
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| c.kind == kind && c.action.is_removal() == removal)
+                    .filter(|(i, c)| c.kind == kind && c.action.is_removal() == removal && !held.contains_key(i))
                     .map(|(index, c)| Job { index, kind, row: plan.row(c) })
                     .collect();
                 if !jobs.is_empty() {

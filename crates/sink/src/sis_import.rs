@@ -145,8 +145,7 @@ impl SisImportSink {
     /// import, where Canvas itself takes over a login that has no SIS id and refuses (a
     /// row warning, so a rejected change) one that carries another: no duplicate either way.
     async fn first_contact(&self, plan: &Plan, progress: &dyn SinkProgress) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
-        let mut held = FxHashMap::default();
-        let mut adopted = FxHashMap::default();
+        let (mut held, mut adopted) = crate::matching::settle_by_name(&self.client, self.options.account_id, plan).await?;
         let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == Kind::Users && c.action == Action::Create).map(|(i, _)| i).collect();
         if creates.is_empty() || self.options.user_match.is_empty() {
             return Ok((held, adopted));
