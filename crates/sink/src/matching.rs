@@ -94,35 +94,6 @@ impl CanvasUsers {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rosterbridge_model::kind::Kind;
-    use serde_json::json;
-
-    fn row(sis: &str, login: &str, email: &str) -> Row {
-        Row::from_pairs(Kind::Users, [("user_id", sis), ("login_id", login), ("email", email), ("status", "active")])
-    }
-
-    #[test]
-    fn sis_id_first_then_login_then_email_with_conflicts_never_guessed() {
-        let users = CanvasUsers::new(vec![
-            json!({"id": 1, "sis_user_id": "S1", "login_id": "ann", "email": "ann@x.org"}),
-            json!({"id": 2, "sis_user_id": null, "login_id": "bob", "email": "bob@x.org"}),
-            json!({"id": 3, "login_id": "cy1", "email": "cy@x.org"}),
-            json!({"id": 4, "login_id": "cy2", "email": "CY@x.org"}),
-        ]);
-        let order = [UserMatch::Login, UserMatch::Email];
-        assert_eq!(users.decide(&row("S1", "other", ""), &order), Decision::Known);
-        assert_eq!(users.decide(&row("S2", "BOB", ""), &order), Decision::Adopt { id: 2, how: UserMatch::Login });
-        assert_eq!(users.decide(&row("S2", "nobody", "bob@x.org"), &order), Decision::Adopt { id: 2, how: UserMatch::Email });
-        assert!(matches!(users.decide(&row("S3", "ann", ""), &order), Decision::Conflict(m) if m.contains("S1")));
-        assert!(matches!(users.decide(&row("S4", "", "cy@x.org"), &order), Decision::Conflict(m) if m.contains("2 Canvas users")));
-        assert_eq!(users.decide(&row("S2", "bob", ""), &[]), Decision::New, "SIS id only");
-        assert_eq!(users.decide(&row("S5", "zed", "zed@x.org"), &order), Decision::New);
-    }
-}
-
 /// Terms and sub-accounts the plan creates, matched by name against what Canvas has (there
 /// are few, so they are listed whole). One match without an SIS id is adopted: the SIS id is
 /// set on it, so the sink then updates it instead of creating a twin. A match that carries
@@ -193,4 +164,33 @@ async fn list_terms(client: &rosterbridge_canvas_client::CanvasClient, account_i
         out.extend(page.get("enrollment_terms").and_then(Value::as_array).into_iter().flatten().cloned());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rosterbridge_model::kind::Kind;
+    use serde_json::json;
+
+    fn row(sis: &str, login: &str, email: &str) -> Row {
+        Row::from_pairs(Kind::Users, [("user_id", sis), ("login_id", login), ("email", email), ("status", "active")])
+    }
+
+    #[test]
+    fn sis_id_first_then_login_then_email_with_conflicts_never_guessed() {
+        let users = CanvasUsers::new(vec![
+            json!({"id": 1, "sis_user_id": "S1", "login_id": "ann", "email": "ann@x.org"}),
+            json!({"id": 2, "sis_user_id": null, "login_id": "bob", "email": "bob@x.org"}),
+            json!({"id": 3, "login_id": "cy1", "email": "cy@x.org"}),
+            json!({"id": 4, "login_id": "cy2", "email": "CY@x.org"}),
+        ]);
+        let order = [UserMatch::Login, UserMatch::Email];
+        assert_eq!(users.decide(&row("S1", "other", ""), &order), Decision::Known);
+        assert_eq!(users.decide(&row("S2", "BOB", ""), &order), Decision::Adopt { id: 2, how: UserMatch::Login });
+        assert_eq!(users.decide(&row("S2", "nobody", "bob@x.org"), &order), Decision::Adopt { id: 2, how: UserMatch::Email });
+        assert!(matches!(users.decide(&row("S3", "ann", ""), &order), Decision::Conflict(m) if m.contains("S1")));
+        assert!(matches!(users.decide(&row("S4", "", "cy@x.org"), &order), Decision::Conflict(m) if m.contains("2 Canvas users")));
+        assert_eq!(users.decide(&row("S2", "bob", ""), &[]), Decision::New, "SIS id only");
+        assert_eq!(users.decide(&row("S5", "zed", "zed@x.org"), &order), Decision::New);
+    }
 }

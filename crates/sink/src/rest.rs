@@ -121,7 +121,7 @@ impl RestSink {
                         Err(message) => ChangeResult::Rejected { message },
                     });
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n % 50 == 0 || n == total {
+                    if n.is_multiple_of(50) || n == total {
                         progress.update(&format!("REST {n}/{total}"), Some(n as f64 / total as f64));
                     }
                 }

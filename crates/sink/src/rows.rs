@@ -4,11 +4,14 @@
 use rosterbridge_model::kind::Kind;
 use rosterbridge_plan::Plan;
 
+/// A file name, (first line, change index) per record, and the line after the last one.
+type FileLines = (&'static str, Vec<(u64, usize)>, u64);
+
 #[derive(Debug, Default)]
 pub struct RowIndex {
     /// Per file: (first line of the record, index into `plan.changes`), ascending, and
     /// the line after the last record.
-    files: Vec<(&'static str, Vec<(u64, usize)>, u64)>,
+    files: Vec<FileLines>,
 }
 
 impl RowIndex {
