@@ -245,13 +245,13 @@ pub fn snapshot_memory(pkg: &MemoryPackage, prior: &[SourceTableSnapshot]) -> Re
 }
 
 fn read_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
-    let manifest = read_manifest(&pkg, opts)?;
+    let manifest = read_manifest(pkg, opts)?;
     let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
     let mut diagnostics = manifest.diagnostics.clone();
     let mut inputs: FxHashMap<&'static str, (Input<'static>, TableMode, u64)> = FxHashMap::default();
     for (file, required) in FILES {
         let required = required || (file == "roles.csv" && manifest.version == OneRosterVersion::V1_2);
-        if let Some(input) = table_input(&pkg, &manifest, &prior_map, file, required, &mut diagnostics)? {
+        if let Some(input) = table_input(pkg, &manifest, &prior_map, file, required, &mut diagnostics)? {
             inputs.insert(file, input);
         }
     }
@@ -268,7 +268,7 @@ pub fn snapshot_tables(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -
 }
 
 fn snapshot_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
-    let manifest = read_manifest(&pkg, opts)?;
+    let manifest = read_manifest(pkg, opts)?;
     let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
     let mut out = Vec::new();
     for (file, _) in FILES {
