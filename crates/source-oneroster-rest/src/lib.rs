@@ -373,3 +373,96 @@ pub fn check(opts: &RestOptions) -> Result<Vec<(String, Option<u64>)>, RestError
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Builds a package from JSON records the way [`read`] does, without the network.
+    fn package(version: OneRosterVersion, tables: &[(&'static TableSpec, Vec<Value>)]) -> (MemoryPackage, BTreeMap<&'static str, (String, Vec<u32>)>) {
+        let mut files = BTreeMap::new();
+        let mut lines = BTreeMap::new();
+        let mut modes = Vec::new();
+        for (spec, records) in tables {
+            let mut t = TableBuilder::new(spec, false);
+            let mut roles = TableBuilder::new(&convert::ROLES, false);
+            for r in records {
+                let id = r["sourcedId"].as_str().unwrap_or_default();
+                t.push(id, r);
+                if version == OneRosterVersion::V1_2 && spec.file == "users.csv" {
+                    for (rid, row) in convert::role_rows(id, r) {
+                        roles.push(&rid, &row);
+                    }
+                }
+            }
+            let (bytes, starts) = t.finish();
+            files.insert(spec.file.to_string(), bytes);
+            lines.insert(spec.file, (format!("http://p/{}", spec.path), starts));
+            modes.push((spec.file, "bulk"));
+            if version == OneRosterVersion::V1_2 && spec.file == "users.csv" {
+                files.insert("roles.csv".into(), roles.finish().0);
+                modes.push(("roles.csv", "bulk"));
+            }
+        }
+        files.insert("manifest.csv".into(), manifest(version, &modes).into_bytes());
+        (MemoryPackage { label: "http://p".into(), files }, lines)
+    }
+
+    fn base_tables() -> Vec<(&'static TableSpec, Vec<Value>)> {
+        vec![
+            (&convert::ORGS, vec![json!({"sourcedId": "s1", "name": "School", "type": "school"})]),
+            (&convert::SESSIONS, vec![json!({"sourcedId": "t1", "title": "T", "type": "term", "startDate": "2026-08-01", "endDate": "2027-06-30", "schoolYear": "2027"})]),
+            (&convert::COURSES, vec![]),
+            (&convert::CLASSES, vec![json!({"sourcedId": "c1", "title": "C", "course": {"sourcedId": "k1"}, "classType": "scheduled", "school": {"sourcedId": "s1"}, "terms": [{"sourcedId": "t1"}]})]),
+        ]
+    }
+
+    #[test]
+    fn omitted_fields_cost_rows_with_located_diagnostics() {
+        let mut tables = base_tables();
+        tables.push((
+            &convert::USERS_11,
+            vec![
+                // Only what 1.1 requires; every optional field omitted.
+                json!({"sourcedId": "u1", "enabledUser": true, "orgs": [{"sourcedId": "s1"}], "role": "student", "username": "u1", "givenName": "A", "familyName": "B"}),
+                // givenName missing: this row is left out and reported at record 2.
+                json!({"sourcedId": "u2", "enabledUser": "true", "orgs": ["s1"], "role": "teacher", "username": "u2", "familyName": "C"}),
+            ],
+        ));
+        tables.push((&convert::ENROLLMENTS, vec![json!({"sourcedId": "e1", "class": {"sourcedId": "c1"}, "school": {"sourcedId": "s1"}, "user": {"sourcedId": "u1"}, "role": "student"})]));
+        let (pkg, lines) = package(OneRosterVersion::V1_1, &tables);
+        let mut read = rosterbridge_source_oneroster::read_memory(&pkg, &[], &rosterbridge_source_oneroster::NoProgress).unwrap();
+        relocate(&mut read.diagnostics, &lines);
+        assert_eq!(read.roster.users.len(), 1);
+        assert_eq!(read.roster.enrollments.len(), 1);
+        let d = read.diagnostics.iter().find(|d| d.code == "missing-value").unwrap();
+        let loc = d.location.as_ref().unwrap();
+        assert_eq!((loc.file.as_str(), loc.line, loc.field.as_deref()), ("http://p/users", Some(2), Some("givenName")));
+        assert_eq!(d.sis_id.as_deref(), Some("u2"));
+    }
+
+    #[test]
+    fn v1p2_users_take_roles_preferred_names_and_primary_org() {
+        let mut tables = base_tables();
+        tables.push((
+            &convert::USERS_12,
+            vec![json!({"sourcedId": "u1", "enabledUser": "true", "username": "u1", "givenName": "Alexandra", "familyName": "B",
+                "roles": [{"roleType": "primary", "role": "teacher", "org": {"sourcedId": "s1"}}, {"roleType": "secondary", "role": "parent", "org": {"sourcedId": "s1"}, "beginDate": "2026-09-01"}],
+                "preferredFirstName": "Alex", "preferredLastName": "Bee", "pronouns": "they/them", "primaryOrg": {"sourcedId": "s1"},
+                "userMasterIdentifier": "M-1", "userProfiles": [{"profileId": "p1", "credentials": [{"type": "password", "username": "x", "password": "hidden"}]}]})],
+        ));
+        tables.push((&convert::ENROLLMENTS, vec![]));
+        let (pkg, _) = package(OneRosterVersion::V1_2, &tables);
+        let read = rosterbridge_source_oneroster::read_memory(&pkg, &[], &rosterbridge_source_oneroster::NoProgress).unwrap();
+        let u = &read.roster.users[0];
+        assert_eq!(u.role.as_str(), "teacher");
+        assert_eq!(u.orgs, vec!["s1".into()]);
+        let x = u.extra();
+        assert_eq!(x.roles.len(), 2);
+        assert_eq!(x.roles[1].begin_date.map(|d| d.to_string()).as_deref(), Some("2026-09-01"));
+        assert_eq!((x.preferred_given_name.as_deref(), x.preferred_family_name.as_deref(), x.pronouns.as_deref()), (Some("Alex"), Some("Bee"), Some("they/them")));
+        assert_eq!((x.primary_org.as_ref().map(|o| o.as_str()), x.user_master_identifier.as_deref()), (Some("s1"), Some("M-1")));
+        assert!(!pkg.files.values().any(|f| String::from_utf8_lossy(f).contains("hidden")), "profile passwords are never kept");
+    }
+}
