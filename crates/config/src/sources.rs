@@ -95,6 +95,9 @@ pub struct SchoolsTable {
     pub id: String,
     pub name: String,
     pub identifier: Option<String>,
+    /// The column holding the org type (school, district...); default every row a school.
+    pub type_column: Option<String>,
+    pub parent: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -140,6 +143,8 @@ pub struct ClassesTable {
     pub period: Option<String>,
     pub subject: Option<String>,
     pub grade: Option<String>,
+    /// The column holding the class type (homeroom, scheduled); default scheduled.
+    pub class_type: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
