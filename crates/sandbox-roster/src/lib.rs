@@ -19,7 +19,7 @@ mod clever;
 pub mod data;
 mod oneroster;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -272,7 +272,7 @@ fn unauthorized(why: &str) -> Response {
 }
 
 /// Checks an OAuth 1.0a HMAC-SHA256 signature as RFC 5849 §3.2 asks.
-fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &axum::http::Uri) -> Result<(), Response> {
+fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &OriginalUri) -> Result<(), Response> {
     let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else { return Err(unauthorized("no Authorization header")) };
     let Some(params) = oauth1::parse_authorization(auth) else { return Err(unauthorized("the Authorization header is not OAuth")) };
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -291,7 +291,7 @@ fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &axum::http::Ur
         Ok(t) if t >= now - 600 && t <= now + 300 => {}
         _ => return Err(unauthorized("oauth_timestamp is outside the accepted window")),
     }
-    let url = Url::parse(&format!("http://{}{}", host(headers), uri)).map_err(|_| unauthorized("bad request URL"))?;
+    let url = Url::parse(&format!("http://{}{}", host(headers), uri.0)).map_err(|_| unauthorized("bad request URL"))?;
     let mut all = oauth1::query_params(&url);
     all.extend(params.iter().filter(|(k, _)| k != "oauth_signature").cloned());
     let base = oauth1::signature_base_string("GET", &url, &all);
@@ -304,19 +304,26 @@ fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &axum::http::Ur
     Ok(())
 }
 
-async fn v1p1(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+/// The collection URL as the client sent it (with any prefix the router is nested under,
+/// which hrefs, `Link` URLs and OAuth 1 signatures must all include).
+fn collection_url(headers: &HeaderMap, uri: &OriginalUri) -> String {
+    format!("http://{}{}", host(headers), uri.path())
+}
+
+async fn v1p1(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
     if let Err(r) = check_oauth1(&state, &headers, &uri) {
         return r;
     }
-    let base = format!("http://{}/ims/oneroster/v1p1", host(&headers));
-    oneroster::list(&state, Binding::V1p1, &collection, &q, &base, &format!("{base}/{collection}"))
+    let url = collection_url(&headers, &uri);
+    let base = url.strip_suffix(&format!("/{collection}")).unwrap_or(&url).to_string();
+    oneroster::list(&state, Binding::V1p1, &collection, &q, &base, &url)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
-async fn v1p2(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn v1p2(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
     let scopes = {
         let tokens = lock(&state.tokens);
         match bearer(&headers).and_then(|t| tokens.get(t)) {
@@ -329,8 +336,9 @@ async fn v1p2(State(state): State<Arc<ProviderState>>, Path(collection): Path<St
     if !scopes.iter().any(|s| s.ends_with(need) || (need == "roster-core.readonly" && s.ends_with("/roster.readonly"))) {
         return oneroster::error(StatusCode::FORBIDDEN, "forbidden", &format!("the token lacks the {need} scope"));
     }
-    let base = format!("http://{}/ims/oneroster/rostering/v1p2", host(&headers));
-    oneroster::list(&state, Binding::V1p2, &collection, &q, &base, &format!("{base}/{collection}"))
+    let url = collection_url(&headers, &uri);
+    let base = url.strip_suffix(&format!("/{collection}")).unwrap_or(&url).to_string();
+    oneroster::list(&state, Binding::V1p2, &collection, &q, &base, &url)
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -375,7 +383,7 @@ fn clever_error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"message": message}))).into_response()
 }
 
-async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, collection)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, collection)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
     if version != "v3.0" && version != "v3.1" {
         return clever_error(StatusCode::NOT_FOUND, "unknown API version");
     }
@@ -388,6 +396,12 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
         Some(Ok(l)) => l.max(1),
         Some(Err(_)) => return clever_error(StatusCode::BAD_REQUEST, "limit must be a number"),
     };
+    // Clever's `uri`s are absolute paths with the version ("/v3.0/users?..."); keep any
+    // prefix the router is nested under in front.
+    let path = uri.path();
+    let prefix = path.strip_suffix(&format!("/{version}/{collection}")).unwrap_or("");
+    let version = format!("{prefix}/{version}");
+    let version = version.trim_start_matches('/');
     let data = state.data.read().unwrap_or_else(|p| p.into_inner());
     let links = state.links(&data);
     let after = q.get("starting_after").map(String::as_str);

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rosterbridge_model::roster::*;
 use rosterbridge_model::SisId;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::collections::HashMap;
 
 /// Which binding a request came in on.
@@ -42,167 +42,259 @@ fn collection(name: &str) -> Option<(Coll, &'static str)> {
     })
 }
 
-fn guid(base: &str, path: &str, id: &SisId, kind: &str) -> Value {
-    json!({"href": format!("{base}/{path}/{id}"), "sourcedId": id.as_str(), "type": kind})
+/// A JSON object written straight into a string: a district's pages are rendered without
+/// building (and freeing) a `serde_json::Value` per record, which dominated serving time.
+pub struct Obj {
+    buf: String,
+    empty: bool,
 }
 
-fn put_opt(m: &mut Map<String, Value>, k: &str, v: &Option<impl AsRef<str>>) {
-    // Optional fields are left out when empty, as lean providers do: clients must cope.
-    if let Some(v) = v {
-        m.insert(k.into(), Value::String(v.as_ref().to_string()));
+/// Appends `s` as a JSON string literal.
+fn push_str_lit(buf: &mut String, s: &str) {
+    buf.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => buf.push_str("\\\""),
+            '\\' => buf.push_str("\\\\"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            '\t' => buf.push_str("\\t"),
+            c if (c as u32) < 0x20 => buf.push_str(&format!("\\u{:04x}", c as u32)),
+            c => buf.push(c),
+        }
+    }
+    buf.push('"');
+}
+
+impl Obj {
+    pub fn new() -> Self {
+        Obj { buf: String::from("{"), empty: true }
+    }
+    fn key(&mut self, k: &str) {
+        if !self.empty {
+            self.buf.push(',');
+        }
+        self.empty = false;
+        push_str_lit(&mut self.buf, k);
+        self.buf.push(':');
+    }
+    pub fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        push_str_lit(&mut self.buf, v);
+    }
+    /// Optional fields are left out when empty, as lean providers do: clients must cope.
+    pub fn opt(&mut self, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    pub fn strs(&mut self, k: &str, v: &[impl AsRef<str>]) {
+        self.key(k);
+        self.buf.push('[');
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            push_str_lit(&mut self.buf, s.as_ref());
+        }
+        self.buf.push(']');
+    }
+    fn guid_lit(buf: &mut String, base: &str, path: &str, id: &str, kind: &str) {
+        buf.push_str("{\"href\":");
+        push_str_lit(buf, &format!("{base}/{path}/{id}"));
+        buf.push_str(",\"sourcedId\":");
+        push_str_lit(buf, id);
+        buf.push_str(",\"type\":");
+        push_str_lit(buf, kind);
+        buf.push('}');
+    }
+    /// A GUIDRef `{href, sourcedId, type}`.
+    pub fn guid(&mut self, k: &str, base: &str, path: &str, id: &str, kind: &str) {
+        self.key(k);
+        Obj::guid_lit(&mut self.buf, base, path, id, kind);
+    }
+    pub fn guids<'i>(&mut self, k: &str, base: &str, path: &str, ids: impl IntoIterator<Item = &'i SisId>, kind: &str) {
+        self.key(k);
+        self.buf.push('[');
+        for (i, id) in ids.into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            Obj::guid_lit(&mut self.buf, base, path, id.as_str(), kind);
+        }
+        self.buf.push(']');
+    }
+    /// Already-rendered JSON (an array of objects).
+    pub fn raw(&mut self, k: &str, json: &str) {
+        self.key(k);
+        self.buf.push_str(json);
+    }
+    pub fn finish(mut self) -> String {
+        self.buf.push('}');
+        self.buf
     }
 }
 
-fn strings(v: &[impl AsRef<str>]) -> Value {
-    Value::Array(v.iter().map(|s| Value::String(s.as_ref().to_string())).collect())
+impl Default for Obj {
+    fn default() -> Self {
+        Obj::new()
+    }
 }
 
-fn head(id: &SisId, status: &str, modified: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("sourcedId".into(), Value::String(id.to_string()));
-    m.insert("status".into(), Value::String(status.into()));
-    m.insert("dateLastModified".into(), Value::String(modified.into()));
+fn head(id: &SisId, status: &str, modified: &str) -> Obj {
+    let mut m = Obj::new();
+    m.str("sourcedId", id.as_str());
+    m.str("status", status);
+    m.str("dateLastModified", modified);
     m
 }
 
 /// The JSON of record `i` of a collection.
-pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base: &str) -> Value {
+pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base: &str) -> String {
     let r = &data.roster;
-    let org_ref = |id: &SisId| guid(base, "orgs", id, "org");
     let m = match coll {
         Coll::Orgs => {
             let o = &r.orgs[i];
             let mut m = head(&o.sourced_id, "active", data.modified_of(coll, &o.sourced_id));
-            m.insert("name".into(), o.name.as_str().into());
-            m.insert("type".into(), o.org_type.as_str().into());
-            put_opt(&mut m, "identifier", &o.identifier);
+            m.str("name", &o.name);
+            m.str("type", o.org_type.as_str());
+            m.opt("identifier", o.identifier.as_deref());
             if let Some(p) = &o.parent {
-                m.insert("parent".into(), org_ref(p));
+                m.guid("parent", base, "orgs", p.as_str(), "org");
             }
             m
         }
         Coll::Sessions => {
             let s = &r.sessions[i];
             let mut m = head(&s.sourced_id, "active", data.modified_of(coll, &s.sourced_id));
-            m.insert("title".into(), s.title.as_str().into());
-            m.insert("type".into(), s.session_type.as_str().into());
-            m.insert("startDate".into(), s.start_date.to_string().into());
-            m.insert("endDate".into(), s.end_date.to_string().into());
+            m.str("title", &s.title);
+            m.str("type", s.session_type.as_str());
+            m.str("startDate", &s.start_date.to_string());
+            m.str("endDate", &s.end_date.to_string());
             if let Some(p) = &s.parent {
-                m.insert("parent".into(), guid(base, "academicSessions", p, "academicSession"));
+                m.guid("parent", base, "academicSessions", p.as_str(), "academicSession");
             }
-            m.insert("schoolYear".into(), s.school_year.as_str().into());
+            m.str("schoolYear", &s.school_year);
             m
         }
         Coll::Courses => {
             let c = &r.courses[i];
             let mut m = head(&c.sourced_id, "active", data.modified_of(coll, &c.sourced_id));
-            m.insert("title".into(), c.title.as_str().into());
+            m.str("title", &c.title);
             if let Some(y) = &c.school_year {
-                m.insert("schoolYear".into(), guid(base, "academicSessions", y, "academicSession"));
+                m.guid("schoolYear", base, "academicSessions", y.as_str(), "academicSession");
             }
-            put_opt(&mut m, "courseCode", &c.course_code);
-            m.insert("grades".into(), strings(&c.grades));
-            m.insert("subjects".into(), strings(&c.subjects));
-            m.insert("org".into(), org_ref(&c.org));
-            m.insert("subjectCodes".into(), strings(&c.subject_codes));
+            m.opt("courseCode", c.course_code.as_deref());
+            m.strs("grades", &c.grades);
+            m.strs("subjects", &c.subjects);
+            m.guid("org", base, "orgs", c.org.as_str(), "org");
+            m.strs("subjectCodes", &c.subject_codes);
             m
         }
         Coll::Classes => {
             let c = &r.classes[i];
             let mut m = head(&c.sourced_id, "active", data.modified_of(coll, &c.sourced_id));
-            m.insert("title".into(), c.title.as_str().into());
-            put_opt(&mut m, "classCode", &c.class_code);
-            m.insert("classType".into(), c.class_type.as_str().into());
-            put_opt(&mut m, "location", &c.location);
-            m.insert("grades".into(), strings(&c.grades));
-            m.insert("subjects".into(), strings(&c.subjects));
-            m.insert("course".into(), guid(base, "courses", &c.course, "course"));
-            m.insert("school".into(), org_ref(&c.school));
-            m.insert("terms".into(), Value::Array(c.terms.iter().map(|t| guid(base, "academicSessions", t, "academicSession")).collect()));
-            m.insert("subjectCodes".into(), strings(&c.subject_codes));
-            m.insert("periods".into(), strings(&c.periods));
+            m.str("title", &c.title);
+            m.opt("classCode", c.class_code.as_deref());
+            m.str("classType", c.class_type.as_str());
+            m.opt("location", c.location.as_deref());
+            m.strs("grades", &c.grades);
+            m.strs("subjects", &c.subjects);
+            m.guid("course", base, "courses", c.course.as_str(), "course");
+            m.guid("school", base, "orgs", c.school.as_str(), "org");
+            m.guids("terms", base, "academicSessions", &c.terms, "academicSession");
+            m.strs("subjectCodes", &c.subject_codes);
+            m.strs("periods", &c.periods);
             m
         }
         Coll::Users => user(data, i, binding, base),
         Coll::Enrollments => {
             let e = &r.enrollments[i];
             let mut m = head(&e.sourced_id, "active", data.modified_of(coll, &e.sourced_id));
-            m.insert("user".into(), guid(base, "users", &r.users[e.user as usize].sourced_id, "user"));
-            m.insert("class".into(), guid(base, "classes", &r.classes[e.class as usize].sourced_id, "class"));
-            m.insert("school".into(), org_ref(&r.orgs[e.school as usize].sourced_id));
-            m.insert("role".into(), e.role.as_str().into());
+            m.guid("user", base, "users", r.users[e.user as usize].sourced_id.as_str(), "user");
+            m.guid("class", base, "classes", r.classes[e.class as usize].sourced_id.as_str(), "class");
+            m.guid("school", base, "orgs", r.orgs[e.school as usize].sourced_id.as_str(), "org");
+            m.str("role", e.role.as_str());
             if let Some(p) = e.primary {
-                m.insert("primary".into(), p.to_string().into());
+                m.str("primary", if p { "true" } else { "false" });
             }
-            put_opt(&mut m, "beginDate", &e.begin_date.map(|d| d.to_string()));
-            put_opt(&mut m, "endDate", &e.end_date.map(|d| d.to_string()));
+            m.opt("beginDate", e.begin_date.map(|d| d.to_string()).as_deref());
+            m.opt("endDate", e.end_date.map(|d| d.to_string()).as_deref());
             m
         }
         Coll::Demographics => {
             let d = &r.demographics[i];
             let mut m = head(&d.sourced_id, "active", data.modified_of(coll, &d.sourced_id));
-            put_opt(&mut m, "birthDate", &d.birth_date.map(|d| d.to_string()));
-            put_opt(&mut m, "sex", &d.sex);
+            m.opt("birthDate", d.birth_date.map(|d| d.to_string()).as_deref());
+            m.opt("sex", d.sex.as_deref());
             m
         }
     };
-    Value::Object(m)
+    m.finish()
 }
 
-fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Map<String, Value> {
+fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
     let u = &data.roster.users[i];
     let x = u.extra();
     let mut m = head(&u.sourced_id, "active", data.modified_of(Coll::Users, &u.sourced_id));
-    m.insert("username".into(), u.username.as_str().into());
-    m.insert("enabledUser".into(), u.enabled.to_string().into());
-    m.insert("givenName".into(), u.given_name.as_str().into());
-    m.insert("familyName".into(), u.family_name.as_str().into());
-    put_opt(&mut m, "middleName", &x.middle_name);
-    put_opt(&mut m, "identifier", &u.identifier);
-    put_opt(&mut m, "email", &u.email);
-    put_opt(&mut m, "sms", &x.sms);
-    put_opt(&mut m, "phone", &x.phone);
+    m.str("username", &u.username);
+    m.str("enabledUser", if u.enabled { "true" } else { "false" });
+    m.str("givenName", &u.given_name);
+    m.str("familyName", &u.family_name);
+    m.opt("middleName", x.middle_name.as_deref());
+    m.opt("identifier", u.identifier.as_deref());
+    m.opt("email", u.email.as_deref());
+    m.opt("sms", x.sms.as_deref());
+    m.opt("phone", x.phone.as_deref());
     if !x.user_ids.is_empty() {
-        m.insert("userIds".into(), Value::Array(x.user_ids.iter().map(|(t, id)| json!({"type": t.as_str(), "identifier": id.as_str()})).collect()));
+        let ids: Vec<String> = x
+            .user_ids
+            .iter()
+            .map(|(t, id)| {
+                let mut o = Obj::new();
+                o.str("type", t);
+                o.str("identifier", id);
+                o.finish()
+            })
+            .collect();
+        m.raw("userIds", &format!("[{}]", ids.join(",")));
     }
-    m.insert("agents".into(), Value::Array(u.agents.iter().map(|a| guid(base, "users", a, "user")).collect()));
-    m.insert("grades".into(), strings(&u.grades));
-    let org_ref = |id: &SisId| guid(base, "orgs", id, "org");
+    m.guids("agents", base, "users", &u.agents, "user");
+    m.strs("grades", &u.grades);
     match binding {
         Binding::V1p1 => {
-            m.insert("role".into(), u.role.as_str().into());
-            m.insert("orgs".into(), Value::Array(u.orgs.iter().map(org_ref).collect()));
+            m.str("role", u.role.as_str());
+            m.guids("orgs", base, "orgs", &u.orgs, "org");
         }
         Binding::V1p2 => {
+            let role = |role: &str, role_type: &str, org: &SisId, begin: Option<chrono::NaiveDate>, end: Option<chrono::NaiveDate>| {
+                let mut o = Obj::new();
+                o.str("roleType", role_type);
+                o.str("role", role);
+                o.guid("org", base, "orgs", org.as_str(), "org");
+                o.opt("beginDate", begin.map(|d| d.to_string()).as_deref());
+                o.opt("endDate", end.map(|d| d.to_string()).as_deref());
+                o.finish()
+            };
             // 1.1 data has one role for all its orgs: a primary role at each (one per org).
-            let roles: Vec<Value> = if x.roles.is_empty() {
-                u.orgs.iter().map(|o| json!({"roleType": "primary", "role": u.role.as_str(), "org": org_ref(o)})).collect()
+            let roles: Vec<String> = if x.roles.is_empty() {
+                u.orgs.iter().map(|o| role(u.role.as_str(), "primary", o, None, None)).collect()
             } else {
                 x.roles
                     .iter()
-                    .map(|r| {
-                        let mut v = json!({"roleType": if r.role_type == RoleType::Primary { "primary" } else { "secondary" }, "role": r.role.as_str(), "org": org_ref(&r.org)});
-                        if let Some(d) = r.begin_date {
-                            v["beginDate"] = d.to_string().into();
-                        }
-                        if let Some(d) = r.end_date {
-                            v["endDate"] = d.to_string().into();
-                        }
-                        v
-                    })
+                    .map(|r| role(r.role.as_str(), if r.role_type == RoleType::Primary { "primary" } else { "secondary" }, &r.org, r.begin_date, r.end_date))
                     .collect()
             };
-            m.insert("roles".into(), Value::Array(roles));
-            put_opt(&mut m, "userMasterIdentifier", &x.user_master_identifier);
-            put_opt(&mut m, "preferredFirstName", &x.preferred_given_name);
-            put_opt(&mut m, "preferredMiddleName", &x.preferred_middle_name);
-            put_opt(&mut m, "preferredLastName", &x.preferred_family_name);
-            put_opt(&mut m, "pronouns", &x.pronouns);
+            m.raw("roles", &format!("[{}]", roles.join(",")));
+            m.opt("userMasterIdentifier", x.user_master_identifier.as_deref());
+            m.opt("preferredFirstName", x.preferred_given_name.as_deref());
+            m.opt("preferredMiddleName", x.preferred_middle_name.as_deref());
+            m.opt("preferredLastName", x.preferred_family_name.as_deref());
+            m.opt("pronouns", x.pronouns.as_deref());
             if let Some(p) = &x.primary_org {
-                m.insert("primaryOrg".into(), org_ref(p));
+                m.guid("primaryOrg", base, "orgs", p.as_str(), "org");
             }
-            m.insert("userProfiles".into(), Value::Array(vec![]));
+            m.raw("userProfiles", "[]");
         }
     }
     m
@@ -300,16 +392,23 @@ pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap
         .collect();
     let total = live_count + tombs.len();
     let end = (offset + limit).min(total);
-    let mut records = Vec::with_capacity(end.saturating_sub(offset));
+    let mut body = String::with_capacity(64 + end.saturating_sub(offset) * 400);
+    body.push_str("{\"");
+    body.push_str(key);
+    body.push_str("\":[");
     for k in offset..end {
+        if k > offset {
+            body.push(',');
+        }
         if k < live_count {
             let i = if all_live { k } else { live[k] };
-            records.push(record(&data, coll, i, binding, base));
+            body.push_str(&record(&data, coll, i, binding, base));
         } else {
             let t = &data.tombstones[tombs[k - live_count]];
-            records.push(Value::Object(head(&t.id, "tobedeleted", &t.modified)));
+            body.push_str(&head(&t.id, "tobedeleted", &t.modified).finish());
         }
     }
+    body.push_str("]}");
     drop(data);
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total as u64));
@@ -331,7 +430,6 @@ pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap
             headers.insert("link", v);
         }
     }
-    let mut body = Map::new();
-    body.insert(key.into(), Value::Array(records));
-    (StatusCode::OK, headers, axum::Json(Value::Object(body))).into_response()
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    (StatusCode::OK, headers, body).into_response()
 }

@@ -242,3 +242,19 @@ fn check_counts_every_collection() {
     assert_eq!(users, Some(district().users.len() as u64));
     assert_eq!(counts.len(), 6);
 }
+
+#[test]
+fn a_403_on_demographics_is_a_warning_naming_the_scope_and_the_rest_is_read() {
+    let p = start();
+    let mut o = v1p2(&p, "sandbox-client-secret");
+    o.demographics = true;
+    // Ask only for the core scope: the token is granted, /demographics then answers 403.
+    if let RestAuth::OAuth2 { scopes, .. } = &mut o.auth {
+        *scopes = Some(vec!["https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly".into()]);
+    }
+    let got = ok(&o);
+    let w = got.read.diagnostics.iter().find(|d| d.code == "demographics-unavailable").unwrap();
+    assert!(w.message.contains("403 Forbidden") && w.message.contains("client id \"sandbox-client\"") && w.message.contains("roster-demographics.readonly"), "{}", w.message);
+    assert_eq!(got.read.roster.users.len(), district().users.len());
+    assert!(!format!("{o:?}").contains("sandbox-client-secret"));
+}
