@@ -151,8 +151,6 @@ pub fn snippet(body: &[u8]) -> String {
 pub enum HttpError {
     #[error("cannot set up the HTTP client: {message}")]
     Build { message: String },
-    #[error("{url}: HTTPS needs rosterbridge built with the `tls` feature of rosterbridge-source-http")]
-    TlsUnavailable { url: String },
     #[error("{url}: no answer within {timeout:?} ({attempts} tries)")]
     Timeout { url: String, timeout: Duration, attempts: u32 },
     #[error("{url}: cannot connect: {message} ({attempts} tries)")]
@@ -186,7 +184,6 @@ impl HttpError {
     pub fn hint(&self) -> &'static str {
         match self {
             HttpError::Build { .. } => "report this as a bug",
-            HttpError::TlsUnavailable { .. } => "build with `--features rosterbridge-source-http/tls`, or reach the provider over http through a local proxy",
             HttpError::Timeout { .. } | HttpError::Connect { .. } => "check the base URL and that the provider is reachable from this machine",
             HttpError::Unauthorized { .. } => "check the named credential (and, for OAuth 1, this machine's clock)",
             HttpError::Forbidden { .. } => "ask the provider to grant the scopes or the district this credential needs",
@@ -226,6 +223,9 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     pub fn new(policy: RetryPolicy) -> Result<Self, HttpError> {
+        // reqwest is built without a default crypto provider; install ring once per process.
+        // An error only means one is installed already (by this or another client).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .timeout(policy.timeout)
             .connect_timeout(policy.connect_timeout)
@@ -243,9 +243,6 @@ impl HttpClient {
     /// Sends with timeouts, retries and one credential refresh after a 401.
     pub fn send(&self, req: &Request<'_>, auth: &dyn Authorizer) -> Result<Response, HttpError> {
         let url_text = req.url.to_string();
-        if req.url.scheme() == "https" && !cfg!(feature = "tls") {
-            return Err(HttpError::TlsUnavailable { url: url_text });
-        }
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
@@ -398,6 +395,24 @@ mod tests {
             map.insert(*k, v.parse().unwrap());
         }
         Response { url: Url::parse("http://x/").unwrap(), status, headers: map, body: vec![] }
+    }
+
+    /// HTTPS is supported: against a server that answers plain text, the TLS handshake itself
+    /// fails (rather than the client refusing the scheme).
+    #[test]
+    fn https_reaches_a_tls_handshake() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for stream in listener.incoming().take(1).flatten() {
+                let mut s = stream;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let client = HttpClient::new(RetryPolicy { max_attempts: 1, ..Default::default() }).unwrap();
+        let err = client.get(&Url::parse(&format!("https://127.0.0.1:{port}/x")).unwrap(), &NoAuth).unwrap_err().to_string();
+        assert!(err.contains("cannot connect") && err.contains("InvalidContentType"), "{err}");
     }
 
     #[test]
