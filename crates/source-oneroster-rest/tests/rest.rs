@@ -258,3 +258,17 @@ fn a_403_on_demographics_is_a_warning_naming_the_scope_and_the_rest_is_read() {
     assert_eq!(got.read.roster.users.len(), district().users.len());
     assert!(!format!("{o:?}").contains("sandbox-client-secret"));
 }
+
+#[test]
+fn a_token_is_reused_until_a_minute_before_it_expires_then_renewed() {
+    use rosterbridge_source_oneroster_rest::oauth2::ClientCredentials;
+    use rosterbridge_source_oneroster_rest::HttpClient;
+    // The provider issues tokens for 61 s: inside the 60 s margin after one second.
+    let p = RunningProvider::start(district().clone(), ProviderConfig { token_ttl: Duration::from_secs(61), ..Default::default() }).unwrap();
+    let client = HttpClient::new(fast()).unwrap();
+    let creds = ClientCredentials::new(Url::parse(&p.token_url()).unwrap(), "sandbox-client".into(), Secret::new("sandbox-client-secret"), "$X".into(), vec![]);
+    let a = creds.token(&client).unwrap();
+    assert_eq!(creds.token(&client).unwrap().expose(), a.expose(), "a fresh token is reused");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_ne!(creds.token(&client).unwrap().expose(), a.expose(), "a token about to expire is renewed before use");
+}
