@@ -9,7 +9,9 @@
 
 use rosterbridge_model::SisId;
 use rustc_hash::FxHashMap;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// How one CSV cell is taken from a JSON record.
 #[derive(Clone, Copy, Debug)]
@@ -181,70 +183,151 @@ pub(crate) const DEMOGRAPHICS: TableSpec = TableSpec {
     columns: &[("birthDate", Str("birthDate")), ("sex", Str("sex"))],
 };
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        // Objects and arrays where a scalar belongs: keep them visible to the parser's checks.
-        other => other.to_string(),
+/// One record's fields as borrowed slices of the page body: nothing is built per field until
+/// a cell asks for it. (A `serde_json::Value` per record made the allocator the hot spot of
+/// a district pull.)
+#[derive(Debug, Default)]
+pub(crate) struct Fields<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
-fn sourced_id(v: &Value) -> String {
-    match v {
-        Value::Object(o) => o.get("sourcedId").map(text).unwrap_or_default(),
-        other => text(other),
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
+                let mut v = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((k, val)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    v.push((k.0, val));
+                }
+                Ok(Fields(v))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
-fn join(items: impl Iterator<Item = String>) -> String {
-    items.filter(|s| !s.is_empty()).collect::<Vec<_>>().join(",")
+impl<'a> Fields<'a> {
+    /// Parses one JSON object (tests and nested objects).
+    pub fn parse(json: &'a str) -> Result<Fields<'a>, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn get(&self, k: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| *v)
+    }
+
+    /// A field as text ("" when absent or null).
+    pub fn text(&self, k: &str) -> Cow<'a, str> {
+        self.get(k).map(text).unwrap_or(Cow::Borrowed(""))
+    }
+}
+
+/// A scalar as text: strings unquoted (borrowed when they have no escapes), null empty,
+/// numbers and booleans as written; objects and arrays where a scalar belongs are kept as
+/// their JSON so the parser's checks see them.
+fn text(v: &RawValue) -> Cow<'_, str> {
+    let s = v.get();
+    match s.as_bytes().first() {
+        Some(b'"') if !s.contains('\\') => Cow::Borrowed(&s[1..s.len() - 1]),
+        Some(b'"') => serde_json::from_str::<String>(s).map(Cow::Owned).unwrap_or(Cow::Borrowed(s)),
+        Some(b'n') if s == "null" => Cow::Borrowed(""),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+fn sourced_id(v: &RawValue) -> Cow<'_, str> {
+    if v.get().starts_with('{') {
+        match Fields::parse(v.get()) {
+            Ok(f) => f.text("sourcedId"),
+            Err(_) => Cow::Borrowed(v.get()),
+        }
+    } else {
+        text(v)
+    }
+}
+
+/// The items of an array (or the value itself when it is not one).
+fn items(v: &RawValue) -> Vec<&RawValue> {
+    if v.get().starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(v.get()).unwrap_or_else(|_| vec![v])
+    } else if v.get() == "null" {
+        Vec::new()
+    } else {
+        vec![v]
+    }
+}
+
+fn join<'x>(items: impl Iterator<Item = Cow<'x, str>>) -> String {
+    let mut out = String::new();
+    for s in items.filter(|s| !s.is_empty()) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&s);
+    }
+    out
 }
 
 /// The cell for one column of one record.
-pub(crate) fn cell(record: &Value, how: Cell) -> String {
-    let get = |k: &str| record.get(k).unwrap_or(&Value::Null);
+pub(crate) fn cell<'a>(record: &Fields<'a>, how: Cell) -> Cow<'a, str> {
+    let Some(v) = (match how {
+        Str(k) | Ref(k) | Refs(k) | List(k) | Bool(k) => record.get(k),
+        UserIds => record.get("userIds"),
+        Empty => None,
+    }) else {
+        return Cow::Borrowed("");
+    };
     match how {
-        Str(k) => text(get(k)),
-        Ref(k) => sourced_id(get(k)),
-        Refs(k) => match get(k) {
-            Value::Array(a) => join(a.iter().map(sourced_id)),
-            other => sourced_id(other),
-        },
-        List(k) => match get(k) {
-            Value::Array(a) => join(a.iter().map(text)),
-            other => text(other),
-        },
-        Bool(k) => match get(k) {
-            Value::Bool(b) => b.to_string(),
-            Value::String(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => s.to_ascii_lowercase(),
-            other => text(other),
-        },
-        UserIds => match get("userIds") {
-            Value::Array(a) => join(a.iter().map(|u| format!("{{{}:{}}}", text(u.get("type").unwrap_or(&Value::Null)), text(u.get("identifier").unwrap_or(&Value::Null))))),
-            other => text(other),
-        },
-        Empty => String::new(),
+        Str(_) => text(v),
+        Ref(_) => sourced_id(v),
+        Refs(_) => Cow::Owned(join(items(v).into_iter().map(sourced_id))),
+        List(_) => Cow::Owned(join(items(v).into_iter().map(text))),
+        Bool(_) => {
+            let t = text(v);
+            if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
+                Cow::Owned(t.to_ascii_lowercase())
+            } else {
+                t
+            }
+        }
+        UserIds => Cow::Owned(join(items(v).into_iter().map(|u| match Fields::parse(u.get()) {
+            Ok(f) => Cow::Owned(format!("{{{}:{}}}", f.text("type"), f.text("identifier"))),
+            Err(_) => text(u),
+        }))),
+        Empty => Cow::Borrowed(""),
     }
 }
 
-/// The roles.csv rows (as JSON objects shaped for [`ROLES`]) of one 1.2 user. Their
-/// sourcedIds are made up from the user's and the position, because roles have none in JSON.
-pub(crate) fn role_rows(user_id: &str, user: &Value) -> Vec<(String, Value)> {
-    let Some(Value::Array(roles)) = user.get("roles") else { return Vec::new() };
-    roles
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut r = r.clone();
-            if let Value::Object(o) = &mut r {
-                o.insert("userSourcedId".into(), Value::String(user_id.to_string()));
-            }
-            (format!("{user_id}#role{i}"), r)
-        })
-        .collect()
+/// The objects of a 1.2 user's `roles[]`, each with the id its roles.csv row gets (made up
+/// from the user's and the position, because roles have none in JSON).
+pub(crate) fn role_rows<'a>(user_id: &str, user: &Fields<'a>) -> Vec<(String, Fields<'a>)> {
+    let Some(roles) = user.get("roles") else { return Vec::new() };
+    items(roles).into_iter().enumerate().filter_map(|(i, r)| Some((format!("{user_id}#role{i}"), Fields::parse(r.get()).ok()?))).collect()
 }
 
 fn push_cell(buf: &mut Vec<u8>, s: &str) -> u32 {
@@ -283,23 +366,33 @@ impl TableBuilder {
         self.index.contains_key(id)
     }
 
-    /// Adds or replaces the record; true when it was new.
-    pub fn push(&mut self, id: &str, record: &Value) -> bool {
+    /// Adds or replaces the record; true when it was new. `set` gives values that win over
+    /// the record's own fields (roles rows get their user's id, status and date this way).
+    pub fn push(&mut self, id: &str, record: &Fields<'_>, set: &[(&str, &str)]) -> bool {
+        let field = |k: &str| -> Cow<'_, str> {
+            match set.iter().find(|(n, _)| *n == k) {
+                Some((_, v)) => Cow::Borrowed(*v),
+                None => record.text(k),
+            }
+        };
         let mut row = Vec::with_capacity(128);
         push_cell(&mut row, id);
         row.push(b',');
-        let (status, dlm) = if self.delta {
-            let status = text(record.get("status").unwrap_or(&Value::Null));
-            (if status.is_empty() { "active".to_string() } else { status }, text(record.get("dateLastModified").unwrap_or(&Value::Null)))
+        if self.delta {
+            let status = field("status");
+            push_cell(&mut row, if status.is_empty() { "active" } else { &status });
+            row.push(b',');
+            push_cell(&mut row, &field("dateLastModified"));
         } else {
-            (String::new(), String::new())
-        };
-        push_cell(&mut row, &status);
-        row.push(b',');
-        push_cell(&mut row, &dlm);
+            row.push(b',');
+        }
         for (_, how) in self.spec.columns {
             row.push(b',');
-            push_cell(&mut row, &cell(record, *how));
+            let value = match how {
+                Str(k) if set.iter().any(|(n, _)| n == k) => field(k),
+                _ => cell(record, *how),
+            };
+            push_cell(&mut row, &value);
         }
         row.push(b'\n');
         match self.index.get(id) {
@@ -346,8 +439,12 @@ mod tests {
 
     #[test]
     fn cells_tolerate_provider_shapes() {
-        let u = json!({"enabledUser": true, "orgs": [{"sourcedId": "s1", "type": "org"}, "s2"], "grades": ["09", "10"],
-                       "userIds": [{"type": "LDAP", "identifier": "12"}], "primary": "TRUE", "n": 7});
+        let json = json!({"enabledUser": true, "orgs": [{"sourcedId": "s1", "type": "org"}, "s2"], "grades": ["09", "10"],
+                       "userIds": [{"type": "LDAP", "identifier": "12"}], "primary": "TRUE", "n": 7, "esc": "a\"b", "nul": null}).to_string();
+        let u = Fields::parse(&json).unwrap();
+        assert_eq!(cell(&u, Str("esc")), "a\"b");
+        assert_eq!(cell(&u, Str("nul")), "");
+        assert_eq!(cell(&u, Refs("nul")), "");
         assert_eq!(cell(&u, Bool("enabledUser")), "true");
         assert_eq!(cell(&u, Refs("orgs")), "s1,s2");
         assert_eq!(cell(&u, List("grades")), "09,10");
@@ -358,20 +455,25 @@ mod tests {
         assert_eq!(cell(&u, Ref("missing")), "");
     }
 
+    fn push(t: &mut TableBuilder, id: &str, v: serde_json::Value) -> bool {
+        let s = v.to_string();
+        t.push(id, &Fields::parse(&s).unwrap(), &[])
+    }
+
     #[test]
     fn builder_dedupes_quotes_and_counts_lines() {
         let mut t = TableBuilder::new(&ORGS, false);
-        assert!(t.push("o1", &json!({"name": "A, \"B\"\nC", "type": "school"})));
-        assert!(t.push("o2", &json!({"name": "D", "type": "school"})));
-        assert!(!t.push("o1", &json!({"name": "A2", "type": "school"})));
+        assert!(push(&mut t, "o1", json!({"name": "A, \"B\"\nC", "type": "school"})));
+        assert!(push(&mut t, "o2", json!({"name": "D", "type": "school"})));
+        assert!(!push(&mut t, "o1", json!({"name": "A2", "type": "school"})));
         assert_eq!(t.len(), 2);
         let (bytes, lines) = t.finish();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\no1,,,A2,school,,\n"));
         assert_eq!(lines, vec![2, 3]);
         let mut t = TableBuilder::new(&ORGS, false);
-        t.push("o1", &json!({"name": "A\nB"}));
-        t.push("o2", &json!({"name": "C"}));
+        push(&mut t, "o1", json!({"name": "A\nB"}));
+        push(&mut t, "o2", json!({"name": "C"}));
         assert_eq!(t.finish().1, vec![2, 4]);
     }
 }

@@ -19,14 +19,13 @@ pub mod oauth1;
 pub mod oauth2;
 mod pull;
 
-use convert::{TableBuilder, TableSpec};
+use convert::{Fields, TableBuilder, TableSpec};
 use rosterbridge_model::roster::OneRosterVersion;
 use rosterbridge_model::{Diagnostic, Location};
 pub use rosterbridge_source_http::{HttpClient, HttpError, RetryPolicy, Secret, Url};
 use rosterbridge_source_http::Authorizer;
 use rosterbridge_source_oneroster::{MemoryPackage, SourceError, SourceRead};
 use rosterbridge_state::SourceTableSnapshot;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -195,8 +194,9 @@ fn tables(opts: &RestOptions) -> Vec<&'static TableSpec> {
     t
 }
 
-fn is_deleted(r: &Value) -> bool {
-    matches!(r.get("status").and_then(Value::as_str), Some(s) if s.eq_ignore_ascii_case("tobedeleted") || s.eq_ignore_ascii_case("inactive"))
+fn is_deleted(r: &Fields<'_>) -> bool {
+    let s = r.text("status");
+    s.eq_ignore_ascii_case("tobedeleted") || s.eq_ignore_ascii_case("inactive")
 }
 
 /// `dateLastModified>'…'` for the stored cursor, less the overlap.
@@ -247,27 +247,22 @@ pub fn read(opts: &RestOptions, prior: &[SourceTableSnapshot], observer: &dyn Pu
         let delta = filter.is_some() && prior.iter().any(|t| t.file == spec.file) && (!v12 || spec.file != "users.csv" || prior.iter().any(|t| t.file == "roles.csv"));
         let want_roles = v12 && spec.file == "users.csv";
         let mut roles = TableBuilder::new(&convert::ROLES, delta);
-        let mut add_roles = |id: &str, user: &Value| {
+        let mut add_roles = |id: &str, user: &Fields<'_>| {
             if !want_roles {
                 return;
             }
             let rows = convert::role_rows(id, user);
-            let status = user.get("status").cloned().unwrap_or(Value::Null);
-            let dlm = user.get("dateLastModified").cloned().unwrap_or(Value::Null);
-            let kept: Vec<String> = rows.iter().map(|(rid, _)| rid.clone()).collect();
-            for (rid, mut row) in rows {
-                if let Value::Object(o) = &mut row {
-                    o.insert("status".into(), status.clone());
-                    o.insert("dateLastModified".into(), dlm.clone());
-                }
-                roles.push(&rid, &row);
+            let (status, dlm) = (user.text("status"), user.text("dateLastModified"));
+            let set = [("userSourcedId", id), ("status", status.as_ref()), ("dateLastModified", dlm.as_ref())];
+            for (rid, row) in &rows {
+                roles.push(rid, row, &set);
             }
             // Roles a changed user no longer holds leave with a `tobedeleted` row.
-            for old in prior_roles.get(id).into_iter().flatten().filter(|o| !kept.contains(o)) {
-                roles.push(old, &serde_json::json!({"status": "tobedeleted", "userSourcedId": id}));
+            for old in prior_roles.get(id).into_iter().flatten().filter(|o| !rows.iter().any(|(rid, _)| rid == *o)) {
+                roles.push(old, &Fields::default(), &[("status", "tobedeleted"), ("userSourcedId", id)]);
             }
         };
-        let keep = |r: &Value| delta || !is_deleted(r);
+        let keep = |r: &Fields<'_>| delta || !is_deleted(r);
         let fresh = || TableBuilder::new(spec, delta);
         let pulled = match pager.pull(spec, if delta { filter.as_deref() } else { None }, &fresh, &keep, &mut add_roles, &mut diags) {
             Ok(p) => p,
@@ -377,7 +372,7 @@ pub fn check(opts: &RestOptions) -> Result<Vec<(String, Option<u64>)>, RestError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// Builds a package from JSON records the way [`read`] does, without the network.
     fn package(version: OneRosterVersion, tables: &[(&'static TableSpec, Vec<Value>)]) -> (MemoryPackage, BTreeMap<&'static str, (String, Vec<u32>)>) {
@@ -389,10 +384,12 @@ mod tests {
             let mut roles = TableBuilder::new(&convert::ROLES, false);
             for r in records {
                 let id = r["sourcedId"].as_str().unwrap_or_default();
-                t.push(id, r);
+                let text = r.to_string();
+                let fields = Fields::parse(&text).unwrap();
+                t.push(id, &fields, &[]);
                 if version == OneRosterVersion::V1_2 && spec.file == "users.csv" {
-                    for (rid, row) in convert::role_rows(id, r) {
-                        roles.push(&rid, &row);
+                    for (rid, row) in convert::role_rows(id, &fields) {
+                        roles.push(&rid, &row, &[("userSourcedId", id)]);
                     }
                 }
             }

@@ -8,11 +8,10 @@
 //! the whole collection is pulled again, up to `max_rounds` times; after that the last pull
 //! is used with a warning, and the next run picks up what moved.
 
-use crate::convert::{TableBuilder, TableSpec};
+use crate::convert::{Fields, TableBuilder, TableSpec};
 use crate::{PullObserver, RestError};
 use rosterbridge_model::{Diagnostic, Location};
-use rosterbridge_source_http::{Authorizer, HttpClient, Response, Url};
-use serde_json::Value;
+use rosterbridge_source_http::{snippet, Authorizer, HttpClient, HttpError, Response, Url};
 
 /// What one collection pull produced.
 pub(crate) struct Pulled {
@@ -71,8 +70,8 @@ impl Pager<'_> {
         spec: &'static TableSpec,
         filter: Option<&str>,
         fresh: &dyn Fn() -> TableBuilder,
-        keep: &dyn Fn(&Value) -> bool,
-        extra: &mut dyn FnMut(&str, &Value),
+        keep: &dyn Fn(&Fields<'_>) -> bool,
+        extra: &mut dyn FnMut(&str, &Fields<'_>),
         diags: &mut Vec<Diagnostic>,
     ) -> Result<Pulled, RestError> {
         let collection_url = self.collection_url(spec.path)?.to_string();
@@ -112,8 +111,8 @@ impl Pager<'_> {
                 }
                 let mut new = 0usize;
                 for (i, r) in records.into_iter().enumerate() {
-                    let id = match r.get("sourcedId") {
-                        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                    let id = match r.text("sourcedId").trim() {
+                        s if !s.is_empty() => s.to_string(),
                         _ => {
                             round_diags.push(
                                 Diagnostic::error("missing-value", format!("a {} record has no sourcedId; it is left out", spec.key))
@@ -128,7 +127,7 @@ impl Pager<'_> {
                     }
                     if keep(&r) {
                         extra(&id, &r);
-                        table.push(&id, &r);
+                        table.push(&id, &r, &[]);
                     } else {
                         dropped.insert(id);
                     }
@@ -172,15 +171,21 @@ impl Pager<'_> {
     }
 }
 
-/// The records of one page: `{"<key>": [...]}`.
-fn page_records(resp: &Response, spec: &TableSpec, offset: usize) -> Result<Vec<Value>, RestError> {
-    let mut doc: Value = resp.json(&format!("{} page at offset {offset}", spec.path)).map_err(|source| RestError::Http { collection: spec.path.into(), offset, source })?;
-    match doc.get_mut(spec.key).map(Value::take) {
-        Some(Value::Array(a)) => Ok(a),
+/// The records of one page, `{"<key>": [...]}`, borrowed from its body.
+fn page_records<'b>(resp: &'b Response, spec: &TableSpec, offset: usize) -> Result<Vec<Fields<'b>>, RestError> {
+    let malformed = |message: String| RestError::Http {
+        collection: spec.path.into(),
+        offset,
+        source: HttpError::Malformed { url: resp.url.to_string(), what: format!("{} page at offset {offset}", spec.path), message, snippet: snippet(&resp.body) },
+    };
+    let text = std::str::from_utf8(&resp.body).map_err(|e| malformed(e.to_string()))?;
+    let doc: Fields<'b> = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+    match doc.get(spec.key) {
+        Some(raw) if raw.get().starts_with('[') => serde_json::from_str::<Vec<Fields<'b>>>(raw.get()).map_err(|e| malformed(e.to_string())),
         _ => Err(RestError::Shape {
             url: resp.url.to_string(),
             offset,
-            message: format!("the page has no `{}` array (keys: {})", spec.key, doc.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default()),
+            message: format!("the page has no `{}` array (keys: {})", spec.key, doc.0.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>().join(", ")),
         }),
     }
 }
