@@ -151,6 +151,8 @@ pub fn snippet(body: &[u8]) -> String {
 pub enum HttpError {
     #[error("cannot set up the HTTP client: {message}")]
     Build { message: String },
+    #[error("{url}: this build of rosterbridge has no TLS, so it cannot reach https providers")]
+    TlsUnavailable { url: String },
     #[error("{url}: no answer within {timeout:?} ({attempts} tries)")]
     Timeout { url: String, timeout: Duration, attempts: u32 },
     #[error("{url}: cannot connect: {message} ({attempts} tries)")]
@@ -184,6 +186,7 @@ impl HttpError {
     pub fn hint(&self) -> &'static str {
         match self {
             HttpError::Build { .. } => "report this as a bug",
+            HttpError::TlsUnavailable { .. } => "build with the `tls` feature of rosterbridge-source-http (reqwest's rustls-no-provider)",
             HttpError::Timeout { .. } | HttpError::Connect { .. } => "check the base URL and that the provider is reachable from this machine",
             HttpError::Unauthorized { .. } => "check the named credential (and, for OAuth 1, this machine's clock)",
             HttpError::Forbidden { .. } => "ask the provider to grant the scopes or the district this credential needs",
@@ -223,8 +226,8 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     pub fn new(policy: RetryPolicy) -> Result<Self, HttpError> {
-        // reqwest is built without a default crypto provider; install ring once per process.
-        // An error only means one is installed already (by this or another client).
+        // With TLS, reqwest is built without a default crypto provider; install ring once per
+        // process. An error only means one is installed already (by this or another client).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .timeout(policy.timeout)
@@ -270,6 +273,10 @@ impl HttpClient {
             }) {
                 Ok(r) => r,
                 Err(e) => {
+                    // Deterministic, so not worth a retry: reqwest was built without TLS.
+                    if req.url.scheme() == "https" && error_chain(&e).contains("scheme is not http") {
+                        return Err(HttpError::TlsUnavailable { url: url_text });
+                    }
                     if !last {
                         std::thread::sleep(self.policy.backoff(attempt));
                         continue;
@@ -399,6 +406,18 @@ mod tests {
 
     /// HTTPS is supported: against a server that answers plain text, the TLS handshake itself
     /// fails (rather than the client refusing the scheme).
+    /// Without TLS in the build, an https URL fails at once with a message that says why.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_without_tls_says_so() {
+        let client = HttpClient::new(RetryPolicy::default()).unwrap();
+        let t = std::time::Instant::now();
+        let err = client.get(&Url::parse("https://127.0.0.1:9/x").unwrap(), &NoAuth).unwrap_err();
+        assert!(matches!(err, HttpError::TlsUnavailable { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_millis(400), "not retried");
+    }
+
+    #[cfg(feature = "tls")]
     #[test]
     fn https_reaches_a_tls_handshake() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
