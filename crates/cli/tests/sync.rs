@@ -584,3 +584,43 @@ fn terms_and_schools_already_in_canvas_are_adopted_by_name_in_both_modes() {
         assert_canvas_matches(&sandbox, &w.path("district"));
     }
 }
+
+/// `rosterbridge sandbox --sis-listen`: the Canvas URL and then the SIS provider's URL.
+fn start_with_sis(students: &str) -> (Sandbox, String) {
+    let (sandbox, lines) = Sandbox::start_reading(&["--sis-listen", "127.0.0.1:0", "--sis-students", students], 1);
+    (sandbox, lines[0].clone())
+}
+
+#[test]
+fn rest_and_clever_sources_served_by_the_sandbox_validate_and_sync_end_to_end() {
+    let (sandbox, sis) = start_with_sis("15");
+    let sources = [
+        format!("[source]\nkind = \"oneroster-rest\"\nbase_url = \"{sis}/ims/oneroster/v1p1\"\nversion = \"1.1\"\nclient_id = \"sandbox-key\"\nclient_secret_env = \"SIS_SECRET\"\n"),
+        format!("[source]\nkind = \"clever\"\nbase_url = \"{sis}/v3.0\"\ntoken_env = \"SIS_SECRET\"\n"),
+    ];
+    for (source, secret) in sources.iter().zip(["sandbox-secret", "sandbox-district-token"]) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("rosterbridge.toml");
+        std::fs::write(&config, format!("{source}\n[canvas]\nurl = \"{}\"\naccount_id = 1\ntoken_env = \"CANVAS_TOKEN\"\n", sandbox.url)).unwrap();
+        let env = [("CANVAS_TOKEN", TOKEN), ("SIS_SECRET", secret)];
+        let args = |cmd: &[&str]| -> Vec<String> { cmd.iter().map(|s| s.to_string()).chain(["--config".to_string(), config.display().to_string()]).collect() };
+        let validate = run_env(dir.path(), &args(&["validate"]), &env);
+        validate.ok();
+        assert!(validate.stdout.contains("users") || validate.stdout.contains("district"), "connectivity is reported: {}", validate.stdout);
+        let sync = run_env(dir.path(), &args(&["sync", "--json", "-q"]), &env);
+        sync.ok();
+        let report = &sync.json()["report"];
+        assert_eq!(report["outcome"], "succeeded", "{source}: {report}");
+        assert!(report["applied"].as_u64().unwrap() > 50);
+        let again = run_env(dir.path(), &args(&["sync", "--json", "-q"]), &env);
+        again.ok();
+        assert_eq!(again.json()["report"]["outcome"], "no_changes", "{source}: a second pull of the same roster changes nothing");
+    }
+    // A wrong secret names the credential, not the secret.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rosterbridge.toml");
+    std::fs::write(&config, format!("{}\n[canvas]\nurl = \"{}\"\naccount_id = 1\n", sources[0], sandbox.url)).unwrap();
+    let bad = run_env(dir.path(), &["validate".into(), "--config".into(), config.display().to_string()], &[("SIS_SECRET", "wrong-secret")]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(!bad.stderr.contains("wrong-secret") && !bad.stdout.contains("wrong-secret"), "the secret is never printed");
+}

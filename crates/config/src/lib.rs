@@ -11,7 +11,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 mod raw;
+mod sources;
 pub use raw::*;
+pub use sources::*;
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,26 @@ impl ConfigError {
 pub enum SourceKind {
     #[serde(rename = "oneroster-csv")]
     OneRosterCsv,
+    /// OneRoster 1.1 or 1.2 REST.
+    #[serde(rename = "oneroster-rest")]
+    OneRosterRest,
+    /// Clever API v3.
+    #[serde(rename = "clever")]
+    Clever,
+    /// A SIS's own CSV export, mapped column by column.
+    #[serde(rename = "sis-csv")]
+    SisCsv,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::OneRosterCsv => "oneroster-csv",
+            SourceKind::OneRosterRest => "oneroster-rest",
+            SourceKind::Clever => "clever",
+            SourceKind::SisCsv => "sis-csv",
+        }
+    }
 }
 
 /// What to do with rows the source or mapping cannot use.
@@ -78,13 +100,19 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceConfig {
     pub kind: SourceKind,
-    /// Folder or `.zip`, resolved against the config file's folder.
+    /// Folder or `.zip`, resolved against the config file's folder (empty for network kinds).
     pub path: PathBuf,
     /// `1.1` / `1.2`, used only when the package has no manifest.
     pub version: Option<String>,
     /// `bulk` / `delta`, used only when the package has no manifest.
     pub mode: Option<String>,
     pub on_row_error: RowErrorPolicy,
+    /// Set for `oneroster-rest`.
+    pub rest: Option<RestSourceConfig>,
+    /// Set for `clever`.
+    pub clever: Option<CleverSourceConfig>,
+    /// Set for `sis-csv`.
+    pub sis_csv: Option<SisCsvTables>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

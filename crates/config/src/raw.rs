@@ -21,11 +21,28 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     pub kind: SourceKind,
-    pub path: Spanned<String>,
+    pub path: Option<Spanned<String>>,
     pub version: Option<Spanned<String>>,
     pub mode: Option<Spanned<String>>,
     #[serde(default)]
     pub on_row_error: RowErrorPolicy,
+    // Network kinds (oneroster-rest, clever).
+    pub base_url: Option<Spanned<String>>,
+    pub auth: Option<Spanned<String>>,
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret_env: Option<Spanned<String>>,
+    pub token_url: Option<Spanned<String>>,
+    pub scopes: Option<Spanned<Vec<String>>>,
+    pub credentials_in_body: Option<Spanned<bool>>,
+    pub token_env: Option<Spanned<String>>,
+    pub page_size: Option<Spanned<i64>>,
+    pub incremental: Option<Spanned<bool>>,
+    pub demographics: Option<Spanned<bool>>,
+    pub timeout_seconds: Option<Spanned<i64>>,
+    pub max_attempts: Option<Spanned<i64>>,
+    pub contact_types: Option<Spanned<Vec<String>>>,
+    // sis-csv.
+    pub tables: Option<Spanned<SisCsvTables>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,10 +101,11 @@ impl Problems<'_> {
     where
         T: std::fmt::Display,
     {
-        self.at_span(key, value.span().start, value.get_ref().to_string(), message, hint)
+        self.at_value(key, value.span().start, value.get_ref().to_string(), message, hint)
     }
 
-    fn at_span(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+    /// A problem with one printable value at `offset`.
+    fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
         let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
@@ -96,6 +114,25 @@ impl Problems<'_> {
                 .hint(hint),
         );
     }
+
+    /// A problem with a value that has no printable form (lists, tables).
+    fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
+        let (line, col) = line_col(self.text, span.start);
+        self.list.push(Diagnostic::error("config-invalid", message).at(Location::at(&self.file, line).with_column(col).with_field(key)).hint(hint));
+    }
+
+    /// A required key that is absent: located at the file (it has no place of its own).
+    fn missing(&mut self, key: &str, message: String, hint: &str) {
+        self.list.push(Diagnostic::error("config-missing", message).at(Location::file(&self.file).with_field(key)).hint(hint));
+    }
+}
+
+fn env_name_ok(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn http_url_ok(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
 }
 
 fn status_choice(
@@ -122,12 +159,17 @@ impl RawConfig {
         let mut p = Problems { text, file: path.display().to_string(), list: Vec::new() };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
-        if self.source.path.get_ref().trim().is_empty() {
-            p.at("source.path", &self.source.path, "`source.path` is empty".into(), "name the OneRoster folder or .zip");
+        let (rest, clever, sis_csv) = self.source.validate_kind(&mut p);
+        let file_kind = matches!(self.source.kind, SourceKind::OneRosterCsv | SourceKind::SisCsv);
+        match &self.source.path {
+            Some(path) if path.get_ref().trim().is_empty() => p.at("source.path", path, "`source.path` is empty".into(), "name the export's folder (or the OneRoster .zip)"),
+            Some(path) if !file_kind => p.at("source.path", path, format!("`source.path` does not apply to kind {:?}", self.source.kind.name()), "network sources take `base_url`"),
+            None if file_kind => p.missing("source.path", format!("kind {:?} needs `source.path`", self.source.kind.name()), "name the export's folder (or the OneRoster .zip)"),
+            _ => {}
         }
         if let Some(v) = &self.source.version {
             if !matches!(v.get_ref().as_str(), "1.1" | "1.2") {
-                p.at("source.version", v, "`source.version` must be \"1.1\" or \"1.2\"".into(), "it is only used when the package has no manifest.csv");
+                p.at("source.version", v, "`source.version` must be \"1.1\" or \"1.2\"".into(), "for CSV it is only used when the package has no manifest.csv");
             }
         }
         if let Some(m) = &self.source.mode {
@@ -137,9 +179,7 @@ impl RawConfig {
         }
 
         let url = self.canvas.url.get_ref().trim_end_matches('/').to_string();
-        let valid_url = (url.starts_with("http://") || url.starts_with("https://"))
-            && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '));
-        if !valid_url {
+        if !http_url_ok(&url) {
             p.at("canvas.url", &self.canvas.url, "`canvas.url` is not an http(s) URL".into(), "write the Canvas base URL, e.g. \"https://district.instructure.com\"");
         }
         let account_id = *self.canvas.account_id.get_ref();
@@ -170,7 +210,7 @@ impl RawConfig {
                     match name.as_str() {
                         "login" => keys.push(UserMatchKey::Login),
                         "email" => keys.push(UserMatchKey::Email),
-                        other => p.at_span(
+                        other => p.at_value(
                             "canvas.match_users",
                             list.span().start,
                             other.to_string(),
@@ -185,8 +225,7 @@ impl RawConfig {
         let token_env = match &self.canvas.token_env {
             Some(t) => {
                 let name = t.get_ref();
-                let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !ok {
+                if !env_name_ok(name) {
                     p.at("canvas.token_env", t, "`canvas.token_env` must be the NAME of an environment variable".into(), "put the token in an environment variable, e.g. CANVAS_TOKEN, and name it here; never the token itself");
                 }
                 name.clone()
@@ -264,10 +303,13 @@ impl RawConfig {
             path: path.to_path_buf(),
             source: SourceConfig {
                 kind: self.source.kind,
-                path: base.join(self.source.path.get_ref()),
+                path: self.source.path.as_ref().map(|p| base.join(p.get_ref())).unwrap_or_default(),
                 version: self.source.version.map(|v| v.into_inner()),
                 mode: self.source.mode.map(|v| v.into_inner()),
                 on_row_error: self.source.on_row_error,
+                rest,
+                clever,
+                sis_csv,
             },
             canvas: CanvasConfig {
                 url,
@@ -283,5 +325,192 @@ impl RawConfig {
             safety: SafetyConfig { max_removal_percent },
             state_path,
         })
+    }
+}
+
+type KindConfigs = (Option<RestSourceConfig>, Option<CleverSourceConfig>, Option<SisCsvTables>);
+
+impl RawSource {
+    /// Checks the keys of the chosen kind, refuses keys of other kinds, and builds its settings.
+    fn validate_kind(&self, p: &mut Problems<'_>) -> KindConfigs {
+        let kind = self.kind;
+        let name = kind.name();
+        let network = matches!(kind, SourceKind::OneRosterRest | SourceKind::Clever);
+        // Keys that belong to other kinds are mistakes worth pointing at, not silently ignored.
+        let mut foreign = |key: &str, span: Option<std::ops::Range<usize>>, applies: bool| {
+            if let (Some(span), false) = (span, applies) {
+                p.at_span(&format!("source.{key}"), span, format!("`source.{key}` does not apply to kind {name:?}"), "remove it, or check `kind`");
+            }
+        };
+        let rest = kind == SourceKind::OneRosterRest;
+        let csv = kind == SourceKind::OneRosterCsv;
+        foreign("mode", self.mode.as_ref().map(|v| v.span()), csv);
+        foreign("version", self.version.as_ref().map(|v| v.span()), csv || rest);
+        foreign("base_url", self.base_url.as_ref().map(|v| v.span()), network);
+        foreign("auth", self.auth.as_ref().map(|v| v.span()), rest);
+        foreign("client_id", self.client_id.as_ref().map(|v| v.span()), rest);
+        foreign("client_secret_env", self.client_secret_env.as_ref().map(|v| v.span()), rest);
+        foreign("token_url", self.token_url.as_ref().map(|v| v.span()), rest);
+        foreign("scopes", self.scopes.as_ref().map(|v| v.span()), rest);
+        foreign("credentials_in_body", self.credentials_in_body.as_ref().map(|v| v.span()), rest);
+        foreign("demographics", self.demographics.as_ref().map(|v| v.span()), rest);
+        foreign("token_env", self.token_env.as_ref().map(|v| v.span()), kind == SourceKind::Clever);
+        foreign("contact_types", self.contact_types.as_ref().map(|v| v.span()), kind == SourceKind::Clever);
+        foreign("page_size", self.page_size.as_ref().map(|v| v.span()), network);
+        foreign("incremental", self.incremental.as_ref().map(|v| v.span()), network);
+        foreign("timeout_seconds", self.timeout_seconds.as_ref().map(|v| v.span()), network);
+        foreign("max_attempts", self.max_attempts.as_ref().map(|v| v.span()), network);
+        foreign("tables", self.tables.as_ref().map(|v| v.span()), kind == SourceKind::SisCsv);
+
+        let network_cfg = |p: &mut Problems<'_>| {
+            let mut n = NetworkConfig::default();
+            if let Some(t) = &self.timeout_seconds {
+                if !(1..=3600).contains(t.get_ref()) {
+                    p.at("source.timeout_seconds", t, "`source.timeout_seconds` must be between 1 and 3600".into(), "120 suits most providers");
+                }
+                n.timeout_seconds = (*t.get_ref()).clamp(1, 3600) as u64;
+            }
+            if let Some(a) = &self.max_attempts {
+                if !(1..=20).contains(a.get_ref()) {
+                    p.at("source.max_attempts", a, "`source.max_attempts` must be between 1 and 20".into(), "5 tries ride out a provider's short outage");
+                }
+                n.max_attempts = (*a.get_ref()).clamp(1, 20) as u32;
+            }
+            n
+        };
+        let page_size = |p: &mut Problems<'_>, max: i64, default: u32| match &self.page_size {
+            Some(s) if !(1..=max).contains(s.get_ref()) => {
+                p.at("source.page_size", s, format!("`source.page_size` must be between 1 and {max}"), "providers cap pages anyway; 1000 is a good start");
+                default
+            }
+            Some(s) => *s.get_ref() as u32,
+            None => default,
+        };
+        let env = |p: &mut Problems<'_>, key: &str, v: &Option<Spanned<String>>, default: Option<&str>| -> String {
+            match v {
+                Some(v) if !env_name_ok(v.get_ref()) => {
+                    p.at(&format!("source.{key}"), v, format!("`source.{key}` must be the NAME of an environment variable"), "put the secret in an environment variable and name it here; never the secret itself");
+                    String::new()
+                }
+                Some(v) => v.get_ref().clone(),
+                None => match default {
+                    Some(d) => d.to_string(),
+                    None => {
+                        p.missing(&format!("source.{key}"), format!("kind {name:?} needs `source.{key}`"), "name the environment variable that holds the secret");
+                        String::new()
+                    }
+                },
+            }
+        };
+        let url = |p: &mut Problems<'_>, key: &str, v: &Option<Spanned<String>>, default: Option<&str>| -> String {
+            match v {
+                Some(v) if !http_url_ok(v.get_ref().trim()) => {
+                    p.at(&format!("source.{key}"), v, format!("`source.{key}` is not an http(s) URL"), "write the full URL, e.g. \"https://sis.example.org/ims/oneroster/v1p1\"");
+                    String::new()
+                }
+                Some(v) => v.get_ref().trim().trim_end_matches('/').to_string(),
+                None => match default {
+                    Some(d) => d.to_string(),
+                    None => {
+                        p.missing(&format!("source.{key}"), format!("kind {name:?} needs `source.{key}`"), "write the provider's full URL");
+                        String::new()
+                    }
+                },
+            }
+        };
+        match kind {
+            SourceKind::OneRosterRest => {
+                let base_url = url(p, "base_url", &self.base_url, None);
+                let version = match &self.version {
+                    Some(v) => v.get_ref().clone(),
+                    None => {
+                        p.missing("source.version", "kind \"oneroster-rest\" needs `source.version` (\"1.1\" or \"1.2\")".into(), "the base URL's path tells: v1p1 or v1p2");
+                        "1.1".into()
+                    }
+                };
+                let auth_kind = match &self.auth {
+                    Some(a) if matches!(a.get_ref().as_str(), "oauth1" | "oauth2") => a.get_ref().clone(),
+                    Some(a) => {
+                        p.at("source.auth", a, "`source.auth` must be \"oauth1\" or \"oauth2\"".into(), "OneRoster 1.1 signs with oauth1 (some providers use oauth2); 1.2 uses oauth2");
+                        "oauth1".into()
+                    }
+                    None if version == "1.2" => "oauth2".into(),
+                    None => "oauth1".into(),
+                };
+                if let (Some(a), "1.2") = (&self.auth, version.as_str()) {
+                    if a.get_ref() == "oauth1" {
+                        p.at("source.auth", a, "OneRoster 1.2 requires OAuth 2 client credentials".into(), "write auth = \"oauth2\" and set token_url");
+                    }
+                }
+                let client_id = match &self.client_id {
+                    Some(c) if c.get_ref().trim().is_empty() => {
+                        p.at("source.client_id", c, "`source.client_id` is empty".into(), "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued");
+                        String::new()
+                    }
+                    Some(c) => c.get_ref().clone(),
+                    None => {
+                        p.missing("source.client_id", "kind \"oneroster-rest\" needs `source.client_id`".into(), "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued");
+                        String::new()
+                    }
+                };
+                let secret_env = env(p, "client_secret_env", &self.client_secret_env, None);
+                let auth = if auth_kind == "oauth2" {
+                    let token_url = url(p, "token_url", &self.token_url, None);
+                    let scopes = self.scopes.as_ref().map(|s| s.get_ref().clone());
+                    RestAuthConfig::OAuth2 { token_url, client_id, secret_env, scopes, credentials_in_body: self.credentials_in_body.as_ref().is_some_and(|b| *b.get_ref()) }
+                } else {
+                    for (key, span) in [("token_url", self.token_url.as_ref().map(|v| v.span())), ("scopes", self.scopes.as_ref().map(|v| v.span())), ("credentials_in_body", self.credentials_in_body.as_ref().map(|v| v.span()))] {
+                        if let Some(span) = span {
+                            p.at_span(&format!("source.{key}"), span, format!("`source.{key}` is for auth = \"oauth2\""), "remove it, or set auth = \"oauth2\"");
+                        }
+                    }
+                    RestAuthConfig::OAuth1 { consumer_key: client_id, secret_env }
+                };
+                let cfg = RestSourceConfig {
+                    base_url,
+                    version,
+                    auth,
+                    page_size: page_size(p, 10_000, 1000),
+                    demographics: self.demographics.as_ref().is_some_and(|b| *b.get_ref()),
+                    incremental: self.incremental.as_ref().is_some_and(|b| *b.get_ref()),
+                    network: network_cfg(p),
+                };
+                (Some(cfg), None, None)
+            }
+            SourceKind::Clever => {
+                let cfg = CleverSourceConfig {
+                    base_url: url(p, "base_url", &self.base_url, Some("https://api.clever.com/v3.0")),
+                    token_env: env(p, "token_env", &self.token_env, Some("CLEVER_TOKEN")),
+                    page_size: page_size(p, 10_000, 1000),
+                    incremental: self.incremental.as_ref().is_some_and(|b| *b.get_ref()),
+                    contact_types: self.contact_types.as_ref().map(|c| c.get_ref().clone()).unwrap_or_else(|| vec!["Parent/Guardian".into()]),
+                    network: network_cfg(p),
+                };
+                (None, Some(cfg), None)
+            }
+            SourceKind::SisCsv => match &self.tables {
+                Some(t) => {
+                    let tables = t.get_ref().clone();
+                    let span = t.span();
+                    if tables.people.is_empty() {
+                        p.at_span("source.tables.people", span.clone(), "`source.tables` lists no people file".into(), "add a [[source.tables.people]] table per file of students, teachers or parents");
+                    }
+                    if tables.school.is_none() && tables.schools.is_none() {
+                        p.at_span("source.tables", span.clone(), "`source.tables` names neither `schools` nor a fixed `school`".into(), "add [source.tables.school] with id and name, or [source.tables.schools] naming the file");
+                    }
+                    for (i, person) in tables.people.iter().enumerate() {
+                        if person.role.is_none() == person.role_column.is_none() {
+                            p.at_span(&format!("source.tables.people[{i}]"), span.clone(), format!("people file {:?} needs exactly one of `role` (a fixed role) and `role_column`", person.file), "e.g. role = \"student\"");
+                        }
+                    }
+                    (None, None, Some(tables))
+                }
+                None => {
+                    p.missing("source.tables", "kind \"sis-csv\" needs `[source.tables.*]`: which file and column holds each roster field".into(), "see the README's sis-csv example");
+                    (None, None, None)
+                }
+            },
+            SourceKind::OneRosterCsv => (None, None, None),
+        }
     }
 }

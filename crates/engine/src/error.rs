@@ -7,6 +7,9 @@ pub enum EngineError {
     Config(#[from] rosterbridge_config::ConfigError),
     #[error(transparent)]
     Source(#[from] rosterbridge_source_oneroster::SourceError),
+    /// A OneRoster REST, Clever or generic-CSV source failed.
+    #[error(transparent)]
+    Network(#[from] crate::source::SourceReadError),
     #[error(transparent)]
     State(#[from] rosterbridge_state::StateError),
     #[error(transparent)]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod error;
+pub mod source;
 pub use error::EngineError;
 
 /// The stages of a run, for progress display.
@@ -109,6 +110,8 @@ pub struct Prepared {
     pub roster: RosterCounts,
     /// Wall time per stage.
     pub timings: Vec<(Stage, Duration)>,
+    /// What to save of the source after an apply.
+    pub source_snapshot: source::PendingSnapshot,
 }
 
 impl Prepared {
@@ -131,9 +134,8 @@ fn timed<T>(observer: &dyn Observer, timings: &mut Vec<(Stage, Duration)>, stage
 pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer) -> Result<Prepared, EngineError> {
     let mut timings = Vec::new();
     let prior = store.source_tables()?;
-    let read = timed(observer, &mut timings, Stage::ReadSource, || {
-        rosterbridge_source_oneroster::read(&source_options(config), &prior, &SourceProgress(observer))
-    })?;
+    let source::SourceOutput { read, snapshot: source_snapshot } =
+        timed(observer, &mut timings, Stage::ReadSource, || source::read_source(config, &prior, &SourceProgress(observer)))?;
     drop(prior);
     let roster_counts = read.roster.counts();
     let (version, tables) = (read.version, read.tables);
@@ -151,7 +153,7 @@ pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer)
         Ok(rosterbridge_plan::build(desired, &diff, &prior, &plan_options(config)))
     })?;
     diagnostics.sort_by_key(|a| a.severity);
-    Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings })
+    Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings, source_snapshot })
 }
 
 /// How an apply is allowed to proceed.
@@ -371,7 +373,7 @@ fn apply_inner(
         let path = archive.join("rejected.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap_or_default()).map_err(|source| EngineError::Archive { path, source })?;
     }
-    let source_tables = rosterbridge_source_oneroster::snapshot_tables(&source_options(config), &store.source_tables()?)?;
+    let source_tables = source::snapshot(config, &prepared.source_snapshot, &store.source_tables()?)?;
     let version = timed(observer, &mut timings, Stage::RecordState, || -> Result<u64, EngineError> {
         let v = if outcomes.is_empty() {
             plan.base_version

@@ -211,14 +211,47 @@ fn table_input(
 
 /// Reads a package into a roster. `prior` is the previous exchange (for delta and absent files).
 pub fn read(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
-    let pkg = Package::open(&opts.path)?;
-    let manifest = read_manifest(&pkg, opts)?;
+    read_package(&Package::open(&opts.path)?, opts, prior, observer)
+}
+
+/// A package built in memory by another source (OneRoster REST, Clever, generic CSV): file
+/// name → CSV bytes, `manifest.csv` included. Read through exactly the same parser as a
+/// folder, so every source yields the same roster and diagnostics for the same data.
+#[derive(Clone, Debug)]
+pub struct MemoryPackage {
+    /// Names the package in errors (e.g. the provider's base URL).
+    pub label: PathBuf,
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryPackage {
+    fn package(&self) -> Package {
+        let files = self.files.iter().map(|(k, v)| (k.clone(), std::sync::Arc::<[u8]>::from(v.as_slice()))).collect();
+        Package::Memory(self.label.clone(), std::sync::Arc::new(files))
+    }
+    fn options(&self) -> CsvSourceOptions {
+        CsvSourceOptions { path: self.label.clone(), version: None, mode: None }
+    }
+}
+
+/// Reads an in-memory package (see [`MemoryPackage`]); `prior` as for [`read`].
+pub fn read_memory(pkg: &MemoryPackage, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
+    read_package(&pkg.package(), &pkg.options(), prior, observer)
+}
+
+/// The tables to save after applying an in-memory package (see [`snapshot_tables`]).
+pub fn snapshot_memory(pkg: &MemoryPackage, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
+    snapshot_package(&pkg.package(), &pkg.options(), prior)
+}
+
+fn read_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
+    let manifest = read_manifest(pkg, opts)?;
     let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
     let mut diagnostics = manifest.diagnostics.clone();
     let mut inputs: FxHashMap<&'static str, (Input<'static>, TableMode, u64)> = FxHashMap::default();
     for (file, required) in FILES {
         let required = required || (file == "roles.csv" && manifest.version == OneRosterVersion::V1_2);
-        if let Some(input) = table_input(&pkg, &manifest, &prior_map, file, required, &mut diagnostics)? {
+        if let Some(input) = table_input(pkg, &manifest, &prior_map, file, required, &mut diagnostics)? {
             inputs.insert(file, input);
         }
     }
@@ -231,8 +264,11 @@ pub fn read(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &d
 /// the previous exchange, absent files carried forward), to be saved in the state store
 /// after a successful apply so that the next delta has something to apply to.
 pub fn snapshot_tables(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
-    let pkg = Package::open(&opts.path)?;
-    let manifest = read_manifest(&pkg, opts)?;
+    snapshot_package(&Package::open(&opts.path)?, opts, prior)
+}
+
+fn snapshot_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
+    let manifest = read_manifest(pkg, opts)?;
     let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
     let mut out = Vec::new();
     for (file, _) in FILES {

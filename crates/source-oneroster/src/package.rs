@@ -1,14 +1,19 @@
 //! A OneRoster package: a folder or a zip with the CSV files at its root.
 
 use crate::SourceError;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub enum Package {
     Folder(PathBuf),
     Zip(PathBuf),
+    /// Files built in memory by another source (REST, Clever, generic CSV); the path is
+    /// only a label for errors (e.g. the provider's base URL).
+    Memory(PathBuf, Arc<BTreeMap<String, Arc<[u8]>>>),
 }
 
 impl Package {
@@ -29,7 +34,7 @@ impl Package {
 
     pub fn path(&self) -> &Path {
         match self {
-            Package::Folder(p) | Package::Zip(p) => p,
+            Package::Folder(p) | Package::Zip(p) | Package::Memory(p, _) => p,
         }
     }
 
@@ -42,6 +47,7 @@ impl Package {
                 let found = archive.file_names().any(|n| matches!(n, Ok(ref s) if s == name));
                 Ok(found)
             }
+            Package::Memory(_, files) => Ok(files.contains_key(name)),
         }
     }
 
@@ -71,6 +77,10 @@ impl Package {
                 entry.read_to_end(&mut bytes).map_err(|source| SourceError::Io { path: path.join(name), source })?;
                 Ok((Box::new(std::io::Cursor::new(bytes)), size))
             }
+            Package::Memory(label, files) => match files.get(name) {
+                Some(bytes) => Ok((Box::new(std::io::Cursor::new(bytes.clone())), bytes.len() as u64)),
+                None => Err(SourceError::Io { path: label.join(name), source: std::io::ErrorKind::NotFound.into() }),
+            },
         }
     }
 

@@ -258,3 +258,25 @@ fn a_required_file_marked_absent_without_a_previous_exchange_is_fatal() {
     let e = read(&opts(p.path()), &[], &NoProgress).unwrap_err();
     assert!(matches!(&e, SourceError::MissingFile { file, .. } if file == "users.csv"), "{e}");
 }
+
+/// Sources that build their tables in memory (REST, Clever, generic CSV) go through the same
+/// parser: the same files give the same roster and diagnostics as from a folder.
+#[test]
+fn memory_package_reads_like_the_folder() {
+    use rosterbridge_source_oneroster::{read_memory, snapshot_memory, MemoryPackage};
+    let dir = fixture("moodle-v1p1-full-bulk");
+    let from_folder = read_ok(&dir, &[]);
+    let mut files = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".csv") {
+            files.insert(name, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    let pkg = MemoryPackage { label: dir.clone(), files };
+    let from_memory = read_memory(&pkg, &[], &NoProgress).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_memory.roster, from_folder.roster);
+    assert_eq!(from_memory.diagnostics, from_folder.diagnostics);
+    assert_eq!(snapshot_memory(&pkg, &[]).unwrap(), snapshot_tables(&opts(&dir), &[]).unwrap());
+}

@@ -64,8 +64,10 @@ pub fn open_store_readonly(config: &Config) -> anyhow::Result<Box<dyn StateStore
 /// diagnostic before the error is returned.
 pub fn prepare(config: &Config, store: &dyn StateStore, ui: &crate::progress::Ui) -> anyhow::Result<rosterbridge_engine::Prepared> {
     rosterbridge_engine::prepare(config, store, ui).map_err(|e| {
-        if let rosterbridge_engine::EngineError::Source(s) = &e {
-            report::print_diagnostics(&[s.to_diagnostic()]);
+        match &e {
+            rosterbridge_engine::EngineError::Source(s) => report::print_diagnostics(&[s.to_diagnostic()]),
+            rosterbridge_engine::EngineError::Network(n) => report::print_diagnostics(&[n.to_diagnostic()]),
+            _ => {}
         }
         e.into()
     })

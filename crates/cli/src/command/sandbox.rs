@@ -60,6 +60,20 @@ pub struct Args {
     /// (Canvas: 600).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub abort_requeue_delay: u64,
+    /// Also serve a roster as a SIS would, on this address: OneRoster 1.1 REST (OAuth 1.0a,
+    /// key `sandbox-key` / secret `sandbox-secret`) under `/ims/oneroster/v1p1`, OneRoster 1.2
+    /// REST (client credentials `sandbox-client` / `sandbox-client-secret`, token at
+    /// `/oauth/token`) under `/ims/oneroster/rostering/v1p2`, and Clever v3 (district token
+    /// `sandbox-district-token`) under `/v3.0`. Its URL is the second line on stdout.
+    #[arg(long, value_name = "ADDR")]
+    pub sis_listen: Option<SocketAddr>,
+    /// The roster the SIS provider serves: a OneRoster CSV folder or zip (default: a
+    /// generated district of --sis-students).
+    #[arg(long, value_name = "PATH", requires = "sis_listen")]
+    pub sis_roster: Option<PathBuf>,
+    /// Students in the generated district the SIS provider serves.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub sis_students: u32,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
@@ -102,7 +116,25 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
                 None => ", in memory".into(),
             }
         ));
+        let provider = match args.sis_listen {
+            Some(addr) => {
+                let roster = match &args.sis_roster {
+                    Some(path) => rosterbridge_sandbox_roster::load_oneroster_csv(path).with_context(|| format!("loading the SIS roster from {}", path.display()))?,
+                    None => rosterbridge_sandbox_roster::generate_roster(args.sis_students, 7).context("generating the SIS roster")?,
+                };
+                let state = rosterbridge_sandbox_roster::ProviderState::new(roster, rosterbridge_sandbox_roster::ProviderConfig::default());
+                let sis_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                let sis_url = format!("http://{}", sis_listener.local_addr().context("reading the SIS address")?);
+                println!("{sis_url}");
+                ui.note(&format!("SIS provider ready at {sis_url} (OneRoster 1.1/1.2 REST, Clever v3)"));
+                Some(tokio::spawn(rosterbridge_sandbox_roster::serve(sis_listener, state, rosterbridge_sandbox::shutdown_signal())))
+            }
+            None => None,
+        };
         rosterbridge_sandbox::serve(config, listener, rosterbridge_sandbox::shutdown_signal()).await?;
+        if let Some(task) = provider {
+            task.await.context("the SIS provider stopped abnormally")?.context("the SIS provider failed")?;
+        }
         ui.note("sandbox stopped");
         anyhow::Ok(())
     })?;

@@ -18,6 +18,22 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     let store = open_store_readonly(&config)?;
+    // "Verify connectivity": for a network source, the provider's own counts first, so a
+    // wrong credential is reported before the whole roster is pulled.
+    let collections = rosterbridge_engine::source::check_source(&config).map_err(|e| {
+        if let rosterbridge_engine::EngineError::Network(n) = &e {
+            report::print_diagnostics(&[n.to_diagnostic()]);
+        }
+        anyhow::Error::from(e)
+    })?;
+    if !args.json {
+        for (name, count) in &collections {
+            match count {
+                Some(n) => println!("  {name}: {n}"),
+                None => println!("  {name}"),
+            }
+        }
+    }
     let prepared = super::prepare(&config, store.as_ref(), ui)?;
     let (errors, warnings) = report::counts(&prepared.diagnostics);
     if args.json {
@@ -26,6 +42,8 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
             "version": prepared.version,
             "tables": prepared.tables.iter().map(|t| serde_json::json!({"file": t.file, "mode": format!("{:?}", t.mode).to_lowercase(), "rows": t.rows})).collect::<Vec<_>>(),
             "roster": prepared.roster,
+            "source": rosterbridge_engine::source::describe_source(&config),
+            "collections": collections.iter().map(|(name, count)| serde_json::json!({"name": name, "count": count})).collect::<Vec<_>>(),
             "diagnostics": prepared.diagnostics,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -34,7 +52,7 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         let r = prepared.roster;
         println!(
             "configuration ok; source {} (OneRoster {}): {} orgs, {} sessions, {} courses, {} classes, {} users, {} enrollments",
-            config.source.path.display(),
+            rosterbridge_engine::source::describe_source(&config),
             match prepared.version { rosterbridge_model::roster::OneRosterVersion::V1_1 => "1.1", rosterbridge_model::roster::OneRosterVersion::V1_2 => "1.2" },
             r.orgs, r.sessions, r.courses, r.classes, r.users, r.enrollments
         );

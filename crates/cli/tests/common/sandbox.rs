@@ -15,6 +15,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts `rosterbridge sandbox` with extra flags (fault injection, throttle).
     pub fn start(extra: &[&str]) -> Sandbox {
+        Self::start_reading(extra, 0).0
+    }
+
+    /// Like [`Sandbox::start`], also reading `more` lines of stdout after the URL.
+    pub fn start_reading(extra: &[&str], more: usize) -> (Sandbox, Vec<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
             .args(["sandbox", "--listen", "127.0.0.1:0", "--token", TOKEN])
             .args(extra)
@@ -23,11 +28,16 @@ impl Sandbox {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the sandbox");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("read the sandbox URL");
-        let url = url.trim().to_string();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut lines = Vec::new();
+        for _ in 0..=more {
+            let mut line = String::new();
+            out.read_line(&mut line).expect("read the sandbox output");
+            lines.push(line.trim().to_string());
+        }
+        let url = lines.remove(0);
         assert!(url.starts_with("http://127.0.0.1:"), "sandbox printed {url:?}");
-        Sandbox { url, child }
+        (Sandbox { url, child }, lines)
     }
 
     pub fn client(&self) -> CanvasClient {
