@@ -405,10 +405,17 @@ fn a_sync_killed_mid_apply_is_finished_by_the_next_run_without_duplicates() {
     let status = w.rb(&["status", "--json"]).json();
     assert_eq!(status["applied"]["users"]["active"], 0, "the killed run recorded nothing: {status}");
 
+    let runs = w.rb(&["runs", "--json"]).json();
+    assert_eq!(runs[0]["outcome"], "running", "the killed run could not finish its record");
+
     let rerun = w.sync();
     rerun.ok();
     assert_eq!(rerun.json()["report"]["outcome"], "succeeded");
     assert_canvas_matches(&sandbox, &w.path("district"));
+    let runs = w.rb(&["runs", "--json"]).json();
+    let killed = runs.as_array().unwrap().iter().find(|r| r["id"] == 1).unwrap();
+    assert_eq!(killed["outcome"], "failed", "the next run marks the dead one: {killed}");
+    assert!(killed["message"].as_str().unwrap().contains("interrupted"), "{killed}");
     let again = w.sync();
     again.ok();
     assert_eq!(again.json()["report"]["outcome"], "no_changes");

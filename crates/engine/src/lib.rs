@@ -286,7 +286,8 @@ pub fn apply(
     observer: &dyn Observer,
     command: &str,
 ) -> Result<ApplyReport, EngineError> {
-    let run = store.begin_run(&RunStart { command: command.into(), profile: None, started_at: now() })?;
+    mark_interrupted_runs(config, store)?;
+    let run = store.begin_run(&RunStart { command: command.into(), profile: None, started_at: now(), owner: this_process() })?;
     match apply_inner(config, store, prepared, sink, options, observer, run) {
         Ok(report) => Ok(report),
         Err(e) => {
@@ -305,6 +306,37 @@ pub fn apply(
             Err(e)
         }
     }
+}
+
+/// `pid@host` of this process (None where the host name cannot be read).
+fn this_process() -> Option<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).ok()?;
+    Some(format!("{}@{}", std::process::id(), host.trim()))
+}
+
+/// Runs left `running` by a process of this host that no longer exists (killed, crashed,
+/// machine restarted) are marked failed, so `runs` and `status` do not show them as going
+/// on. Runs of other hosts, or whose process still lives, are left alone.
+fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
+    let Some(me) = this_process() else { return Ok(()) };
+    let host = me.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
+    for r in store.runs(100)?.into_iter().filter(|r| r.outcome == RunOutcome::Running) {
+        let Some((pid, owner_host)) = r.owner.as_deref().and_then(|o| o.split_once('@')) else { continue };
+        let alive = Path::new("/proc").join(pid).exists();
+        if owner_host == host && pid != std::process::id().to_string() && !alive && Path::new("/proc/self").exists() {
+            store.finish_run(
+                r.id,
+                &RunFinish {
+                    outcome: RunOutcome::Failed,
+                    ended_at: now(),
+                    summary: r.summary.clone(),
+                    message: Some(format!("interrupted: process {pid} ended before the run finished; only outcomes it recorded count, the rest is planned again")),
+                    artifacts: list_dir(&archive_dir(config, r.id)),
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn list_dir(dir: &Path) -> Vec<String> {

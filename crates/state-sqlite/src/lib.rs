@@ -16,7 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// Migrations in order; index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql"),
+    include_str!("../migrations/0003_run_owner.sql"),
+];
 
 /// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
 const ENTRY: usize = 34;
@@ -396,8 +398,8 @@ impl SqliteStore {
     fn begin_run_impl(&mut self, start: &RunStart) -> Result<RunId, StateError> {
         self.conn
             .execute(
-                "INSERT INTO runs (command, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4)",
-                params![start.command, start.profile, start.started_at, RunOutcome::Running.as_str()],
+                "INSERT INTO runs (command, profile, started_at, outcome, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![start.command, start.profile, start.started_at, RunOutcome::Running.as_str(), start.owner],
             )
             .map_err(backend("starting a run"))?;
         Ok(self.conn.last_insert_rowid())
@@ -427,7 +429,7 @@ impl SqliteStore {
     fn runs_impl(&self, limit: usize) -> Result<Vec<RunRecord>, StateError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs ORDER BY id DESC LIMIT ?1")
+            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs ORDER BY id DESC LIMIT ?1")
             .map_err(backend("listing runs"))?;
         let rows = stmt.query_map([limit as i64], run_from_row).map_err(backend("listing runs"))?;
         let mut out = Vec::new();
@@ -440,7 +442,7 @@ impl SqliteStore {
     fn run_impl(&self, id: RunId) -> Result<Option<RunRecord>, StateError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts FROM runs WHERE id = ?1")
+            .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs WHERE id = ?1")
             .map_err(backend("reading a run"))?;
         match stmt.query_row([id], run_from_row).optional().map_err(backend("reading a run"))? {
             Some(r) => Ok(Some(r?)),
@@ -493,6 +495,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
             profile: r.get(2)?,
             started_at: r.get(3)?,
             ended_at: r.get(4)?,
+            owner: r.get(9)?,
             outcome,
             summary,
             message: r.get(7)?,

@@ -24,7 +24,7 @@ fn applied(kind: Kind, key: &str, row: Row) -> ChangeOutcome {
 }
 
 fn start(store: &mut SqliteStore) -> RunId {
-    store.begin_run(&RunStart { command: "apply".into(), profile: None, started_at: "2026-11-22T00:00:00Z".into() }).unwrap()
+    store.begin_run(&RunStart { command: "apply".into(), profile: None, owner: None, started_at: "2026-11-22T00:00:00Z".into() }).unwrap()
 }
 
 #[test]

@@ -175,6 +175,9 @@ pub struct RunStart {
     pub profile: Option<String>,
     /// RFC 3339 UTC timestamp; the caller owns the clock.
     pub started_at: String,
+    /// `pid@host` of the process running it, to tell a dead run from a live one.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// A run as finished.
@@ -198,6 +201,9 @@ pub struct RunRecord {
     pub profile: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
+    /// `pid@host` of the process that ran it (None for runs recorded before this existed).
+    #[serde(default)]
+    pub owner: Option<String>,
     pub outcome: RunOutcome,
     pub summary: serde_json::Value,
     pub message: Option<String>,
