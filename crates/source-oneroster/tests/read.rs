@@ -70,7 +70,7 @@ fn the_moodle_minimal_bulk_set_reads_with_its_capitalised_values_accepted() {
 fn the_moodle_full_bulk_set_warns_once_per_file_about_filled_status_columns() {
     let r = read_ok(&fixture("moodle-v1p1-full-bulk"), &[]);
     let bulk_warnings = r.diagnostics.iter().filter(|d| d.code == "bulk-with-status").count();
-    assert!(bulk_warnings >= 3 && bulk_warnings <= 6, "{bulk_warnings}");
+    assert!((3..=6).contains(&bulk_warnings), "{bulk_warnings}");
     // `tobedeleted`/`inactive` rows in a bulk file are still present (the values are ignored).
     assert_eq!(r.roster.sessions.len(), 5);
     let parent = r.roster.users.iter().find(|u| u.role == UserRole::Parent).unwrap();

@@ -101,7 +101,7 @@ fn reapplying_the_same_outcomes_is_idempotent_and_status_follows_the_row() {
     let mut store = SqliteStore::open_in_memory().unwrap();
     let run = start(&mut store);
     let o = applied(Kind::Users, "1", user_row("1", "A", Status::Active));
-    store.record_outcomes(run, 0, &[o.clone()]).unwrap();
+    store.record_outcomes(run, 0, std::slice::from_ref(&o)).unwrap();
     store.record_outcomes(run, 1, &[o]).unwrap();
     store.record_outcomes(run, 2, &[applied(Kind::Users, "1", user_row("1", "A", Status::Suspended))]).unwrap();
     let snap = store.snapshot().unwrap();
