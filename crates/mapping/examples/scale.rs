@@ -63,14 +63,14 @@ fn main() {
     let first = rosterbridge_plan::diff(&desired, &StateSnapshot::default());
     println!("diff against empty state: {:.3} s, {} changed; peak {:.0} MB", t.elapsed().as_secs_f64(), first.changed.len(), rss_mb());
 
-    let mut snap = StateSnapshot { version: 1, ..Default::default() };
-    snap.entries.reserve(first.changed.len());
+    let mut pairs = Vec::with_capacity(first.changed.len());
     for (i, c) in first.changed.iter().enumerate() {
         let row = desired.row(c.kind, c.index as usize);
-        snap.entries.insert(KeyHash::of(c.kind, &desired.key(c.kind, c.index as usize)), SnapshotEntry { id: i as i64, kind: c.kind, content_hash: content_hash(&row), status: row.status().unwrap() });
+        pairs.push((KeyHash::of(c.kind, &desired.key(c.kind, c.index as usize)), SnapshotEntry { id: i as i64, kind: c.kind, content_hash: content_hash(&row), status: row.status().unwrap() }));
     }
+    let snap = StateSnapshot::new(1, pairs);
     drop(first);
-    println!("snapshot built: {} entries; peak {:.0} MB", snap.entries.len(), rss_mb());
+    println!("snapshot built: {} entries; peak {:.0} MB", snap.len(), rss_mb());
     let t = Instant::now();
     let again = rosterbridge_plan::diff(&desired, &snap);
     println!("no-change diff: {:.3} s, {} changed, {} gone; peak {:.0} MB", t.elapsed().as_secs_f64(), again.changed.len(), again.gone.len(), rss_mb());

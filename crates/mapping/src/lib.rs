@@ -101,101 +101,130 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         });
     }
 
-    // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
+    // Enrollments (section index = class index before sorting), on a second thread while
+    // the users are mapped: they carry the roster's user index until `user_slot` is known.
+    let map_enrollments = || {
+        let mut out: Vec<cv::Enrollment> = Vec::with_capacity(roster.enrollments.len());
+        // Enrollments of roles that are not synced, by roster user (few: counted below).
+        let mut role_skips: Vec<(&str, u32)> = Vec::new();
+        for e in &roster.enrollments {
+            let role = match &e.role {
+                EnrollmentRole::Student => CanvasRole::Student,
+                EnrollmentRole::Teacher => match roster.users.get(e.user as usize).map(|u| &u.role) {
+                    Some(UserRole::Aide) => CanvasRole::Ta,
+                    _ => CanvasRole::Teacher,
+                },
+                other => {
+                    role_skips.push((other.as_str(), e.user));
+                    continue;
+                }
+            };
+            out.push(cv::Enrollment {
+                section: e.class,
+                user: e.user,
+                role,
+                status: Status::Active,
+                start: e.begin_date,
+                end: e.end_date,
+                src: Some(e.src),
+            });
+        }
+        (out, role_skips)
+    };
     let mut user_slot: Vec<Option<u32>> = vec![None; roster.users.len()];
-    // Canvas compares logins case-insensitively; most logins are lower case already, so
-    // only the others are copied.
-    let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
-        FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
-    desired.users.reserve_exact(roster.users.len());
-    for (ui, user) in roster.users.iter().enumerate() {
-        let username = user.username.trim();
-        let login = if !username.is_empty() {
-            username
-        } else {
-            user.email.as_deref().map(str::trim).unwrap_or("")
-        };
-        let loc = || Location::at(user.src.table.file_name(), user.src.line);
-        if login.is_empty() {
-            diagnostics.push(
-                Diagnostic::error("no-login", "user has neither a username nor an email, so no Canvas login can be made")
-                    .at(loc().with_field("username"))
-                    .sis_id(user.sourced_id.as_str())
-                    .hint("fill `username` (or `email`) for this user in the SIS export"),
-            );
-            continue;
-        }
-        let folded = if login.chars().any(char::is_uppercase) {
-            std::borrow::Cow::Owned(login.to_lowercase())
-        } else {
-            std::borrow::Cow::Borrowed(login)
-        };
-        match logins.entry(folded) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let other = &roster.users[*first.get()];
-                diagnostics.push(
-                    Diagnostic::error(
-                        "duplicate-login",
-                        format!(
-                            "login is already used by user {} ({}); Canvas logins must be unique (case-insensitively)",
-                            other.sourced_id,
-                            other.src
-                        ),
-                    )
-                    .at(loc().with_field("username"))
-                    .value(login)
-                    .sis_id(user.sourced_id.as_str())
-                    .hint("give each person a distinct username in the SIS"),
-                );
-                continue;
+    let (enrollments, role_skips) = std::thread::scope(|scope| {
+        let enrollments = scope.spawn(map_enrollments);
+        {
+            // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
+            // Canvas compares logins case-insensitively; most logins are lower case already, so
+            // only the others are copied.
+            let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
+                FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
+            desired.users.reserve_exact(roster.users.len());
+            for (ui, user) in roster.users.iter().enumerate() {
+                let username = user.username.trim();
+                let login = if !username.is_empty() {
+                    username
+                } else {
+                    user.email.as_deref().map(str::trim).unwrap_or("")
+                };
+                let loc = || Location::at(user.src.table.file_name(), user.src.line);
+                if login.is_empty() {
+                    diagnostics.push(
+                        Diagnostic::error("no-login", "user has neither a username nor an email, so no Canvas login can be made")
+                            .at(loc().with_field("username"))
+                            .sis_id(user.sourced_id.as_str())
+                            .hint("fill `username` (or `email`) for this user in the SIS export"),
+                    );
+                    continue;
+                }
+                let folded = if login.chars().any(char::is_uppercase) {
+                    std::borrow::Cow::Owned(login.to_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(login)
+                };
+                match logins.entry(folded) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let other = &roster.users[*first.get()];
+                        diagnostics.push(
+                            Diagnostic::error(
+                                "duplicate-login",
+                                format!(
+                                    "login is already used by user {} ({}); Canvas logins must be unique (case-insensitively)",
+                                    other.sourced_id,
+                                    other.src
+                                ),
+                            )
+                            .at(loc().with_field("username"))
+                            .value(login)
+                            .sis_id(user.sourced_id.as_str())
+                            .hint("give each person a distinct username in the SIS"),
+                        );
+                        continue;
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(ui);
+                    }
+                }
+                user_slot[ui] = Some(desired.users.len() as u32);
+                desired.users.push(cv::User {
+                    sis_id: user.sourced_id.clone(),
+                    login_id: Str::new(login),
+                    first_name: user.given_name.clone(),
+                    last_name: user.family_name.clone(),
+                    email: user.email.clone().filter(|e| !e.trim().is_empty()),
+                    status: if user.enabled { Status::Active } else { Status::Suspended },
+                    src: Some(user.src),
+                    extra: None,
+                });
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(ui);
-            }
         }
-        user_slot[ui] = Some(desired.users.len() as u32);
-        desired.users.push(cv::User {
-            sis_id: user.sourced_id.clone(),
-            login_id: Str::new(login),
-            first_name: user.given_name.clone(),
-            last_name: user.family_name.clone(),
-            email: user.email.clone().filter(|e| !e.trim().is_empty()),
-            status: if user.enabled { Status::Active } else { Status::Suspended },
-            src: Some(user.src),
-            extra: None,
-        });
-    }
-
-    // Enrollments (section index = class index before sorting).
-    let mut skipped_roles: FxHashMap<&str, usize> = FxHashMap::default();
+        match enrollments.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let slot_of = |roster_user: u32| user_slot.get(roster_user as usize).copied().flatten();
     let mut skipped_users = 0usize;
-    desired.enrollments.reserve_exact(roster.enrollments.len());
-    for e in &roster.enrollments {
-        let Some(Some(user)) = user_slot.get(e.user as usize).copied() else {
+    let mut skipped_roles: FxHashMap<&str, usize> = FxHashMap::default();
+    for (role, user) in role_skips {
+        if slot_of(user).is_some() {
+            *skipped_roles.entry(role).or_insert(0) += 1;
+        } else {
             skipped_users += 1;
-            continue;
-        };
-        let role = match &e.role {
-            EnrollmentRole::Student => CanvasRole::Student,
-            EnrollmentRole::Teacher => match roster.users.get(e.user as usize).map(|u| &u.role) {
-                Some(UserRole::Aide) => CanvasRole::Ta,
-                _ => CanvasRole::Teacher,
-            },
-            other => {
-                *skipped_roles.entry(other.as_str()).or_insert(0) += 1;
-                continue;
-            }
-        };
-        desired.enrollments.push(cv::Enrollment {
-            section: e.class,
-            user,
-            role,
-            status: Status::Active,
-            start: e.begin_date,
-            end: e.end_date,
-            src: Some(e.src),
-        });
+        }
     }
+    desired.enrollments = enrollments;
+    desired.enrollments.retain_mut(|e| match slot_of(e.user) {
+        Some(slot) => {
+            e.user = slot;
+            true
+        }
+        None => {
+            skipped_users += 1;
+            false
+        }
+    });
     let mut skipped_roles: Vec<_> = skipped_roles.into_iter().collect();
     skipped_roles.sort();
     for (role, n) in skipped_roles {
@@ -249,46 +278,73 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     d.accounts.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
     d.terms.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
 
-    let mut roles: Vec<&CanvasRole> = Vec::new();
-    let mut seen: FxHashMap<(u32, u32, u16), u32> = FxHashMap::with_capacity_and_hasher(d.enrollments.len(), Default::default());
-    let mut keep = vec![true; d.enrollments.len()];
-    let mut dups: Vec<Diagnostic> = Vec::new();
-    let mut dup_count = 0usize;
+    // Duplicates share a user, and a user has a handful of enrollments: group enrollment
+    // indexes by user (a counting sort, source order kept within a user) and compare
+    // within each group. Linear, where a hash set of 1.5M triples costs a cache miss each.
+    let users = d.users.len();
+    let mut starts = vec![0u32; users + 1];
+    for e in &d.enrollments {
+        starts[e.user as usize + 1] += 1;
+    }
+    for u in 0..users {
+        starts[u + 1] += starts[u];
+    }
+    let mut fill = starts.clone();
+    let mut by_user = vec![0u32; d.enrollments.len()];
     for (i, e) in d.enrollments.iter().enumerate() {
-        let role = match roles.iter().position(|r| **r == e.role) {
-            Some(p) => p as u16,
-            None => {
-                roles.push(&e.role);
-                (roles.len() - 1) as u16
+        let slot = &mut fill[e.user as usize];
+        by_user[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    drop(fill);
+    let mut keep = vec![true; d.enrollments.len()];
+    let mut dup_pairs: Vec<(u32, u32)> = Vec::new();
+    let mut group: Vec<u32> = Vec::new();
+    for u in 0..users {
+        let list = &by_user[starts[u] as usize..starts[u + 1] as usize];
+        if list.len() < 2 {
+            continue;
+        }
+        // Sorted by (section, role, source order): the first of equal neighbours is kept.
+        group.clear();
+        group.extend_from_slice(list);
+        group.sort_by(|&a, &b| {
+            let (x, y) = (&d.enrollments[a as usize], &d.enrollments[b as usize]);
+            x.section.cmp(&y.section).then_with(|| x.role.as_str().cmp(y.role.as_str())).then(a.cmp(&b))
+        });
+        let mut first = group[0];
+        for &i in &group[1..] {
+            let (f, e) = (&d.enrollments[first as usize], &d.enrollments[i as usize]);
+            if f.section != e.section || f.role != e.role {
+                first = i;
+                continue;
             }
-        };
-        match seen.entry((e.section, e.user, role)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i as u32);
-            }
-            std::collections::hash_map::Entry::Occupied(first) => {
-                keep[i] = false;
-                dup_count += 1;
-                if dups.len() < 1000 {
-                    let first = &d.enrollments[*first.get() as usize];
-                    let loc = e.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
-                    dups.push(
-                        Diagnostic::warning(
-                            "duplicate-enrollment",
-                            format!(
-                                "user {} is enrolled more than once as {} in {}; the first row ({}) is used",
-                                d.users[e.user as usize].sis_id,
-                                e.role.as_str(),
-                                d.sections[e.section as usize].sis_id,
-                                first.src.map(|s| s.to_string()).unwrap_or_default()
-                            ),
-                        )
-                        .at(loc),
-                    );
-                }
-            }
+            keep[i as usize] = false;
+            dup_pairs.push((i, first));
         }
     }
+    // Reported in source order, the first 1000.
+    dup_pairs.sort_unstable();
+    let dup_count = dup_pairs.len();
+    let mut dups: Vec<Diagnostic> = dup_pairs
+        .iter()
+        .take(1000)
+        .map(|&(i, first)| {
+            let (f, e) = (&d.enrollments[first as usize], &d.enrollments[i as usize]);
+            let loc = e.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
+            Diagnostic::warning(
+                "duplicate-enrollment",
+                format!(
+                    "user {} is enrolled more than once as {} in {}; the first row ({}) is used",
+                    d.users[e.user as usize].sis_id,
+                    e.role.as_str(),
+                    d.sections[e.section as usize].sis_id,
+                    f.src.map(|s| s.to_string()).unwrap_or_default()
+                ),
+            )
+            .at(loc)
+        })
+        .collect();
     if dup_count > 0 {
         let mut i = 0;
         d.enrollments.retain(|_| {

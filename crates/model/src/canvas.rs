@@ -59,12 +59,16 @@ impl CanvasRole {
 
 /// Canvas's date form for SIS CSV: a plain date is read in the account's time zone.
 pub fn format_date(d: NaiveDate) -> Str {
-    compact_str::format_compact!("{}", d.format("%Y-%m-%d"))
+    let mut s = Str::default();
+    crate::date::push_date(&mut s, d);
+    s
 }
 
 /// End of a day in the account's time zone, for inclusive end dates (session `endDate`).
 pub fn format_end_of_day(d: NaiveDate) -> Str {
-    compact_str::format_compact!("{}T23:59:59", d.format("%Y-%m-%d"))
+    let mut s = format_date(d);
+    s.push_str("T23:59:59");
+    s
 }
 
 fn opt(s: &Option<Str>) -> &str {

@@ -9,6 +9,7 @@
 //! No I/O, no clock, no randomness: everything here is data.
 
 pub mod canvas;
+pub mod date;
 pub mod diag;
 pub mod hash;
 pub mod kind;

@@ -331,8 +331,8 @@ pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
     }
     // Stored objects nobody matched are gone. Record ids are dense, so a bitset is the
     // cheapest "seen" set.
-    if matched.len() < snapshot.entries.len() {
-        let max = snapshot.entries.values().map(|e| e.id).max().unwrap_or(0).max(0) as usize;
+    if matched.len() < snapshot.len() {
+        let max = snapshot.values().map(|e| e.id).max().unwrap_or(0).max(0) as usize;
         let mut seen = vec![0u64; max / 64 + 1];
         for id in matched {
             if id >= 0 {
@@ -340,7 +340,7 @@ pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
             }
         }
         let is_seen = |id: RecordId| id >= 0 && seen[id as usize / 64] & (1 << (id as usize % 64)) != 0;
-        out.gone = snapshot.entries.values().filter(|e| e.status.is_active() && !is_seen(e.id)).copied().collect();
+        out.gone = snapshot.values().filter(|e| e.status.is_active() && !is_seen(e.id)).copied().collect();
         out.gone.sort_by_key(|e| e.id);
     }
     out
@@ -351,9 +351,15 @@ fn compare_kind(desired: &DesiredState, snapshot: &StateSnapshot, kind: Kind) ->
     let work = |range: std::ops::Range<usize>| {
         let mut part = Part { changed: Vec::new(), matched: Vec::with_capacity(range.len()), unchanged: 0 };
         let mut buf = Vec::with_capacity(256);
+        // The store keeps objects in the order they were applied: the next one is
+        // usually right after the last one found.
+        let mut hint = usize::MAX;
         for i in range {
             let (key_hash, hash) = desired.hashes(kind, i, &mut buf);
-            let stored = snapshot.get(key_hash).copied();
+            let stored = snapshot.find(key_hash, hint).map(|p| {
+                hint = p + 1;
+                *snapshot.at(p)
+            });
             if let Some(s) = stored {
                 part.matched.push(s.id);
                 if s.content_hash == hash {

@@ -21,7 +21,7 @@ fn enrol(section: u32, user: u32) -> Enrollment {
 
 /// Stores every object of `state` as applied, the way a sink would after success.
 fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
-    let mut snap = StateSnapshot { version: 7, ..Default::default() };
+    let mut pairs = Vec::new();
     let mut records = Vec::new();
     for kind in Kind::ALL {
         for i in 0..state.len(kind) {
@@ -29,7 +29,7 @@ fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
             let key = state.key(kind, i);
             let id = records.len() as i64 + 1;
             let entry = SnapshotEntry { id, kind, content_hash: content_hash(&row), status: row.status().unwrap() };
-            snap.entries.insert(KeyHash::of(kind, &key), entry);
+            pairs.push((KeyHash::of(kind, &key), entry));
             records.push(StoredRecord {
                 id,
                 kind,
@@ -43,7 +43,7 @@ fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
             });
         }
     }
-    (snap, records)
+    (StateSnapshot::new(7, pairs), records)
 }
 
 fn plan(desired: &DesiredState, snap: &StateSnapshot, records: &[StoredRecord], options: &PlanOptions) -> Plan {
@@ -140,7 +140,7 @@ fn a_suspended_user_who_comes_back_is_reactivated() {
     let (mut snap, mut records) = applied(&desired);
     // Record the suspension as applied.
     let key = KeyHash::of(Kind::Users, "u00");
-    let entry = snap.entries.get_mut(&key).unwrap();
+    let entry = snap.get_mut(key).unwrap();
     entry.status = Status::Suspended;
     let rec = records.iter_mut().find(|r| r.id == entry.id).unwrap();
     rec.row.set_status(Status::Suspended);

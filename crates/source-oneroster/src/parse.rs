@@ -134,7 +134,7 @@ impl<'s> Rows<'s> {
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    rosterbridge_model::date::parse_date(s)
 }
 
 fn list(s: &str) -> Vec<Str> {
@@ -395,7 +395,7 @@ pub(crate) fn build(
         let enrollments = s.spawn(|| read_enrollments(enrollments_in, &class_ix, &org_ix));
         (users.join(), enrollments.join())
     });
-    let (mut users, user_tables, user_diags) = match users_result {
+    let (mut users, user_ix, user_tables, user_diags) = match users_result {
         Ok(r) => r?,
         Err(p) => std::panic::resume_unwind(p),
     };
@@ -408,7 +408,6 @@ pub(crate) fn build(
     diags.extend(user_diags);
 
     // Resolve enrollment users.
-    let user_ix: FxHashMap<SisId, u32> = users.iter().enumerate().map(|(i, u)| (u.sourced_id.clone(), i as u32)).collect();
     let resolved: Vec<Option<u32>> = provisional.iter().map(|id| user_ix.get(id.as_str()).copied()).collect();
     let mut unknown = 0usize;
     enrollments.retain_mut(|e| match resolved[e.user as usize] {
@@ -492,7 +491,7 @@ pub(crate) fn build(
     Ok((roster, tables, diags))
 }
 
-type UsersResult = (Vec<User>, Vec<TableSummary>, Vec<Diagnostic>);
+type UsersResult = (Vec<User>, FxHashMap<SisId, u32>, Vec<TableSummary>, Vec<Diagnostic>);
 
 fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in: Option<Wrapped<'_>>) -> Result<UsersResult, SourceError> {
     let mut users: Vec<User> = Vec::new();
@@ -519,7 +518,9 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
             if !c[5].is_empty() && role.is_unknown() {
                 rows.warn("unknown-value", format!("role {:?} is not in the OneRoster vocabulary", c[5]), line, 5, pos, c[5], c[0]);
             }
-            let extra = UserExtra {
+            // Most users have none of the rare fields: look before building.
+            let has_extra = [7, 10, 13, 14, 17, 18, 19, 20, 21, 22].iter().any(|&i| !c[i].is_empty());
+            let extra = if !has_extra { None } else { Some(UserExtra {
                 roles: Vec::new(),
                 user_ids: user_ids(c[7]),
                 middle_name: opt(c[10]),
@@ -531,7 +532,7 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 sms: opt(c[13]),
                 phone: opt(c[14]),
                 primary_org: opt(c[21]).map(SisId::new),
-            };
+            }) };
             index.insert(id.clone(), users.len() as u32);
             users.push(User {
                 sourced_id: id,
@@ -546,7 +547,7 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 agents: ids(c[15]),
                 grades: list(c[16]),
                 src: SourceRef::new(SourceTable::Users, line),
-                extra: (!extra.is_empty()).then(|| Box::new(extra)),
+                extra: extra.filter(|x| !x.is_empty()).map(Box::new),
             });
         })?;
         tables.push(TableSummary { file: "users.csv".into(), mode, rows: n });
@@ -629,7 +630,7 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
             }
         }
     }
-    Ok((users, tables, diags))
+    Ok((users, index, tables, diags))
 }
 
 type EnrollmentsResult = (Vec<Enrollment>, Vec<SisId>, Vec<TableSummary>, Vec<Diagnostic>);
@@ -647,6 +648,8 @@ fn read_enrollments(
     // Duplicate detection by a 64-bit hash of the id, confirmed against the stored id.
     let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
     let mut rows = Rows::new("enrollments.csv", ENROLLMENTS, w.mode);
+    let mut last_class: Option<(Str, u32)> = None;
+    let mut last_school: Option<(Str, u32)> = None;
     let n = for_each_row("enrollments.csv", w.input, ENROLLMENTS, |line, c, pos| {
         if !rows.required(line, c, pos) {
             return;
@@ -658,11 +661,20 @@ fn read_enrollments(
                 return dup_error(&mut rows, line, f.src.line, c[0], pos);
             }
         }
-        let Some(&class) = class_ix.get(c[3]) else {
+        // Exports list a class's enrollments together: remember the last lookup.
+        let class = match &last_class {
+            Some((id, ix)) if id.as_str() == c[3] => Some(*ix),
+            _ => class_ix.get(c[3]).copied().inspect(|ix| last_class = Some((Str::new(c[3]), *ix))),
+        };
+        let Some(class) = class else {
             rows.error("unknown-reference", format!("class {:?} is not in classes.csv; the enrollment is left out", c[3]), line, 3, pos, c[3], c[0], "add the class to classes.csv or remove the enrollment");
             return;
         };
-        let Some(&school) = org_ix.get(c[4]) else {
+        let school = match &last_school {
+            Some((id, ix)) if id.as_str() == c[4] => Some(*ix),
+            _ => org_ix.get(c[4]).copied().inspect(|ix| last_school = Some((Str::new(c[4]), *ix))),
+        };
+        let Some(school) = school else {
             rows.error("unknown-reference", format!("school {:?} is not in orgs.csv; the enrollment is left out", c[4]), line, 4, pos, c[4], c[0], "add the school to orgs.csv or correct schoolSourcedId");
             return;
         };

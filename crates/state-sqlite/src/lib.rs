@@ -219,8 +219,8 @@ impl SqliteStore {
         if cached_version as u64 != version || data.len() % ENTRY != 0 {
             return Ok(None);
         }
-        let mut snap = StateSnapshot { version, ..Default::default() };
-        snap.entries.reserve(data.len() / ENTRY);
+        let mut keys = Vec::with_capacity(data.len() / ENTRY);
+        let mut entries = Vec::with_capacity(data.len() / ENTRY);
         for e in data.chunks_exact(ENTRY) {
             let mut key = [0u8; 16];
             key.copy_from_slice(&e[..16]);
@@ -232,21 +232,19 @@ impl SqliteStore {
                 // An unreadable cache is only a cache: fall back to the table.
                 return Ok(None);
             };
-            snap.entries.insert(
-                KeyHash::from_bytes(key),
-                SnapshotEntry { id: i64::from_le_bytes(id), kind, content_hash: u64::from_le_bytes(hash), status },
-            );
+            keys.push(KeyHash::from_bytes(key));
+            entries.push(SnapshotEntry { id: i64::from_le_bytes(id), kind, content_hash: u64::from_le_bytes(hash), status });
         }
-        Ok(Some(snap))
+        drop(data);
+        // Written in id order, so this is a check, not a sort.
+        Ok(Some(StateSnapshot::from_parts(version, keys, entries)))
     }
 
     /// Rewrites the index cache from the objects table (inside the caller's transaction).
     fn write_index_cache(conn: &Connection, version: u64) -> Result<(), StateError> {
         let snap = Self::scan_index(conn, version)?;
-        let mut entries: Vec<(&KeyHash, &SnapshotEntry)> = snap.entries.iter().collect();
-        entries.sort_unstable_by_key(|(_, e)| e.id);
-        let mut data = Vec::with_capacity(entries.len() * ENTRY);
-        for (k, e) in entries {
+        let mut data = Vec::with_capacity(snap.len() * ENTRY);
+        for (k, e) in snap.iter() {
             data.extend_from_slice(&k.to_bytes());
             data.extend_from_slice(&e.id.to_le_bytes());
             data.extend_from_slice(&e.content_hash.to_le_bytes());
@@ -264,8 +262,7 @@ impl SqliteStore {
     /// The index, read row by row from the objects table.
     fn scan_index(conn: &Connection, version: u64) -> Result<StateSnapshot, StateError> {
         let count: i64 = conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).map_err(backend("counting objects"))?;
-        let mut snap = StateSnapshot { version, ..Default::default() };
-        snap.entries.reserve(count.max(0) as usize);
+        let mut pairs = Vec::with_capacity(count.max(0) as usize);
         let mut stmt = conn
             .prepare_cached("SELECT id, key_hash, kind, status, content_hash FROM objects")
             .map_err(backend("reading the state index"))?;
@@ -283,9 +280,9 @@ impl SqliteStore {
             let status = status_from(r.get(3).map_err(backend("reading the state index"))?)
                 .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown status code")))?;
             let content_hash: i64 = r.get(4).map_err(backend("reading the state index"))?;
-            snap.entries.insert(KeyHash::from_bytes(key), SnapshotEntry { id, kind, content_hash: content_hash as u64, status });
+            pairs.push((KeyHash::from_bytes(key), SnapshotEntry { id, kind, content_hash: content_hash as u64, status }));
         }
-        Ok(snap)
+        Ok(StateSnapshot::new(version, pairs))
     }
 
     fn load_records_impl(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {

@@ -32,7 +32,7 @@ fn an_empty_store_has_an_empty_snapshot_at_version_zero() {
     let store = SqliteStore::open_in_memory().unwrap();
     let snap = store.snapshot().unwrap();
     assert_eq!(snap.version, 0);
-    assert!(snap.entries.is_empty());
+    assert!(snap.is_empty());
     assert!(store.runs(10).unwrap().is_empty());
 }
 
@@ -75,7 +75,7 @@ fn a_stale_version_is_refused_and_writes_nothing() {
     let err = store.record_outcomes(run, 0, &[applied(Kind::Users, "2", user_row("2", "B", Status::Active))]).unwrap_err();
     assert_eq!(err.kind(), StateErrorKind::StaleVersion);
     let snap = store.snapshot().unwrap();
-    assert_eq!((snap.version, snap.entries.len()), (1, 1));
+    assert_eq!((snap.version, snap.len()), (1, 1));
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn rejected_outcomes_never_insert_and_keep_the_applied_row() {
     new_rejected.result = OutcomeResult::Rejected { message: "nope".into() };
     store.record_outcomes(run, 1, &[rejected, new_rejected]).unwrap();
     let snap = store.snapshot().unwrap();
-    assert_eq!(snap.entries.len(), 1);
+    assert_eq!(snap.len(), 1);
     let id = snap.get(KeyHash::of(Kind::Users, "1")).unwrap().id;
     let rec = &store.load_records(&[id]).unwrap()[0];
     assert_eq!(rec.row.get("first_name"), "A");
@@ -105,7 +105,7 @@ fn reapplying_the_same_outcomes_is_idempotent_and_status_follows_the_row() {
     store.record_outcomes(run, 1, &[o]).unwrap();
     store.record_outcomes(run, 2, &[applied(Kind::Users, "1", user_row("1", "A", Status::Suspended))]).unwrap();
     let snap = store.snapshot().unwrap();
-    assert_eq!(snap.entries.len(), 1);
+    assert_eq!(snap.len(), 1);
     assert_eq!(snap.get(KeyHash::of(Kind::Users, "1")).unwrap().status, Status::Suspended);
     assert_eq!(snap.active_count(Kind::Users), 0);
 }
@@ -170,7 +170,7 @@ fn a_file_that_is_not_a_database_is_refused() {
 }
 
 fn entries(s: &StateSnapshot) -> Vec<(KeyHash, SnapshotEntry)> {
-    let mut v: Vec<_> = s.entries.iter().map(|(k, e)| (*k, *e)).collect();
+    let mut v: Vec<_> = s.iter().map(|(k, e)| (k, *e)).collect();
     v.sort_by_key(|(_, e)| e.id);
     v
 }
@@ -185,7 +185,7 @@ fn the_cached_index_equals_a_full_scan_and_a_stale_or_broken_cache_is_not_truste
     store.record_outcomes(run, 0, &outcomes).unwrap();
     store.record_outcomes(run, 1, &[applied(Kind::Users, "007", user_row("007", "B", Status::Suspended))]).unwrap();
     let cached = store.snapshot().unwrap();
-    assert_eq!(cached.entries.len(), 50);
+    assert_eq!(cached.len(), 50);
     assert_eq!(cached.get(KeyHash::of(Kind::Users, "007")).unwrap().status, Status::Suspended);
 
     let conn = rusqlite::Connection::open(&path).unwrap();

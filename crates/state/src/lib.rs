@@ -61,33 +61,176 @@ pub struct SnapshotEntry {
 }
 
 /// A compact index of everything the store holds, keyed by [`KeyHash`].
+///
+/// Entries are kept in record-id order, which is the order they were applied in, which
+/// is the desired order of the plans that applied them: so the planner, walking the
+/// desired state in its order, finds most objects right after the previous one
+/// ([`StateSnapshot::find`] with a hint), reading memory sequentially. Other lookups go
+/// through buckets of positions by the key's leading bits (key hashes are uniform, so a
+/// bucket holds a few keys). About 44 bytes an object and no hashing to build, where a
+/// hash map of the same 2M objects took twice the memory and most of the load time.
 #[derive(Clone, Debug, Default)]
 pub struct StateSnapshot {
     /// Increases with every successful [`StateStore::record_outcomes`]; a plan made
     /// against one version must not be applied against another.
     pub version: u64,
-    pub entries: FxHashMap<KeyHash, SnapshotEntry>,
+    keys: Vec<KeyHash>,
+    entries: Vec<SnapshotEntry>,
+    /// Positions grouped by bucket: `order[starts[b]..starts[b + 1]]` are the positions
+    /// of the keys whose top `bits` bits are `b`.
+    order: Vec<u32>,
+    starts: Vec<u32>,
+    bits: u32,
 }
 
 impl StateSnapshot {
+    /// An index of these entries, one per key (stores enforce that), kept in record-id
+    /// order (sorted here if they do not come that way).
+    pub fn new(version: u64, mut pairs: Vec<(KeyHash, SnapshotEntry)>) -> StateSnapshot {
+        if !pairs.is_sorted_by_key(|p| p.1.id) {
+            pairs.sort_by_key(|p| p.1.id);
+        }
+        let (keys, entries): (Vec<KeyHash>, Vec<SnapshotEntry>) = pairs.into_iter().unzip();
+        StateSnapshot::from_parts(version, keys, entries)
+    }
+
+    /// The same from parallel vectors (`keys[i]` is the key of `entries[i]`), without
+    /// an intermediate vector of pairs: stores load millions of entries this way.
+    pub fn from_parts(version: u64, keys: Vec<KeyHash>, entries: Vec<SnapshotEntry>) -> StateSnapshot {
+        assert_eq!(keys.len(), entries.len(), "one key per entry");
+        if !entries.is_sorted_by_key(|e| e.id) {
+            let mut pairs: Vec<_> = keys.into_iter().zip(entries).collect();
+            pairs.sort_by_key(|p| p.1.id);
+            let (keys, entries) = pairs.into_iter().unzip();
+            return StateSnapshot::from_parts(version, keys, entries);
+        }
+        let mut snap = StateSnapshot { version, keys, entries, order: Vec::new(), starts: Vec::new(), bits: 0 };
+        snap.build_buckets();
+        snap
+    }
+
+    fn build_buckets(&mut self) {
+        let n = self.keys.len();
+        // About four keys per bucket.
+        self.bits = if n < 8 { 0 } else { (usize::BITS - (n / 4 - 1).leading_zeros()).min(24) };
+        let buckets = 1usize << self.bits;
+        let mut starts = vec![0u32; buckets + 1];
+        for k in &self.keys {
+            starts[self.bucket(*k) + 1] += 1;
+        }
+        for b in 0..buckets {
+            starts[b + 1] += starts[b];
+        }
+        let mut fill = starts.clone();
+        let mut order = vec![0u32; n];
+        for (i, k) in self.keys.iter().enumerate() {
+            let slot = &mut fill[self.bucket(*k)];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        self.order = order;
+        self.starts = starts;
+    }
+
+    fn bucket(&self, key: KeyHash) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (key.0 >> (128 - self.bits)) as usize
+        }
+    }
+
+    /// The position of `key`, trying position `hint` first (pass the position after the
+    /// previous hit; any value is safe).
+    pub fn find(&self, key: KeyHash, hint: usize) -> Option<usize> {
+        if self.keys.get(hint) == Some(&key) {
+            return Some(hint);
+        }
+        if self.keys.is_empty() {
+            return None;
+        }
+        let b = self.bucket(key);
+        self.order[self.starts[b] as usize..self.starts[b + 1] as usize].iter().map(|&p| p as usize).find(|&p| self.keys[p] == key)
+    }
+
+    /// The entry at a position [`StateSnapshot::find`] returned.
+    pub fn at(&self, position: usize) -> &SnapshotEntry {
+        &self.entries[position]
+    }
+
     pub fn get(&self, key: KeyHash) -> Option<&SnapshotEntry> {
-        self.entries.get(&key)
+        self.find(key, usize::MAX).map(|i| &self.entries[i])
+    }
+
+    pub fn get_mut(&mut self, key: KeyHash) -> Option<&mut SnapshotEntry> {
+        self.find(key, usize::MAX).map(|i| &mut self.entries[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Every entry with its key, in record-id order.
+    pub fn iter(&self) -> impl Iterator<Item = (KeyHash, &SnapshotEntry)> {
+        self.keys.iter().copied().zip(self.entries.iter())
+    }
+
+    /// Every entry, in record-id order.
+    pub fn values(&self) -> impl Iterator<Item = &SnapshotEntry> {
+        self.entries.iter()
     }
 
     /// Number of stored objects of a kind whose applied status is active.
     pub fn active_count(&self, kind: Kind) -> usize {
-        self.entries.values().filter(|e| e.kind == kind && e.status.is_active()).count()
+        self.entries.iter().filter(|e| e.kind == kind && e.status.is_active()).count()
     }
 
     /// Active counts for every kind at once (one pass).
     pub fn active_counts(&self) -> FxHashMap<Kind, usize> {
         let mut counts = FxHashMap::default();
-        for e in self.entries.values() {
+        for e in &self.entries {
             if e.status.is_active() {
                 *counts.entry(e.kind).or_insert(0) += 1;
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    fn entry(id: i64) -> SnapshotEntry {
+        SnapshotEntry { id, kind: Kind::Users, content_hash: id as u64 * 7, status: Status::Active }
+    }
+
+    #[test]
+    fn finds_every_key_and_no_other_with_any_hint() {
+        for n in [0usize, 1, 2, 3, 7, 8, 17, 1000, 5000] {
+            // Given out of id order: the index sorts them.
+            let pairs: Vec<_> = (0..n).rev().map(|i| (KeyHash::of(Kind::Users, &format!("u{i}")), entry(i as i64))).collect();
+            let snap = StateSnapshot::new(3, pairs.clone());
+            assert_eq!(snap.len(), n);
+            assert!(snap.values().map(|e| e.id).is_sorted());
+            for (k, e) in &pairs {
+                assert_eq!(snap.get(*k), Some(e));
+                for hint in [0, e.id as usize, e.id as usize + 1, n, usize::MAX] {
+                    assert_eq!(snap.find(*k, hint).map(|p| snap.at(p)), Some(e), "hint {hint}");
+                }
+            }
+            for i in n..n + 200 {
+                assert_eq!(snap.get(KeyHash::of(Kind::Users, &format!("u{i}"))), None);
+                assert_eq!(snap.find(KeyHash::of(Kind::Users, &format!("u{i}")), 0), None);
+            }
+            // Extreme keys land in the first and last buckets.
+            assert_eq!(snap.get(KeyHash(0)), None);
+            assert_eq!(snap.get(KeyHash(u128::MAX)), None);
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     let store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
     let snapshot = store.snapshot()?;
     let mut per_kind: Vec<(Kind, usize, usize)> = Kind::ALL.iter().map(|k| (*k, 0, 0)).collect();
-    for e in snapshot.entries.values() {
+    for e in snapshot.values() {
         if let Some(row) = per_kind.iter_mut().find(|(k, _, _)| *k == e.kind) {
             if e.status.is_active() {
                 row.1 += 1;
