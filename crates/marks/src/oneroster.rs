@@ -171,7 +171,7 @@ impl GradebookWriter {
                         stop = Some(format!("not sent: {e}"));
                         stop.clone()
                     }
-                    Err(e) => Some(format!("the line item for class {} was refused: {e}", li.class)),
+                    Err(e) => Some(format!("the line item for class {} was refused: {}", li.class, refusal(&e))),
                 },
             };
             for m in marks {
@@ -184,7 +184,7 @@ impl GradebookWriter {
                             stop = Some(format!("not sent: {e}"));
                             Outcome::Rejected { message: e.to_string() }
                         }
-                        Err(e) => Outcome::Rejected { message: e.to_string() },
+                        Err(e) => Outcome::Rejected { message: refusal(&e) },
                     },
                 };
                 transfers.push(Transfer { result_id: m.result_id.clone(), outcome });
@@ -192,6 +192,16 @@ impl GradebookWriter {
         }
         transfers
     }
+}
+
+/// A refusal for people: the status and the provider's `imsx_description` when it sent one.
+fn refusal(e: &HttpError) -> String {
+    if let HttpError::Status { status, body, .. } = e {
+        if let Some(d) = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("imsx_description").and_then(Value::as_str).map(str::to_string)) {
+            return format!("HTTP {status}: {d}");
+        }
+    }
+    e.to_string()
 }
 
 /// Failures of the provider as a whole: going on would only fail again.

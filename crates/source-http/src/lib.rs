@@ -139,10 +139,11 @@ impl Response {
     }
 }
 
-/// The first 200 characters of a body, for errors (never used on token responses).
+/// The first 400 characters of a body, for errors (never used on token responses): enough
+/// for a OneRoster `imsx_StatusInfo` with its description.
 pub fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
-    let s: String = s.chars().take(200).collect();
+    let s: String = s.chars().take(400).collect();
     s.replace(['\n', '\r'], " ")
 }
 
