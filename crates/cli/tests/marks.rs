@@ -213,3 +213,36 @@ fn marks_commands_refuse_when_marks_are_off_and_before_any_sync() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("marks syncing is off"), "{}", r.stderr);
 }
+
+#[test]
+fn literal_marks_from_canvas_letter_grades_need_a_grading_scheme_on_the_course() {
+    let (sandbox, sis, _fixture) = start(&[]);
+    let w = Work::new(&V11.replace("@SIS@", &sis), &sandbox.url, "enabled = true\ntype = \"literal\"\nscale = \"canvas\"\nmark_period = \"fall-2026\"\n", "sandbox-secret");
+    w.rb(&["sync"]).ok();
+    // cls-001 gets a grading scheme through Canvas's API; cls-002 has none.
+    let client = sandbox.client();
+    sandbox.read(async {
+        let course = sis_path("sis_course_id", "cls-001");
+        let mut form = vec![("title".to_string(), "Letters".to_string())];
+        for (n, v) in [("A", "90"), ("B", "80"), ("C", "70"), ("F", "0")] {
+            form.push(("grading_scheme_entry[][name]".into(), n.into()));
+            form.push(("grading_scheme_entry[][value]".into(), v.into()));
+        }
+        let gs: Value = client.write(Method::POST, &format!("/api/v1/courses/{course}/grading_standards"), form, Retry::IfNotProcessed).await.unwrap();
+        let _: Value = client.write(Method::PUT, &format!("/api/v1/courses/{course}"), vec![("course[grading_standard_id]".into(), gs["id"].to_string())], Retry::Safe).await.unwrap();
+    });
+    set_grades(&sandbox, "cls-001", "007", json!({"current_score": 79.0, "final_score": 79.0}));
+    set_grades(&sandbox, "cls-001", "008", json!({"current_score": 50.0, "final_score": 50.0, "override_score": 80.0}));
+    set_grades(&sandbox, "cls-002", "009", json!({"current_score": 95.0, "final_score": 95.0}));
+    let plan = w.rb(&["marks", "plan", "--json"]);
+    plan.ok();
+    let plan = plan.json();
+    assert_eq!(mark(&plan, "007")["text"], "C", "Canvas's letter for 79 under the course's scheme");
+    assert_eq!((mark(&plan, "008")["text"].as_str(), mark(&plan, "008")["from"].as_str()), (Some("B"), Some("override")));
+    assert_eq!((mark(&plan, "009")["action"].as_str(), mark(&plan, "009")["flags"][0]["flag"].as_str()), (Some("skip"), Some("no_letter_grade")));
+    let push = w.rb(&["marks", "push", "--json"]);
+    push.ok();
+    let gb = gradebook(&sis);
+    assert_eq!(result_of(&gb, "007")[0]["comment"], "C", "1.1 has no textScore: the letter travels in the comment");
+    assert_eq!(result_of(&gb, "007")[0]["score"].as_f64(), Some(79.0));
+}

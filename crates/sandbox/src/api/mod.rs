@@ -2,6 +2,7 @@
 
 mod files;
 pub(crate) mod form;
+mod grading_standards;
 mod ids;
 mod reads;
 mod sandbox_admin;
@@ -156,6 +157,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/sandbox/enrollments/{id}/grades",
             put(sandbox_admin::set_grades),
+        )
+        .route(
+            "/courses/{id}/grading_standards",
+            get(grading_standards::list_for_course).post(grading_standards::create_for_course),
+        )
+        .route(
+            "/courses/{course_id}/grading_standards/{id}",
+            get(grading_standards::show_for_course),
+        )
+        .route(
+            "/accounts/{id}/grading_standards",
+            get(grading_standards::list_for_account).post(grading_standards::create_for_account),
         )
         .route("/groups/{id}", get(reads::group))
         .route("/groups/{id}/memberships", get(reads::group_memberships))
