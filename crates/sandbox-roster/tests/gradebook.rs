@@ -10,7 +10,7 @@ use rosterbridge_source_http::Authorizer;
 use serde_json::{json, Value};
 
 fn token(p: &RunningProvider, scope: &str) -> String {
-    let r: Value = Client::new()
+    let r: Value = client()
         .post(p.token_url())
         .basic_auth("sandbox-client", Some("sandbox-client-secret"))
         .form(&[("grant_type", "client_credentials"), ("scope", scope)])
@@ -21,15 +21,22 @@ fn token(p: &RunningProvider, scope: &str) -> String {
     r["access_token"].as_str().unwrap().to_string()
 }
 
+/// A blocking client. reqwest is built here without a default TLS provider; the shared
+/// HTTP client installs ring once per process, so build one first.
+fn client() -> Client {
+    let _ = HttpClient::new(RetryPolicy::default());
+    Client::new()
+}
+
 const GB: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook";
 
 fn put12(p: &RunningProvider, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = Client::new().put(format!("{}/ims/oneroster/gradebook/v1p2/{path}", p.base_url)).bearer_auth(token).json(&body).send().unwrap();
+    let r = client().put(format!("{}/ims/oneroster/gradebook/v1p2/{path}", p.base_url)).bearer_auth(token).json(&body).send().unwrap();
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
 fn get12(p: &RunningProvider, token: &str, path: &str) -> (u16, Value) {
-    let r = Client::new().get(format!("{}/ims/oneroster/gradebook/v1p2/{path}", p.base_url)).bearer_auth(token).send().unwrap();
+    let r = client().get(format!("{}/ims/oneroster/gradebook/v1p2/{path}", p.base_url)).bearer_auth(token).send().unwrap();
     (r.status().as_u16(), r.json().unwrap_or(Value::Null))
 }
 
@@ -114,19 +121,19 @@ fn oneroster_1_1_gradebook_puts_are_signed_with_oauth1_and_need_a_numeric_score(
         let url = Url::parse(&format!("{}/{path}", p.v1p1_url())).unwrap();
         let auth = signer.authorization(&http, method, &url).unwrap();
         let req = match body {
-            Some(b) => Client::new().put(url.as_str()).json(&b),
-            None => Client::new().get(url.as_str()),
+            Some(b) => client().put(url.as_str()).json(&b),
+            None => client().get(url.as_str()),
         };
         let r = req.header("Authorization", auth).send().unwrap();
         (r.status().as_u16(), r.json().unwrap_or(Value::Null))
     };
     // Unsigned: refused.
-    let r = Client::new().put(format!("{}/categories/c", p.v1p1_url())).json(&json!({"category": {"title": "x"}})).send().unwrap();
+    let r = client().put(format!("{}/categories/c", p.v1p1_url())).json(&json!({"category": {"title": "x"}})).send().unwrap();
     assert_eq!(r.status().as_u16(), 401);
     // A GET signature does not sign a PUT.
     let url = Url::parse(&format!("{}/categories/c", p.v1p1_url())).unwrap();
     let get_sig = signer.authorization(&http, "GET", &url).unwrap();
-    let r = Client::new().put(url.as_str()).header("Authorization", get_sig).json(&json!({"category": {"title": "x"}})).send().unwrap();
+    let r = client().put(url.as_str()).header("Authorization", get_sig).json(&json!({"category": {"title": "x"}})).send().unwrap();
     assert_eq!(r.status().as_u16(), 401, "the method is part of the signature");
 
     assert_eq!(send("PUT", "categories/c", Some(json!({"category": {"title": "Final"}}))).0, 201);
