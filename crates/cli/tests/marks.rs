@@ -58,6 +58,8 @@ fn set_grades(sandbox: &Sandbox, class: &str, student: &str, grades: Value) {
 
 /// The SIS provider's gradebook, read back through its sandbox dump.
 fn gradebook(sis: &str) -> Value {
+    // Building a Canvas client installs the TLS crypto provider reqwest needs here.
+    let _ = rosterbridge_canvas_client::CanvasClient::new(sis, rosterbridge_canvas_client::Token::new("unused"), Default::default());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async { reqwest::get(format!("{sis}/sandbox/gradebook")).await.unwrap().json::<Value>().await.unwrap() })
 }
