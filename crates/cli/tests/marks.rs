@@ -56,6 +56,22 @@ fn set_grades(sandbox: &Sandbox, class: &str, student: &str, grades: Value) {
     });
 }
 
+/// Sets a Final Grade Override the way Canvas's gradebook does: GraphQL `setOverrideScore`.
+fn set_override(sandbox: &Sandbox, class: &str, student: &str, score: f64) {
+    let client = sandbox.client();
+    sandbox.read(async {
+        let path = format!("/api/v1/sections/{}/enrollments", sis_path("sis_section_id", class));
+        let list: Vec<Value> = client.get_all(&path, &[("type[]", "StudentEnrollment".into())]).await.unwrap();
+        let e = list.iter().find(|e| e["sis_user_id"] == student).unwrap();
+        let q = "mutation ($id: ID!, $score: Float) { setOverrideScore(input: {enrollmentId: $id, overrideScore: $score}) { grades { overrideScore } errors { message } } }";
+        let body = json!({"query": q, "variables": {"id": e["id"].to_string(), "score": score}});
+        let body = Body::Bytes { content_type: "application/json", data: std::sync::Arc::new(serde_json::to_vec(&body).unwrap()) };
+        let r = client.send(Method::POST, "/api/graphql", &[], &body, Retry::Safe).await.unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["data"]["setOverrideScore"]["grades"]["overrideScore"].as_f64(), Some(score), "{v}");
+    });
+}
+
 /// The SIS provider's gradebook, read back through its sandbox dump.
 fn gradebook(sis: &str) -> Value {
     // Building a Canvas client installs the TLS crypto provider reqwest needs here.
@@ -86,7 +102,8 @@ fn numeric_marks_flow_from_canvas_to_the_oneroster_provider_and_files_and_a_reru
     let w = Work::new(&V11.replace("@SIS@", &sis), &sandbox.url, "enabled = true\nmark_period = \"fall-2026\"\n", "sandbox-secret");
     w.rb(&["sync"]).ok();
     set_grades(&sandbox, "cls-001", "007", json!({"current_score": 90.0, "final_score": 85.5}));
-    set_grades(&sandbox, "cls-001", "008", json!({"current_score": 60.0, "final_score": 60.0, "override_score": 75.0}));
+    set_grades(&sandbox, "cls-001", "008", json!({"current_score": 60.0, "final_score": 60.0}));
+    set_override(&sandbox, "cls-001", "008", 75.0);
     // 009 in cls-002 has no grade yet.
 
     let plan = w.rb(&["marks", "plan", "--json"]);
@@ -234,7 +251,8 @@ fn literal_marks_from_canvas_letter_grades_need_a_grading_scheme_on_the_course()
         let _: Value = client.write(Method::PUT, &format!("/api/v1/courses/{course}"), vec![("course[grading_standard_id]".into(), gs["id"].to_string())], Retry::Safe).await.unwrap();
     });
     set_grades(&sandbox, "cls-001", "007", json!({"current_score": 79.0, "final_score": 79.0}));
-    set_grades(&sandbox, "cls-001", "008", json!({"current_score": 50.0, "final_score": 50.0, "override_score": 80.0}));
+    set_grades(&sandbox, "cls-001", "008", json!({"current_score": 50.0, "final_score": 50.0}));
+    set_override(&sandbox, "cls-001", "008", 80.0);
     set_grades(&sandbox, "cls-002", "009", json!({"current_score": 95.0, "final_score": 95.0}));
     let plan = w.rb(&["marks", "plan", "--json"]);
     plan.ok();

@@ -2,6 +2,7 @@
 
 mod files;
 pub(crate) mod form;
+mod graphql;
 mod grading_standards;
 mod ids;
 mod reads;
@@ -179,8 +180,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state.clone());
+    // Canvas's GraphQL endpoint sits beside /api/v1, behind the same auth and throttle.
+    let graphql = Router::new()
+        .route("/api/graphql", post(graphql::handle))
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state.clone());
     Router::new()
         .nest("/api/v1", api)
+        .merge(graphql)
         .route("/login/oauth2/auth", get(crate::oauth::authorize))
         .route(
             "/login/oauth2/token",

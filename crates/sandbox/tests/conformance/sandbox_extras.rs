@@ -360,3 +360,38 @@ async fn grading_standards_are_validated_as_canvas_does() {
     let listed = sb.get(path).await;
     assert!(listed.as_array().unwrap().iter().any(|g| g["id"] == gs["id"] && g["context_type"] == "Account"));
 }
+
+async fn graphql(sb: &Sandbox, body: Value) -> Value {
+    let r = sb.http.post(sb.url("/api/graphql")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn final_grade_override_is_set_through_canvas_graphql_set_override_score() {
+    let sb = Sandbox::start().await;
+    seed(&sb).await;
+    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    let id = e[0]["id"].as_u64().unwrap();
+    set_grades(&sb, id, json!({"current_score": 70.0, "final_score": 65.0})).await;
+    let q = "mutation SetOverride($enrollmentId: ID!, $overrideScore: Float) { setOverrideScore(input: {enrollmentId: $enrollmentId, overrideScore: $overrideScore}) { grades { overrideScore } errors { attribute message } } }";
+    let r = graphql(&sb, json!({"query": q, "variables": {"enrollmentId": id.to_string(), "overrideScore": 88.5}})).await;
+    assert_eq!(r["data"]["setOverrideScore"]["grades"]["overrideScore"], 88.5, "{r}");
+    assert!(r["data"]["setOverrideScore"]["errors"].is_null());
+    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    assert_eq!((e[0]["grades"]["override_score"].as_f64(), e[0]["override_score"].as_f64()), (Some(88.5), Some(88.5)));
+    assert_eq!(e[0]["grades"]["final_score"], 65.0, "the computed grades stay");
+    // Literal arguments work too; null removes the override.
+    let r = graphql(&sb, json!({"query": format!("mutation {{ setOverrideScore(input: {{enrollmentId: \"{id}\", overrideScore: null}}) {{ grades {{ overrideScore }} }} }}")})).await;
+    assert!(r["data"]["setOverrideScore"]["grades"]["overrideScore"].is_null(), "{r}");
+    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    assert!(e[0]["grades"]["override_score"].is_null());
+    // An unknown enrollment and other queries are GraphQL errors.
+    let r = graphql(&sb, json!({"query": q, "variables": {"enrollmentId": "99999", "overrideScore": 1.0}})).await;
+    assert!(r["data"]["setOverrideScore"].is_null() && r["errors"][0]["message"] == "not found", "{r}");
+    let r = graphql(&sb, json!({"query": "{ course(id: 1) { name } }"})).await;
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("setOverrideScore"));
+    // Like every API call, it needs a token.
+    let r = sb.http.post(sb.url("/api/graphql")).json(&json!({"query": q})).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
