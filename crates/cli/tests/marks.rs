@@ -166,6 +166,8 @@ fn numeric_marks_flow_from_canvas_to_the_oneroster_provider_and_files_and_a_reru
     let pushes: Vec<&Value> = runs.as_array().unwrap().iter().filter(|r| r["command"] == "marks push").collect();
     assert_eq!(pushes.len(), 3);
     assert_eq!(pushes[1]["outcome"], "no_changes");
+    let text = w.rb(&["runs"]);
+    assert!(text.stdout.contains("marks push succeeded") && text.stdout.contains("2 mark(s) sent, 0 exported, 0 rejected"), "{}", text.stdout);
 
     // Any SIS: the same marks as a OneRoster CSV package, complete every time.
     let out = w.path("export");

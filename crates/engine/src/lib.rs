@@ -318,7 +318,7 @@ pub(crate) fn this_process() -> Option<String> {
 /// Runs left `running` by a process of this host that no longer exists (killed, crashed,
 /// machine restarted) are marked failed, so `runs` and `status` do not show them as going
 /// on. Runs of other hosts, or whose process still lives, are left alone.
-fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
+pub(crate) fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
     let Some(me) = this_process() else { return Ok(()) };
     let host = me.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
     for r in store.runs(100)?.into_iter().filter(|r| r.outcome == RunOutcome::Running) {

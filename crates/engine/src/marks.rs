@@ -2,7 +2,7 @@
 //! state store), their grades (from Canvas), the pure marks plan, and the push to the SIS
 //! with every transfer recorded in the run history.
 
-use crate::{now, this_process, EngineError};
+use crate::{mark_interrupted_runs, now, this_process, EngineError};
 use rosterbridge_canvas_client::CanvasClient;
 use rosterbridge_config::{Config, MarksConfig, MarksTarget, RestAuthConfig};
 use rosterbridge_marks::oneroster::{GradebookWriter, Outcome};
@@ -139,7 +139,12 @@ fn gradebook_writer(config: &Config) -> Result<GradebookWriter, MarksRunError> {
 
 /// Writes the plan's marks to its target as run `marks push` and records every transfer.
 /// `all` sends unchanged marks again (REST).
-pub fn push_marks<S: StateStore + MarksStore + ?Sized>(config: &Config, store: &mut S, prepared: &PreparedMarks, all: bool) -> Result<PushReport, MarksRunError> {
+///
+/// A push killed half-way records nothing and leaves its run `running` (the next run marks
+/// it interrupted); the next push sends those marks again to the same sourcedIds, which the
+/// provider replaces, so nothing is duplicated.
+pub fn push_marks<S: StateStore + MarksStore>(config: &Config, store: &mut S, prepared: &PreparedMarks, all: bool) -> Result<PushReport, MarksRunError> {
+    mark_interrupted_runs(config, store)?;
     let started = now();
     let run = store.begin_run(&RunStart { command: "marks push".into(), profile: None, started_at: started.clone(), owner: this_process() })?;
     let date = started.get(..10).unwrap_or(&started).to_string();
