@@ -268,3 +268,23 @@ fn literal_marks_from_canvas_letter_grades_need_a_grading_scheme_on_the_course()
     assert_eq!(result_of(&gb, "007")[0]["comment"], "C", "1.1 has no textScore: the letter travels in the comment");
     assert_eq!(result_of(&gb, "007")[0]["score"].as_f64(), Some(79.0));
 }
+
+#[test]
+fn a_class_canvas_no_longer_knows_is_reported_and_the_others_are_still_planned() {
+    let (sandbox, sis, _fixture) = start(&[]);
+    let w = Work::new(&V11.replace("@SIS@", &sis), &sandbox.url, "enabled = true\nmark_period = \"fall-2026\"\n", "sandbox-secret");
+    w.rb(&["sync"]).ok();
+    set_grades(&sandbox, "cls-001", "007", json!({"final_score": 77.0}));
+    // Someone changes cls-002's section SIS id in Canvas: Canvas no longer knows the class.
+    let client = sandbox.client();
+    sandbox.read(async {
+        let section = sis_path("sis_section_id", "cls-002");
+        let _: Value = client.write(Method::PUT, &format!("/api/v1/sections/{section}"), vec![("course_section[sis_section_id]".into(), "renamed-in-canvas".into())], Retry::Safe).await.unwrap();
+    });
+    let plan = w.rb(&["marks", "plan", "--json"]);
+    plan.ok();
+    assert!(plan.stderr.contains("class cls-002 is in the state but not in Canvas"), "{}\n{}", plan.stderr, plan.stdout);
+    let plan = plan.json();
+    assert_eq!(plan["missing_classes"], json!(["cls-002"]));
+    assert_eq!(mark(&plan, "007")["score"].as_f64(), Some(77.0));
+}

@@ -92,7 +92,7 @@ pub fn prepare_marks<S: StateStore + MarksStore + ?Sized>(config: &Config, store
     let classes = managed_classes(store)?;
     let selected: Vec<String> = classes.iter().filter(|c| settings.class_selected(&c.class)).map(|c| c.class.clone()).collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(MarksRunError::Runtime)?;
-    let read = rt.block_on(rosterbridge_marks::canvas::read_grades(client, &selected, settings.canvas_grading_period_id))?;
+    let read = rt.block_on(rosterbridge_marks::canvas::read_grades(client, &selected, settings.canvas_grading_period_id, config.canvas.max_concurrency as usize))?;
     let snap = store.snapshot().map_err(EngineError::from)?;
     let mut buf = Vec::new();
     let grades: Vec<CanvasGrade> = read
