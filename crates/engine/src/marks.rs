@@ -8,8 +8,8 @@ use rosterbridge_config::{Config, MarksConfig, MarksTarget, RestAuthConfig};
 use rosterbridge_marks::oneroster::{GradebookWriter, Outcome};
 use rosterbridge_marks::{CanvasGrade, ManagedClass, MarkAction, MarkPlan, PlanInput};
 use rosterbridge_model::hash::KeyHash;
-use rosterbridge_model::kind::Kind;
-use rosterbridge_state::{MarkTransfer, MarksStore, RunFinish, RunId, RunOutcome, RunStart, StateStore};
+use rosterbridge_model::kind::{Kind, Status};
+use rosterbridge_state::{MarkTransfer, MarksStore, RunFinish, RunId, RunOutcome, RunStart, StateSnapshot, StateStore};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -65,11 +65,11 @@ pub struct PreparedMarks {
     pub missing_classes: Vec<String>,
 }
 
-/// The classes (sections) rosterbridge created or adopted and still has active, with the
+/// The classes (sections) rosterbridge created or adopted and has not deleted, with the
 /// school of each one's course.
 pub fn managed_classes<S: StateStore + ?Sized>(store: &S) -> Result<Vec<ManagedClass>, EngineError> {
     let snap = store.snapshot()?;
-    let mut ids: Vec<i64> = snap.entries.values().filter(|e| e.kind == Kind::Sections && e.status.is_active()).map(|e| e.id).collect();
+    let mut ids: Vec<i64> = snap.entries.values().filter(|e| e.kind == Kind::Sections && e.status != Status::Deleted).map(|e| e.id).collect();
     ids.sort_unstable();
     let sections = store.load_records(&ids)?;
     let course_ids: Vec<i64> = sections.iter().filter_map(|s| snap.get(KeyHash::of(Kind::Courses, s.row.get("course_id"))).map(|e| e.id)).collect();
@@ -99,9 +99,7 @@ pub fn prepare_marks<S: StateStore + MarksStore + ?Sized>(config: &Config, store
         .grades
         .into_iter()
         .map(|mut g| {
-            g.from_sis = g.student.as_deref().is_some_and(|student| {
-                snap.get(KeyHash::of_parts(Kind::Enrollments, &[&g.class, student, "student"], &mut buf)).is_some_and(|e| e.status.is_active())
-            });
+            g.from_sis = g.student.as_deref().is_some_and(|student| enrolled_by_sis(&snap, &g.class, student, &mut buf));
             g
         })
         .collect();
@@ -113,6 +111,13 @@ pub fn prepare_marks<S: StateStore + MarksStore + ?Sized>(config: &Config, store
     };
     let plan = rosterbridge_marks::plan(&PlanInput { settings, classes: &classes, grades: &grades, previous: &previous });
     Ok(PreparedMarks { plan, target, missing_classes: read.missing_classes })
+}
+
+/// Whether rosterbridge put this student into this class's section. Concluded (completed) or
+/// inactive enrollments count: end-of-term marks are often read after the SIS concluded them;
+/// deleted ones do not.
+pub fn enrolled_by_sis(snap: &StateSnapshot, class: &str, student: &str, buf: &mut Vec<u8>) -> bool {
+    snap.get(KeyHash::of_parts(Kind::Enrollments, &[class, student, "student"], buf)).is_some_and(|e| e.status != Status::Deleted)
 }
 
 /// What a push did.
@@ -224,4 +229,29 @@ pub fn push_marks<S: StateStore + MarksStore>(config: &Config, store: &mut S, pr
         },
     )?;
     Ok(PushReport { run, outcome, transfers, sent, rejected, exported })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rosterbridge_state::SnapshotEntry;
+
+    #[test]
+    fn students_the_sis_enrolled_count_even_when_concluded_but_not_when_deleted() {
+        let mut snap = StateSnapshot::default();
+        let mut buf = Vec::new();
+        for (i, (student, status)) in [("s-active", Status::Active), ("s-done", Status::Completed), ("s-inactive", Status::Inactive), ("s-gone", Status::Deleted)].into_iter().enumerate() {
+            let key = KeyHash::of_parts(Kind::Enrollments, &["c1", student, "student"], &mut buf);
+            snap.entries.insert(key, SnapshotEntry { id: i as i64, kind: Kind::Enrollments, content_hash: 0, status });
+        }
+        let teacher = KeyHash::of_parts(Kind::Enrollments, &["c1", "t-1", "teacher"], &mut buf);
+        snap.entries.insert(teacher, SnapshotEntry { id: 9, kind: Kind::Enrollments, content_hash: 0, status: Status::Active });
+        assert!(enrolled_by_sis(&snap, "c1", "s-active", &mut buf));
+        assert!(enrolled_by_sis(&snap, "c1", "s-done", &mut buf));
+        assert!(enrolled_by_sis(&snap, "c1", "s-inactive", &mut buf));
+        assert!(!enrolled_by_sis(&snap, "c1", "s-gone", &mut buf));
+        assert!(!enrolled_by_sis(&snap, "c1", "t-1", &mut buf), "only student enrollments");
+        assert!(!enrolled_by_sis(&snap, "c2", "s-active", &mut buf), "in that class");
+        assert!(!enrolled_by_sis(&snap, "c1", "added-in-canvas", &mut buf));
+    }
 }
