@@ -34,6 +34,7 @@ enum Command {
     Generate(command::generate::Args),
     Bench(command::bench::Args),
     Sandbox(command::sandbox::Args),
+    Marks(command::marks::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => command::generate::run(a, &ui),
         Command::Bench(a) => command::bench::run(a, &ui),
         Command::Sandbox(a) => command::sandbox::run(a, &ui),
+        Command::Marks(a) => command::marks::run(a, &ui),
     };
     progress::report_peak_rss_if_asked();
     match result {

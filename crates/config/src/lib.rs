@@ -10,8 +10,10 @@ use rosterbridge_model::{Diagnostic, Location};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod marks;
 mod raw;
 mod sources;
+pub use marks::*;
 pub use raw::*;
 pub use sources::*;
 
@@ -95,6 +97,8 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// The SQLite state file.
     pub state_path: PathBuf,
+    /// `[marks]`: final grades back to the SIS (off unless `enabled`).
+    pub marks: MarksConfig,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -15,6 +15,8 @@ pub struct RawConfig {
     pub safety: RawSafety,
     #[serde(default)]
     pub state: RawState,
+    #[serde(default)]
+    pub marks: RawMarks,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,14 +92,14 @@ pub struct RawState {
 }
 
 /// Collects located problems while validating.
-struct Problems<'a> {
+pub(crate) struct Problems<'a> {
     text: &'a str,
     file: String,
     list: Vec<Diagnostic>,
 }
 
 impl Problems<'_> {
-    fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
+    pub(crate) fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
     where
         T: std::fmt::Display,
     {
@@ -116,13 +118,13 @@ impl Problems<'_> {
     }
 
     /// A problem with a value that has no printable form (lists, tables).
-    fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
+    pub(crate) fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
         let (line, col) = line_col(self.text, span.start);
         self.list.push(Diagnostic::error("config-invalid", message).at(Location::at(&self.file, line).with_column(col).with_field(key)).hint(hint));
     }
 
     /// A required key that is absent: located at the file (it has no place of its own).
-    fn missing(&mut self, key: &str, message: String, hint: &str) {
+    pub(crate) fn missing(&mut self, key: &str, message: String, hint: &str) {
         self.list.push(Diagnostic::error("config-missing", message).at(Location::file(&self.file).with_field(key)).hint(hint));
     }
 }
@@ -131,7 +133,7 @@ fn env_name_ok(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn http_url_ok(url: &str) -> bool {
+pub(crate) fn http_url_ok(url: &str) -> bool {
     (url.starts_with("http://") || url.starts_with("https://")) && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
 }
 
@@ -160,6 +162,7 @@ impl RawConfig {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
         let (rest, clever, sis_csv) = self.source.validate_kind(&mut p);
+        let rest_for_marks = rest.clone();
         let file_kind = matches!(self.source.kind, SourceKind::OneRosterCsv | SourceKind::SisCsv);
         match &self.source.path {
             Some(path) if path.get_ref().trim().is_empty() => p.at("source.path", path, "`source.path` is empty".into(), "name the export's folder (or the OneRoster .zip)"),
@@ -296,6 +299,8 @@ impl RawConfig {
             }
         };
 
+        let marks = self.marks.validate(&mut p, &base, self.source.kind, rest_for_marks.as_ref());
+
         if !p.list.is_empty() {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: p.list });
         }
@@ -324,6 +329,7 @@ impl RawConfig {
             mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
             safety: SafetyConfig { max_removal_percent },
             state_path,
+            marks,
         })
     }
 }

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod error;
+pub mod marks;
 pub mod source;
 pub use error::EngineError;
 
@@ -194,7 +195,7 @@ pub struct Rejection {
 /// How many rejections a run record keeps (the archive has all).
 const REJECTIONS_KEPT: usize = 200;
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -309,7 +310,7 @@ pub fn apply(
 }
 
 /// `pid@host` of this process (None where the host name cannot be read).
-fn this_process() -> Option<String> {
+pub(crate) fn this_process() -> Option<String> {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).ok()?;
     Some(format!("{}@{}", std::process::id(), host.trim()))
 }
@@ -317,7 +318,7 @@ fn this_process() -> Option<String> {
 /// Runs left `running` by a process of this host that no longer exists (killed, crashed,
 /// machine restarted) are marked failed, so `runs` and `status` do not show them as going
 /// on. Runs of other hosts, or whose process still lives, are left alone.
-fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
+pub(crate) fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
     let Some(me) = this_process() else { return Ok(()) };
     let host = me.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
     for r in store.runs(100)?.into_iter().filter(|r| r.outcome == RunOutcome::Running) {

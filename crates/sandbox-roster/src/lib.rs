@@ -17,6 +17,7 @@
 
 mod clever;
 pub mod data;
+pub mod gradebook;
 mod oneroster;
 
 use axum::extract::{OriginalUri, Path, Query, Request, State};
@@ -27,6 +28,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine as _;
 pub use data::{Coll, ProviderData};
+pub use gradebook::Gradebook;
 use oneroster::Binding;
 use rosterbridge_model::roster::Roster;
 use rosterbridge_source_oneroster_rest::oauth1;
@@ -41,6 +43,11 @@ use std::time::{Duration, Instant};
 /// The OneRoster 1.2 read scopes.
 pub fn all_v1p2_read_scopes() -> Vec<String> {
     ["roster-core.readonly", "roster.readonly", "roster-demographics.readonly"].iter().map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}")).collect()
+}
+
+/// The OneRoster 1.2 gradebook scopes (read and create-or-replace).
+pub fn v1p2_gradebook_scopes() -> Vec<String> {
+    ["gradebook.readonly", "gradebook.createput"].iter().map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}")).collect()
 }
 
 /// Credentials and behaviour.
@@ -75,7 +82,7 @@ impl Default for ProviderConfig {
             oauth1_secret: "sandbox-secret".into(),
             client_id: "sandbox-client".into(),
             client_secret: "sandbox-client-secret".into(),
-            granted_scopes: all_v1p2_read_scopes(),
+            granted_scopes: all_v1p2_read_scopes().into_iter().chain(v1p2_gradebook_scopes()).collect(),
             token_ttl: Duration::from_secs(3600),
             clever_token: "sandbox-district-token".into(),
             max_page_size: 10_000,
@@ -116,6 +123,10 @@ pub struct ProviderState {
     nonces: Mutex<HashSet<(String, String)>>,
     faults: Mutex<Vec<Fault>>,
     requests: AtomicU64,
+    /// Gradebook records written by clients (marks passback).
+    pub gradebook: Mutex<Gradebook>,
+    /// Students whose results are refused (422), with the reason.
+    rejected_results: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl ProviderState {
@@ -128,6 +139,8 @@ impl ProviderState {
             nonces: Mutex::new(HashSet::new()),
             faults: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            gradebook: Mutex::new(Gradebook::default()),
+            rejected_results: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -140,6 +153,17 @@ impl ProviderState {
         for (until, _) in lock(&self.tokens).values_mut() {
             *until = Instant::now();
         }
+    }
+
+    /// From now on, results for this student are refused with 422 `invaliddata` and `reason`
+    /// (a SIS that locked the student's record).
+    pub fn reject_results_for(&self, student: &str, reason: &str) {
+        lock(&self.rejected_results).insert(student.to_string(), reason.to_string());
+    }
+
+    /// A copy of the gradebook as written so far.
+    pub fn gradebook(&self) -> Gradebook {
+        lock(&self.gradebook).clone()
     }
 
     /// Requests served so far (any path).
@@ -164,7 +188,7 @@ impl ProviderState {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -197,7 +221,11 @@ pub fn router(state: Arc<ProviderState>) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/ims/oneroster/v1p1/{collection}", get(v1p1))
+        .route("/ims/oneroster/v1p1/{collection}/{id}", get(v1p1_record).put(v1p1_put))
         .route("/ims/oneroster/rostering/v1p2/{collection}", get(v1p2))
+        .route("/ims/oneroster/gradebook/v1p2/{collection}", get(v1p2_gradebook))
+        .route("/ims/oneroster/gradebook/v1p2/{collection}/{id}", get(v1p2_gradebook_record).put(v1p2_put))
+        .route("/sandbox/gradebook", get(gradebook_dump))
         .route("/{version}/{collection}", get(clever_list))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
@@ -272,7 +300,7 @@ fn unauthorized(why: &str) -> Response {
 }
 
 /// Checks an OAuth 1.0a HMAC-SHA256 signature as RFC 5849 §3.2 asks.
-fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &OriginalUri) -> Result<(), Response> {
+fn check_oauth1(state: &ProviderState, method: &str, headers: &HeaderMap, uri: &OriginalUri) -> Result<(), Response> {
     let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else { return Err(unauthorized("no Authorization header")) };
     let Some(params) = oauth1::parse_authorization(auth) else { return Err(unauthorized("the Authorization header is not OAuth")) };
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -294,7 +322,7 @@ fn check_oauth1(state: &ProviderState, headers: &HeaderMap, uri: &OriginalUri) -
     let url = Url::parse(&format!("http://{}{}", host(headers), uri.0)).map_err(|_| unauthorized("bad request URL"))?;
     let mut all = oauth1::query_params(&url);
     all.extend(params.iter().filter(|(k, _)| k != "oauth_signature").cloned());
-    let base = oauth1::signature_base_string("GET", &url, &all);
+    let base = oauth1::signature_base_string(method, &url, &all);
     if oauth1::hmac_sha256_signature(&state.config.oauth1_secret, "", &base) != signature {
         return Err(unauthorized("the signature does not match"));
     }
@@ -311,12 +339,74 @@ fn collection_url(headers: &HeaderMap, uri: &OriginalUri) -> String {
 }
 
 async fn v1p1(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
-    if let Err(r) = check_oauth1(&state, &headers, &uri) {
+    if let Err(r) = check_oauth1(&state, "GET", &headers, &uri) {
         return r;
+    }
+    if gradebook::is_gradebook(&collection) {
+        return gradebook::get(&state, &collection, None);
     }
     let url = collection_url(&headers, &uri);
     let base = url.strip_suffix(&format!("/{collection}")).unwrap_or(&url).to_string();
     oneroster::list(&state, Binding::V1p1, &collection, &q, &base, &url)
+}
+
+async fn v1p1_record(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, uri: OriginalUri) -> Response {
+    if let Err(r) = check_oauth1(&state, "GET", &headers, &uri) {
+        return r;
+    }
+    gradebook::get(&state, &collection, Some(&id))
+}
+
+/// JSON bodies are not part of an OAuth 1.0a signature (specs/oneroster.md §6.2).
+async fn v1p1_put(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, uri: OriginalUri, body: axum::body::Bytes) -> Response {
+    if let Err(r) = check_oauth1(&state, "PUT", &headers, &uri) {
+        return r;
+    }
+    gradebook::put(&state, Binding::V1p1, &collection, &id, &body)
+}
+
+/// The scopes of the request's bearer token, or the 401 to answer.
+fn token_scopes(state: &ProviderState, headers: &HeaderMap) -> Result<Vec<String>, Response> {
+    let tokens = lock(&state.tokens);
+    match bearer(headers).and_then(|t| tokens.get(t)) {
+        None => Err(unauthorized("missing or unknown bearer token")),
+        Some((until, _)) if Instant::now() >= *until => Err(unauthorized("the access token has expired")),
+        Some((_, scopes)) => Ok(scopes.clone()),
+    }
+}
+
+fn need_scope(scopes: &[String], need: &str) -> Result<(), Response> {
+    if scopes.iter().any(|s| s.ends_with(&format!("/{need}"))) {
+        Ok(())
+    } else {
+        Err(oneroster::error(StatusCode::FORBIDDEN, "forbidden", &format!("the token lacks the {need} scope")))
+    }
+}
+
+async fn v1p2_gradebook(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, headers: HeaderMap) -> Response {
+    match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.readonly")) {
+        Ok(()) => gradebook::get(&state, &collection, None),
+        Err(r) => r,
+    }
+}
+
+async fn v1p2_gradebook_record(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.readonly")) {
+        Ok(()) => gradebook::get(&state, &collection, Some(&id)),
+        Err(r) => r,
+    }
+}
+
+async fn v1p2_put(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.createput")) {
+        Ok(()) => gradebook::put(&state, Binding::V1p2, &collection, &id, &body),
+        Err(r) => r,
+    }
+}
+
+/// `GET /sandbox/gradebook`: the sandbox's own read-back for tests (no credentials).
+async fn gradebook_dump(State(state): State<Arc<ProviderState>>) -> Response {
+    axum::Json(lock(&state.gradebook).to_json()).into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

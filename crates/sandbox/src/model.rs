@@ -214,6 +214,9 @@ pub struct Course {
     pub restrict_enrollments_to_course_dates: bool,
     pub course_format: Option<String>,
     pub grade_passback_setting: Option<String>,
+    /// The grading scheme letter grades are computed with (`course[grading_standard_id]`).
+    #[serde(default)]
+    pub grading_standard_id: Option<u64>,
     #[serde(with = "stuck_serde")]
     pub stuck: StuckFields,
     pub created_at: Time,
@@ -315,6 +318,28 @@ impl EnrollmentState {
             "deleted" => Self::Deleted,
             _ => return None,
         })
+    }
+}
+
+/// A grading scheme (`GradingStandard`): bands as (name, lower bound 0..1), highest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GradingStandard {
+    pub id: u64,
+    /// `Course` or `Account`.
+    pub context_type: String,
+    pub context_id: u64,
+    pub title: String,
+    pub scheme: Vec<(String, f64)>,
+}
+
+impl GradingStandard {
+    /// Canvas's `GradingStandard#score_to_grade`: a negative score counts as 0; the highest
+    /// band whose lower bound (as a percentage) is at or below the score; below every band,
+    /// the lowest. Bounds are compared at 0.01 % precision, as Canvas's BigDecimal does.
+    pub fn score_to_grade(&self, score: f64) -> Option<String> {
+        let score = score.max(0.0);
+        let pct = |b: f64| (b * 10_000.0).round() / 100.0;
+        self.scheme.iter().find(|(_, b)| score >= pct(*b)).or_else(|| self.scheme.last()).map(|(n, _)| n.clone())
     }
 }
 

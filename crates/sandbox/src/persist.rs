@@ -136,6 +136,7 @@ impl Db {
                 "groups" => drop(s.insert_group(de(row.v, n, &corrupt)?)),
                 "group_memberships" => drop(s.insert_membership(de(row.v, n, &corrupt)?)),
                 "files" => s.files.push(de(row.v, n, &corrupt)?),
+                "grading_standards" => s.grading_standards.push(de(row.v, n, &corrupt)?),
                 "meta" => {
                     let meta: Meta = de(row.v, n, &corrupt)?;
                     s.api_user = meta.api_user;
@@ -237,6 +238,7 @@ impl Db {
         self.put(&mut w, "rollback", s.rollback.iter())?;
         self.put(&mut w, "progresses", s.progresses.iter())?;
         self.put(&mut w, "files", s.files.iter())?;
+        self.put(&mut w, "grading_standards", s.grading_standards.iter())?;
         self.put(
             &mut w,
             "meta",

@@ -126,7 +126,7 @@ pub fn course(store: &Store, c: &Course) -> Value {
         "account_id": c.account_id,
         "root_account_id": c.root_account_id,
         "enrollment_term_id": c.enrollment_term_id,
-        "grading_standard_id": null,
+        "grading_standard_id": c.grading_standard_id,
         "grade_passback_setting": c.grade_passback_setting,
         "created_at": time(c.created_at),
         "start_at": opt_time(c.start_at),
@@ -205,6 +205,17 @@ pub fn enrollment(store: &Store, base: &str, e: &Enrollment) -> Value {
     });
     if e.kind == EnrollmentType::Student {
         let g = &e.grades;
+        // With a grading scheme on the course, letter grades are computed from the scores
+        // (Canvas's way); without one they are what the sandbox endpoint set (Canvas: null).
+        let standard = course.and_then(|c| c.grading_standard_id).and_then(|id| store.grading_standard(id));
+        let letter = |score: Option<f64>, set: &Option<String>| -> Option<String> {
+            match standard {
+                Some(s) => score.and_then(|x| s.score_to_grade(x)).or_else(|| set.clone()),
+                None => set.clone(),
+            }
+        };
+        let (current_grade, final_grade, override_grade) =
+            (letter(g.current_score, &g.current_grade), letter(g.final_score, &g.final_grade), letter(g.override_score, &g.override_grade));
         if let Some(obj) = v.as_object_mut() {
             obj.insert(
                 "grades".into(),
@@ -212,18 +223,18 @@ pub fn enrollment(store: &Store, base: &str, e: &Enrollment) -> Value {
                     "html_url": format!("{base}/courses/{}/grades/{}", e.course_id, e.user_id),
                     "current_score": g.current_score,
                     "final_score": g.final_score,
-                    "current_grade": g.current_grade,
-                    "final_grade": g.final_grade,
+                    "current_grade": current_grade,
+                    "final_grade": final_grade,
                     "unposted_current_score": g.current_score,
                     "unposted_final_score": g.final_score,
-                    "unposted_current_grade": g.current_grade,
-                    "unposted_final_grade": g.final_grade,
+                    "unposted_current_grade": current_grade,
+                    "unposted_final_grade": final_grade,
                     "override_score": g.override_score,
-                    "override_grade": g.override_grade,
+                    "override_grade": override_grade,
                 }),
             );
             obj.insert("override_score".into(), json!(g.override_score));
-            obj.insert("override_grade".into(), json!(g.override_grade));
+            obj.insert("override_grade".into(), json!(override_grade));
         }
     }
     v
@@ -323,5 +334,18 @@ pub fn file(base: &str, f: &StoredFile) -> Value {
         "media_entry_id": null,
         "category": "uncategorized",
         "locked_for_user": false,
+    })
+}
+
+/// `GradingStandard` JSON (`lib/api/v1/grading_standard.rb`): bounds 0..1, highest first.
+pub fn grading_standard(g: &GradingStandard) -> Value {
+    json!({
+        "id": g.id,
+        "title": g.title,
+        "context_type": g.context_type,
+        "context_id": g.context_id,
+        "points_based": false,
+        "scaling_factor": 1.0,
+        "grading_scheme": g.scheme.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>(),
     })
 }

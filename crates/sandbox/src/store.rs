@@ -40,6 +40,8 @@ pub struct Store {
     pub progresses: Vec<Progress>,
     /// Files served at `/files/:id/download` (uploads, CSV copies, errors CSVs).
     pub files: Vec<StoredFile>,
+    /// Grading schemes (`/courses/:id/grading_standards`, `/accounts/:id/grading_standards`).
+    pub grading_standards: Vec<GradingStandard>,
     /// The user every API token acts as (`users/self`, an import's `user`): an admin of root
     /// account 1, created with the store (see [`Store::ensure_api_user`]).
     pub api_user: Option<u64>,
@@ -1010,6 +1012,29 @@ impl Store {
     }
     pub fn group_mut(&mut self, id: u64) -> Option<&mut Group> {
         self.groups.get_mut(id.checked_sub(1)? as usize)
+    }
+    pub fn grading_standard(&self, id: u64) -> Option<&GradingStandard> {
+        self.grading_standards.get(id.checked_sub(1)? as usize)
+    }
+    /// Adds a grading standard, giving it the next id.
+    pub fn insert_grading_standard(&mut self, mut g: GradingStandard) -> u64 {
+        g.id = self.grading_standards.len() as u64 + 1;
+        let id = g.id;
+        self.grading_standards.push(g);
+        id
+    }
+    /// The standards a course may use: its own and those of its account chain.
+    pub fn grading_standards_for_course(&self, course: u64) -> Vec<&GradingStandard> {
+        let mut accounts = Vec::new();
+        let mut a = self.course(course).map(|c| c.account_id);
+        while let Some(id) = a {
+            accounts.push(id);
+            a = self.account(id).and_then(|x| x.parent_account_id);
+        }
+        self.grading_standards
+            .iter()
+            .filter(|g| (g.context_type == "Course" && g.context_id == course) || (g.context_type == "Account" && accounts.contains(&g.context_id)))
+            .collect()
     }
     pub fn group_category(&self, id: u64) -> Option<&GroupCategory> {
         self.group_categories.get(id.checked_sub(1)? as usize)

@@ -139,10 +139,11 @@ impl Response {
     }
 }
 
-/// The first 200 characters of a body, for errors (never used on token responses).
+/// The first 400 characters of a body, for errors (never used on token responses): enough
+/// for a OneRoster `imsx_StatusInfo` with its description.
 pub fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
-    let s: String = s.chars().take(200).collect();
+    let s: String = s.chars().take(400).collect();
     s.replace(['\n', '\r'], " ")
 }
 
@@ -197,18 +198,25 @@ impl HttpError {
     }
 }
 
-/// A request to send (GET with headers, or a form POST).
+/// A request to send (GET with headers, a form POST, or a JSON PUT).
 pub struct Request<'a> {
     pub method: &'static str,
     pub url: Url,
     pub form: Option<&'a [(&'a str, &'a str)]>,
+    /// A JSON body (`Content-Type: application/json`), e.g. a OneRoster gradebook PUT.
+    pub json: Option<&'a [u8]>,
     /// Basic credentials (token endpoints): user and secret.
     pub basic: Option<(&'a str, &'a Secret)>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     pub fn get(url: Url) -> Request<'static> {
-        Request { method: "GET", url, form: None, basic: None }
+        Request { method: "GET", url, form: None, json: None, basic: None }
+    }
+
+    /// A PUT of a JSON document. PUT is idempotent, so retrying it is safe.
+    pub fn put_json(url: Url, body: &'a [u8]) -> Request<'a> {
+        Request { method: "PUT", url, form: None, json: Some(body), basic: None }
     }
 }
 
@@ -252,6 +260,7 @@ impl HttpClient {
             attempt += 1;
             let mut builder = match req.method {
                 "POST" => self.client.post(req.url.clone()),
+                "PUT" => self.client.put(req.url.clone()),
                 _ => self.client.get(req.url.clone()),
             };
             let authorization = auth.authorization(self, req.method, &req.url)?;
@@ -263,6 +272,9 @@ impl HttpClient {
             }
             if let Some(form) = req.form {
                 builder = builder.form(form);
+            }
+            if let Some(json) = req.json {
+                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(json.to_vec());
             }
             let last = attempt >= self.policy.max_attempts;
             let resp = match builder.send().and_then(|r| {

@@ -67,6 +67,7 @@ impl ClientCredentials {
             method: "POST",
             url: self.token_url.clone(),
             form: Some(&form),
+            json: None,
             basic: (!self.credentials_in_body).then_some((self.client_id.as_str(), &self.client_secret)),
         };
         let resp = client.send(&req, &TokenEndpoint(self)).map_err(|e| match e {

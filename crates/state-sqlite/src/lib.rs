@@ -9,7 +9,7 @@ use rosterbridge_model::hash::KeyHash;
 use rosterbridge_model::kind::{Kind, Row, Status};
 use rosterbridge_model::Str;
 use rosterbridge_state::{
-    ChangeOutcome, OutcomeResult, Ownership, RecordId, RunFinish, RunId, RunOutcome, RunRecord, RunStart, SnapshotEntry,
+    MarkTransfer, MarksStore, ChangeOutcome, OutcomeResult, Ownership, RecordId, RunFinish, RunId, RunOutcome, RunRecord, RunStart, SnapshotEntry,
     SourceTableSnapshot, StateError, StateErrorKind, StateSnapshot, StateStore, StoredRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension};
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 /// Migrations in order; index + 1 is the schema version after applying it.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql"),
     include_str!("../migrations/0003_run_owner.sql"),
+    include_str!("../migrations/0004_mark_transfers.sql"),
 ];
 
 /// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
@@ -500,4 +501,62 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         }),
         Err(e) => Err(e),
     })
+}
+
+impl MarksStore for SqliteStore {
+    fn record_mark_transfers(&mut self, transfers: &[MarkTransfer]) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(backend("starting to record mark transfers"))?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO mark_transfers (run_id, at, class, student, line_item_id, result_id, value, source, target, outcome, message) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(backend("preparing to record mark transfers"))?;
+            for t in transfers {
+                stmt.execute(params![t.run, t.at, t.class, t.student, t.line_item_id, t.result_id, t.value, t.source, t.target, t.outcome, t.message])
+                    .map_err(backend("recording a mark transfer"))?;
+            }
+        }
+        tx.commit().map_err(backend("committing mark transfers"))
+    }
+
+    fn mark_transfers(&self, run: Option<RunId>, limit: usize) -> Result<Vec<MarkTransfer>, StateError> {
+        let sql = "SELECT run_id, at, class, student, line_item_id, result_id, value, source, target, outcome, message FROM mark_transfers \
+                   WHERE (?1 IS NULL OR run_id = ?1) ORDER BY run_id DESC, id ASC LIMIT ?2";
+        let mut stmt = self.conn.prepare(sql).map_err(backend("reading mark transfers"))?;
+        let rows = stmt
+            .query_map(params![run, limit.min(i64::MAX as usize) as i64], |r| {
+                Ok(MarkTransfer {
+                    run: r.get(0)?,
+                    at: r.get(1)?,
+                    class: r.get(2)?,
+                    student: r.get(3)?,
+                    line_item_id: r.get(4)?,
+                    result_id: r.get(5)?,
+                    value: r.get(6)?,
+                    source: r.get(7)?,
+                    target: r.get(8)?,
+                    outcome: r.get(9)?,
+                    message: r.get(10)?,
+                })
+            })
+            .map_err(backend("reading mark transfers"))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend("reading mark transfers"))
+    }
+
+    fn last_sent_marks(&self, target: &str) -> Result<std::collections::BTreeMap<String, String>, StateError> {
+        // The latest sent transfer per result: ids increase, so the last one read wins.
+        let mut stmt = self
+            .conn
+            .prepare("SELECT result_id, value FROM mark_transfers WHERE target = ?1 AND outcome = 'sent' ORDER BY id ASC")
+            .map_err(backend("reading sent marks"))?;
+        let rows = stmt.query_map(params![target], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(backend("reading sent marks"))?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in rows {
+            let (k, v) = row.map_err(backend("reading sent marks"))?;
+            out.insert(k, v);
+        }
+        Ok(out)
+    }
 }

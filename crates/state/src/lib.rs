@@ -17,7 +17,9 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 mod error;
+mod marks;
 pub use error::{StateError, StateErrorKind};
+pub use marks::{MarkTransfer, MarksStore};
 
 /// Identifies a record inside one store.
 pub type RecordId = i64;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod bench;
 pub mod demo;
 pub mod generate;
+pub mod marks;
 pub mod plan;
 pub mod runs;
 pub mod sandbox;

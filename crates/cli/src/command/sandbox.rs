@@ -74,6 +74,10 @@ pub struct Args {
     /// Students in the generated district the SIS provider serves.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub sis_students: u32,
+    /// Make the SIS provider's gradebook refuse (422) results for this student sourcedId, as
+    /// a SIS with a locked record would (repeatable; for marks passback tests).
+    #[arg(long, value_name = "STUDENT", requires = "sis_listen")]
+    pub sis_reject_result: Vec<String>,
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
@@ -123,6 +127,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
                     None => rosterbridge_sandbox_roster::generate_roster(args.sis_students, 7).context("generating the SIS roster")?,
                 };
                 let state = rosterbridge_sandbox_roster::ProviderState::new(roster, rosterbridge_sandbox_roster::ProviderConfig::default());
+                for student in &args.sis_reject_result {
+                    state.reject_results_for(student, "the student's record is locked (sandbox --sis-reject-result)");
+                }
                 let sis_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
                 let sis_url = format!("http://{}", sis_listener.local_addr().context("reading the SIS address")?);
                 println!("{sis_url}");

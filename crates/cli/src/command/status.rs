@@ -87,8 +87,10 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
 /// One line per run: id, command, outcome, when, counts.
 pub fn describe_run(r: &RunRecord) -> String {
     let n = |key: &str| r.summary.get(key).and_then(|v| v.as_u64());
-    let counts = match (n("applied"), n("rejected")) {
-        (Some(a), Some(j)) => format!(", {a} applied, {j} rejected"),
+    let counts = match (n("applied"), n("sent"), n("rejected")) {
+        (Some(a), _, Some(j)) => format!(", {a} applied, {j} rejected"),
+        // `marks push` runs: marks sent to the SIS, exported to files, refused.
+        (None, Some(s), Some(j)) => format!(", {s} mark(s) sent, {} exported, {j} rejected", n("exported").unwrap_or(0)),
         _ => String::new(),
     };
     let msg = r.message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default();

@@ -2,6 +2,8 @@
 
 mod files;
 pub(crate) mod form;
+mod graphql;
+mod grading_standards;
 mod ids;
 mod reads;
 mod sandbox_admin;
@@ -157,6 +159,18 @@ pub fn router(state: AppState) -> Router {
             "/sandbox/enrollments/{id}/grades",
             put(sandbox_admin::set_grades),
         )
+        .route(
+            "/courses/{id}/grading_standards",
+            get(grading_standards::list_for_course).post(grading_standards::create_for_course),
+        )
+        .route(
+            "/courses/{course_id}/grading_standards/{id}",
+            get(grading_standards::show_for_course),
+        )
+        .route(
+            "/accounts/{id}/grading_standards",
+            get(grading_standards::list_for_account).post(grading_standards::create_for_account),
+        )
         .route("/groups/{id}", get(reads::group))
         .route("/groups/{id}/memberships", get(reads::group_memberships))
         .route("/groups/{id}/users", get(reads::group_users))
@@ -166,8 +180,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state.clone());
+    // Canvas's GraphQL endpoint sits beside /api/v1, behind the same auth and throttle.
+    let graphql = Router::new()
+        .route("/api/graphql", post(graphql::handle))
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state.clone());
     Router::new()
         .nest("/api/v1", api)
+        .merge(graphql)
         .route("/login/oauth2/auth", get(crate::oauth::authorize))
         .route(
             "/login/oauth2/token",

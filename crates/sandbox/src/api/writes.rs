@@ -325,6 +325,7 @@ pub async fn create_course(
             .bool_or("course[restrict_enrollments_to_course_dates]", false),
         course_format: f.text("course[course_format]").map(str::to_string),
         grade_passback_setting: f.text("course[grade_passback_setting]").map(str::to_string),
+        grading_standard_id: None,
         stuck: StuckFields::new(),
         created_at: Utc::now(),
     });
@@ -409,6 +410,24 @@ pub async fn update_course(
         c.restrict_enrollments_to_course_dates =
             f.bool_or("course[restrict_enrollments_to_course_dates]", false);
     }
+    if f.has("course[grading_standard_id]") {
+        // Canvas: a standard the course can use (its own or its accounts'), or blank to clear.
+        let gs = match f.text("course[grading_standard_id]") {
+            None => None,
+            Some(v) => {
+                let gs: u64 = v.parse().map_err(|_| ApiError::InvalidParam(format!("invalid grading_standard_id: {v}")))?;
+                let usable = store.course(id).is_some() && store.grading_standards_for_course(id).iter().any(|g| g.id == gs);
+                if !usable {
+                    return Err(ApiError::NotFound);
+                }
+                Some(gs)
+            }
+        };
+        if let Some(c) = store.course_mut(id) {
+            c.grading_standard_id = gs;
+        }
+    }
+    let c = store.course_mut(id).ok_or(ApiError::NotFound)?;
     if let Some(ev) = f.text("course[event]") {
         if sticky(&mut c.stuck, "workflow_state", over) {
             apply_course_event(c, ev)?;

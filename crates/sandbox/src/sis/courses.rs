@@ -136,6 +136,7 @@ pub fn row(store: &mut Store, ctx: &mut Ctx, row: &Row) -> bool {
             restrict_enrollments_to_course_dates: start_at.is_some() || conclude_at.is_some(),
             course_format: row.get("course_format").map(str::to_string),
             grade_passback_setting: row.get("grade_passback_setting").map(str::to_string),
+            grading_standard_id: None,
             stuck,
             created_at: ctx.now,
         });
