@@ -15,6 +15,8 @@ pub struct RawConfig {
     pub safety: RawSafety,
     #[serde(default)]
     pub state: RawState,
+    #[serde(default)]
+    pub profiles: Vec<crate::profiles::RawProfile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +77,14 @@ pub struct RawMapping {
     pub enrollment_removal: Option<Spanned<String>>,
     pub course_removal: Option<Spanned<String>>,
     pub section_removal: Option<Spanned<String>>,
+    pub actions: Option<std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+    pub fields: Option<std::collections::BTreeMap<Spanned<String>, std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    #[serde(rename = "match")]
+    pub matching: Option<std::collections::BTreeMap<Spanned<String>, Spanned<Vec<String>>>>,
+    pub terms: Option<crate::options::RawTerms>,
+    pub accounts: Option<crate::options::RawAccounts>,
+    pub enrollments: Option<crate::options::RawEnrollments>,
+    pub scope: Option<crate::options::RawScope>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,14 +100,14 @@ pub struct RawState {
 }
 
 /// Collects located problems while validating.
-struct Problems<'a> {
-    text: &'a str,
-    file: String,
-    list: Vec<Diagnostic>,
+pub(crate) struct Problems<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: String,
+    pub(crate) list: Vec<Diagnostic>,
 }
 
 impl Problems<'_> {
-    fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
+    pub(crate) fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
     where
         T: std::fmt::Display,
     {
@@ -105,7 +115,7 @@ impl Problems<'_> {
     }
 
     /// A problem with one printable value at `offset`.
-    fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+    pub(crate) fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
         let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
@@ -116,7 +126,7 @@ impl Problems<'_> {
     }
 
     /// A problem with a value that has no printable form (lists, tables).
-    fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
+    pub(crate) fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
         let (line, col) = line_col(self.text, span.start);
         self.list.push(Diagnostic::error("config-invalid", message).at(Location::at(&self.file, line).with_column(col).with_field(key)).hint(hint));
     }
@@ -296,6 +306,23 @@ impl RawConfig {
             }
         };
 
+        let extras = crate::validate_extras(&self.mapping, &self.profiles, &mut p);
+        if let (Some(users), Some(m)) = (&extras.matching.users, &self.canvas.match_users) {
+            let _ = users;
+            p.at_span("canvas.match_users", m.span(), "`canvas.match_users` and `mapping.match.users` both say how users are matched".into(), "keep one: mapping.match.users = [\"sis_id\", \"login\", \"email\"]");
+        }
+        let match_users = match &extras.matching.users {
+            Some(keys) => keys
+                .iter()
+                .filter_map(|k| match k {
+                    crate::options::MatchKey::Login => Some(UserMatchKey::Login),
+                    crate::options::MatchKey::Email => Some(UserMatchKey::Email),
+                    _ => None,
+                })
+                .collect(),
+            None => match_users,
+        };
+
         if !p.list.is_empty() {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: p.list });
         }
@@ -321,7 +348,22 @@ impl RawConfig {
                 max_concurrency: max_concurrency as u32,
                 match_users,
             },
-            mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
+            mapping: MappingConfig {
+                root_account,
+                user_removal,
+                enrollment_removal,
+                course_removal,
+                section_removal,
+                actions: extras.actions,
+                fields: extras.fields,
+                matching: extras.matching,
+                terms: extras.terms,
+                accounts: extras.accounts,
+                enrollments: extras.enrollments,
+                scope: extras.scope,
+            },
+            profiles: extras.profiles,
+            requested_profile: None,
             safety: SafetyConfig { max_removal_percent },
             state_path,
         })
