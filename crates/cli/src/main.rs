@@ -34,6 +34,10 @@ enum Command {
     Generate(command::generate::Args),
     Bench(command::bench::Args),
     Sandbox(command::sandbox::Args),
+    #[command(subcommand)]
+    Config(command::config::Command),
+    #[command(subcommand)]
+    Profile(command::profile::Command),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,8 @@ fn main() -> ExitCode {
         Command::Generate(a) => command::generate::run(a, &ui),
         Command::Bench(a) => command::bench::run(a, &ui),
         Command::Sandbox(a) => command::sandbox::run(a, &ui),
+        Command::Config(c) => command::config::run(c, &ui),
+        Command::Profile(c) => command::profile::run(c, &ui),
     };
     progress::report_peak_rss_if_asked();
     match result {

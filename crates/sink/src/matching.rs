@@ -102,6 +102,7 @@ pub async fn settle_by_name(
     client: &rosterbridge_canvas_client::CanvasClient,
     account_id: u64,
     plan: &rosterbridge_plan::Plan,
+    kinds: &[rosterbridge_model::kind::Kind],
 ) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), rosterbridge_canvas_client::CanvasError> {
     use rosterbridge_canvas_client::Retry;
     use rosterbridge_model::kind::Kind;
@@ -109,6 +110,9 @@ pub async fn settle_by_name(
     let mut held = FxHashMap::default();
     let mut adopted = FxHashMap::default();
     for (kind, sis_column, sis_field) in [(Kind::Terms, "term_id", "sis_term_id"), (Kind::Accounts, "account_id", "sis_account_id")] {
+        if !kinds.contains(&kind) {
+            continue;
+        }
         let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == kind && c.action == Action::Create).map(|(i, _)| i).collect();
         if creates.is_empty() {
             continue;

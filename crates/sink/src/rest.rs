@@ -29,6 +29,8 @@ pub struct RestOptions {
     pub account_id: u64,
     /// After the SIS id, in this order.
     pub user_match: Vec<UserMatch>,
+    /// First contact for terms and sub-accounts: which kinds are matched by name.
+    pub match_by_name: Vec<Kind>,
     /// Changes started at once per kind (HTTP concurrency is the governor's).
     pub window: usize,
 }
@@ -40,7 +42,7 @@ pub struct RestSink {
 
 impl RestSink {
     pub fn new(client: CanvasClient, account_id: u64) -> RestSink {
-        RestSink { client, options: RestOptions { account_id, user_match: vec![UserMatch::Login, UserMatch::Email], window: 256 } }
+        RestSink { client, options: RestOptions { account_id, user_match: vec![UserMatch::Login, UserMatch::Email], match_by_name: vec![Kind::Terms, Kind::Accounts], window: 256 } }
     }
 }
 
@@ -74,7 +76,7 @@ impl RestSink {
         let mut results: Vec<Option<ChangeResult>> = vec![None; total];
         // Terms and sub-accounts Canvas already has under the same name are adopted first;
         // ambiguous ones are held back.
-        let held = match crate::matching::settle_by_name(&self.client, self.options.account_id, plan).await {
+        let held = match crate::matching::settle_by_name(&self.client, self.options.account_id, plan, &self.options.match_by_name).await {
             Ok((held, _adopted)) => held,
             Err(e) => (0..total).filter(|i| matches!(plan.changes[*i].kind, Kind::Terms | Kind::Accounts)).map(|i| (i, format!("could not match by name: {e}"))).collect(),
         };
