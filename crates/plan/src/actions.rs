@@ -11,7 +11,8 @@
 //! * `enrollments.keep_previous`: enrollments are never removed.
 //! * `enrollments.disable_sync_for_new_sections`: sections new to Canvas are not created.
 //!
-//! Enrollments that need a skipped user or section are skipped too.
+//! Enrollments and observer links that need a user or section whose creation was skipped
+//! are skipped too.
 
 use crate::{Action, Change, KindSummary, Plan, Target};
 use chrono::NaiveDate;
@@ -154,6 +155,13 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
                     } else if skipped_sections.contains(&e.section) {
                         reason = Some(SkipReason::NeedsSkipped { what: "section".into() });
                     }
+                }
+            }
+        }
+        if reason.is_none() && c.kind == Kind::UserObservers {
+            if let Target::Desired(i) = c.target {
+                if plan.desired.observers.get(i as usize).is_some_and(|o| skipped_users.contains(&o.observer) || skipped_users.contains(&o.student)) {
+                    reason = Some(SkipReason::NeedsSkipped { what: "user".into() });
                 }
             }
         }
