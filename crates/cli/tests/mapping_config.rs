@@ -125,3 +125,35 @@ fn custom_roles_are_checked_against_canvas_and_enrollments_get_them() {
     assert_eq!(m["role"], "Mentor");
     assert_eq!(m["role_id"].as_u64(), Some(mentor_id));
 }
+
+fn terms_named(sandbox: &Sandbox, name: &str) -> Vec<Value> {
+    let client = sandbox.client();
+    let page: Value = sandbox.read(client.get("/api/v1/accounts/1/terms", &[("per_page", "100".into())])).unwrap();
+    page["enrollment_terms"].as_array().unwrap().iter().filter(|t| t["name"] == name).cloned().collect()
+}
+
+#[test]
+fn first_contact_matching_of_terms_by_name_follows_mapping_match() {
+    for (matching, adopted) in [("[\"sis_id\", \"name\"]", true), ("[\"sis_id\"]", false)] {
+        let sandbox = Sandbox::start(&[]);
+        let client = sandbox.client();
+        let made: Value = sandbox
+            .read(client.write(reqwest::Method::POST, "/api/v1/accounts/1/terms", vec![("enrollment_term[name]".into(), "Fall 2026".into())], Retry::Safe))
+            .unwrap();
+        let f = Fixture::new();
+        f.write(
+            "rosterbridge.toml",
+            &format!("[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"{}\"\naccount_id = 1\n\n[mapping.match]\nterms = {matching}\n", sandbox.url),
+        );
+        let out = rb_token(&f, &["sync", "-q"]);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        let terms = terms_named(&sandbox, "Fall 2026");
+        if adopted {
+            assert_eq!(terms.len(), 1, "{terms:#?}");
+            assert_eq!(terms[0]["id"], made["id"]);
+            assert_eq!(terms[0]["sis_term_id"], "fall-2026");
+        } else {
+            assert_eq!(terms.len(), 2, "matched by SIS id only: a second term is created ({terms:#?})");
+        }
+    }
+}
