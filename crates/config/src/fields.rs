@@ -265,8 +265,11 @@ pub fn compile<P: Copy>(text: &str, parse: impl Fn(&str) -> Option<P>) -> Result
 
 type RawEntityFields = std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
+/// `[mapping.fields.<entity>]` tables as written.
+pub type RawFields = std::collections::BTreeMap<Spanned<String>, RawEntityFields>;
+
 /// Validates `[mapping.fields.<entity>]` tables.
-pub(crate) fn validate_fields(raw: &std::collections::BTreeMap<Spanned<String>, RawEntityFields>, p: &mut crate::raw::Problems<'_>) -> FieldMappings {
+pub(crate) fn validate_fields(raw: &RawFields, p: &mut crate::raw::Problems<'_>) -> FieldMappings {
     let mut out = FieldMappings::default();
     for (entity, fields) in raw {
         let e = entity.get_ref().as_str();

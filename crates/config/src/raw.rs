@@ -78,7 +78,7 @@ pub struct RawMapping {
     pub course_removal: Option<Spanned<String>>,
     pub section_removal: Option<Spanned<String>>,
     pub actions: Option<std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
-    pub fields: Option<std::collections::BTreeMap<Spanned<String>, std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    pub fields: Option<crate::fields::RawFields>,
     #[serde(rename = "match")]
     pub matching: Option<std::collections::BTreeMap<Spanned<String>, Spanned<Vec<String>>>>,
     pub terms: Option<crate::options::RawTerms>,
@@ -307,8 +307,7 @@ impl RawConfig {
         };
 
         let extras = crate::validate_extras(&self.mapping, &self.profiles, &mut p);
-        if let (Some(users), Some(m)) = (&extras.matching.users, &self.canvas.match_users) {
-            let _ = users;
+        if let (Some(_), Some(m)) = (&extras.matching.users, &self.canvas.match_users) {
             p.at_span("canvas.match_users", m.span(), "`canvas.match_users` and `mapping.match.users` both say how users are matched".into(), "keep one: mapping.match.users = [\"sis_id\", \"login\", \"email\"]");
         }
         let match_users = match &extras.matching.users {
