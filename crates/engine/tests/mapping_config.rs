@@ -152,6 +152,13 @@ fn a_profile_limits_the_plan_to_its_academic_period() {
 }
 
 #[test]
+fn an_academic_period_missing_from_the_source_is_an_error_not_a_mass_removal() {
+    let d = District::new();
+    let p = d.plan(&d.config(&PROFILE.replace("sy-2027", "sy-2072")), "2026-09-01");
+    assert!(p.diagnostics.iter().any(|x| x.code == "academic-period-unknown" && x.severity == rosterbridge_model::Severity::Error), "{:?}", p.diagnostics);
+}
+
+#[test]
 fn no_active_profile_means_nothing_to_do_and_a_named_profile_runs_anyway() {
     let d = District::new();
     let mut c = d.config(PROFILE);

@@ -67,6 +67,17 @@ pub fn compute(roster: &Roster, config: &MappingConfig, profile: Option<&Profile
     }
 
     let sessions: FxHashMap<&str, &rosterbridge_model::roster::AcademicSession> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
+    if let (Some(p), Some(prof)) = (period, profile) {
+        if !sessions.contains_key(p) {
+            // Every class would leave the scope: a mass removal, surely a typo.
+            diagnostics.push(
+                Diagnostic::error("academic-period-unknown", format!("profile {:?} names academic period {p:?}, which is not in the source's academic sessions; no class would be in scope", prof.name))
+                    .at(Location::file("rosterbridge.toml").with_field("profiles.academic_period"))
+                    .value(p)
+                    .hint("name the sourcedId of an academic session (usually the school year) in academicSessions"),
+            );
+        }
+    }
     let mut out_reasons: Vec<(String, usize)> = Vec::new();
     if !schools.is_empty() || !grades.is_empty() || period.is_some() {
         let mut by_school = 0;
