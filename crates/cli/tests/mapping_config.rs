@@ -157,3 +157,36 @@ fn first_contact_matching_of_terms_by_name_follows_mapping_match() {
         }
     }
 }
+
+#[test]
+fn first_contact_matches_users_by_integration_id_when_mapping_match_says_so() {
+    let sandbox = Sandbox::start(&[]);
+    let client = sandbox.client();
+    // Bart already has a Canvas account under another login, carrying his SIS identifier.
+    let made: Value = sandbox
+        .read(client.write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/users",
+            vec![
+                ("user[name]".into(), "Bart S".into()),
+                ("pseudonym[unique_id]".into(), "bart.s@old.example".into()),
+                ("pseudonym[integration_id]".into(), "0007".into()),
+            ],
+            Retry::Safe,
+        ))
+        .unwrap();
+    let f = Fixture::new();
+    f.write(
+        "rosterbridge.toml",
+        &format!(
+            "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"{}\"\naccount_id = 1\n\n[mapping.match]\nusers = [\"sis_id\", \"integration_id\"]\n\n[mapping.fields.users]\nintegration_id = {{ property = \"identifier\" }}\n",
+            sandbox.url
+        ),
+    );
+    let out = rb_token(&f, &["sync", "-q"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let bart: Value = sandbox.read(client.get("/api/v1/users/sis_user_id:007", &[])).unwrap();
+    assert_eq!(bart["id"], made["id"], "adopted, not duplicated");
+    let all: Vec<Value> = sandbox.read(client.get_all("/api/v1/accounts/1/users", &[("search_term", "Bart".into())])).unwrap();
+    assert_eq!(all.len(), 1, "{all:#?}");
+}

@@ -154,10 +154,19 @@ fn validate_extras_unsorted(m: &RawMapping, profiles: &[profiles::RawProfile], p
             );
         }
     }
+    let fields = m.fields.as_ref().map(|f| fields::validate_fields(f, p)).unwrap_or_default();
+    let matching = m.matching.as_ref().map(|x| options::validate_matching(x, p)).unwrap_or_default();
+    if matching.users.as_ref().is_some_and(|u| u.contains(&MatchKey::IntegrationId)) && fields.user(fields::UserField::IntegrationId).is_none() {
+        p.list.push(
+            Diagnostic::error("config-invalid", "`mapping.match.users` matches by integration_id, but users get none: map `mapping.fields.users.integration_id`".to_string())
+                .at(Location::file(&p.file).with_field("mapping.match.users"))
+                .hint("e.g. [mapping.fields.users] integration_id = { property = \"identifier\" }"),
+        );
+    }
     Extras {
         actions: m.actions.as_ref().map(|a| options::validate_actions(a, p)).unwrap_or_default(),
-        fields: m.fields.as_ref().map(|f| fields::validate_fields(f, p)).unwrap_or_default(),
-        matching: m.matching.as_ref().map(|x| options::validate_matching(x, p)).unwrap_or_default(),
+        fields,
+        matching,
         terms,
         accounts: m.accounts.as_ref().map(|a| options::validate_accounts(a, p)).unwrap_or_default(),
         enrollments: m.enrollments.as_ref().map(|e| options::validate_enrollments(e, p)).unwrap_or_default(),
@@ -206,6 +215,8 @@ pub struct CanvasConfig {
 pub enum UserMatchKey {
     Login,
     Email,
+    /// The row's `integration_id` (set by a users.integration_id field mapping).
+    IntegrationId,
 }
 
 /// A static sub-account every school account hangs under.

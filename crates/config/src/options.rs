@@ -148,7 +148,7 @@ impl MatchKey {
     /// Which keys an entity supports (the SIS id always comes first).
     pub fn supported(kind: Kind) -> &'static [MatchKey] {
         match kind {
-            Kind::Users => &[MatchKey::SisId, MatchKey::Login, MatchKey::Email],
+            Kind::Users => &[MatchKey::SisId, MatchKey::Login, MatchKey::Email, MatchKey::IntegrationId],
             Kind::Terms | Kind::Accounts => &[MatchKey::SisId, MatchKey::Name],
             _ => &[MatchKey::SisId],
         }

@@ -316,6 +316,7 @@ impl RawConfig {
                 .filter_map(|k| match k {
                     crate::options::MatchKey::Login => Some(UserMatchKey::Login),
                     crate::options::MatchKey::Email => Some(UserMatchKey::Email),
+                    crate::options::MatchKey::IntegrationId => Some(UserMatchKey::IntegrationId),
                     _ => None,
                 })
                 .collect(),

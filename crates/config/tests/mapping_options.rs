@@ -145,3 +145,11 @@ fn a_profile_copy_renders_as_a_table_that_parses_back() {
     assert_eq!(c2.profiles[1].name, "next \"year\"");
     assert_eq!(c2.profiles[1].start, d("2027-08-01"));
 }
+
+#[test]
+fn matching_users_by_integration_id_needs_the_integration_id_mapped() {
+    let p = parse("\n[mapping.match]\nusers = [\"sis_id\", \"integration_id\"]\n").unwrap_err();
+    assert!(p[0].message.contains("integration_id"), "{p:?}");
+    let c = parse("\n[mapping.match]\nusers = [\"sis_id\", \"integration_id\"]\n[mapping.fields.users]\nintegration_id = { property = \"identifier\" }\n").unwrap();
+    assert_eq!(c.canvas.match_users, vec![UserMatchKey::IntegrationId]);
+}

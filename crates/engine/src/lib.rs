@@ -306,6 +306,7 @@ fn user_match(config: &Config) -> Vec<rosterbridge_sink::matching::UserMatch> {
         .map(|k| match k {
             rosterbridge_config::UserMatchKey::Login => UserMatch::Login,
             rosterbridge_config::UserMatchKey::Email => UserMatch::Email,
+            rosterbridge_config::UserMatchKey::IntegrationId => UserMatch::IntegrationId,
         })
         .collect()
 }

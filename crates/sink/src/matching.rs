@@ -14,6 +14,8 @@ pub enum UserMatch {
     Login,
     /// Exactly one user of the account has the row's email.
     Email,
+    /// A login carries the row's `integration_id`.
+    IntegrationId,
 }
 
 impl UserMatch {
@@ -21,6 +23,7 @@ impl UserMatch {
         match self {
             UserMatch::Login => "login",
             UserMatch::Email => "email",
+            UserMatch::IntegrationId => "integration_id",
         }
     }
 }
@@ -45,6 +48,7 @@ pub struct CanvasUsers {
     by_sis: FxHashMap<String, usize>,
     by_login: FxHashMap<String, Vec<usize>>,
     by_email: FxHashMap<String, Vec<usize>>,
+    by_integration: FxHashMap<String, Vec<usize>>,
 }
 
 impl CanvasUsers {
@@ -61,6 +65,9 @@ impl CanvasUsers {
             if let Some(email) = field("email") {
                 c.by_email.entry(email.to_lowercase()).or_default().push(i);
             }
+            if let Some(integration) = field("integration_id") {
+                c.by_integration.entry(integration.to_lowercase()).or_default().push(i);
+            }
         }
         c.users = users;
         c
@@ -75,6 +82,7 @@ impl CanvasUsers {
             let (value, index) = match how {
                 UserMatch::Login => (row.get("login_id"), &self.by_login),
                 UserMatch::Email => (row.get("email"), &self.by_email),
+                UserMatch::IntegrationId => (row.get("integration_id"), &self.by_integration),
             };
             if value.is_empty() {
                 continue;

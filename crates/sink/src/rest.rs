@@ -257,6 +257,7 @@ async fn find_user(client: &CanvasClient, options: &RestOptions, row: &Row) -> R
     }
     for how in &options.user_match {
         let candidate = match how {
+            UserMatch::IntegrationId if !row.get("integration_id").is_empty() => client.get_optional::<Value>(&format!("/api/v1/users/{}", sis_path("sis_integration_id", row.get("integration_id")))).await?,
             UserMatch::Login if !row.get("login_id").is_empty() => client.get_optional::<Value>(&format!("/api/v1/users/{}", sis_path("sis_login_id", row.get("login_id")))).await?,
             UserMatch::Email if !row.get("email").is_empty() => {
                 let email = row.get("email");
@@ -274,7 +275,7 @@ async fn find_user(client: &CanvasClient, options: &RestOptions, row: &Row) -> R
                 return Err(Failure::Conflict(format!(
                     "Canvas user {} found by {} already has SIS id {other}; not adopting it as SIS user {sis}",
                     id_of(&u).unwrap_or_default(),
-                    if *how == UserMatch::Login { "login" } else { "email" }
+                    how.as_str()
                 )));
             }
             return Ok(Some((u, true)));

@@ -198,6 +198,10 @@ impl SisImportSink {
                 out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path(prefix, value))).await?);
             }
         }
+        let integration = row.get("integration_id");
+        if !integration.is_empty() && self.options.user_match.contains(&UserMatch::IntegrationId) {
+            out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path("sis_integration_id", integration))).await?);
+        }
         let email = row.get("email");
         if !email.is_empty() && self.options.user_match.contains(&UserMatch::Email) {
             let path = format!("/api/v1/accounts/{}/users", self.options.account_id);
