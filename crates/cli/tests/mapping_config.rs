@@ -75,10 +75,14 @@ const MENTOR_USERS: &str = "m-1,,,true,sch-1,teacher,skinner,,Seymour,Skinner,,,
 const MENTOR_ENROLLMENT: &str = "e-9,,,cls-002,sch-1,m-1,ext:mentor,,,\n";
 
 fn mentor_fixture(url: &str, role: &str) -> Fixture {
+    mentor_fixture_mode(url, role, "sis_import")
+}
+
+fn mentor_fixture_mode(url: &str, role: &str, mode: &str) -> Fixture {
     let f = Fixture::new();
     f.write(
         "rosterbridge.toml",
-        &format!("[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"{url}\"\naccount_id = 1\n\n[mapping.enrollments]\nroles = {{ mentor = \"{role}\" }}\n"),
+        &format!("[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"{url}\"\naccount_id = 1\nmode = \"{mode}\"\n\n[mapping.enrollments]\nroles = {{ mentor = \"{role}\" }}\n"),
     );
     f.district(&[("users.csv", &format!("{}{MENTOR_USERS}", common::USERS)), ("enrollments.csv", &format!("{}{MENTOR_ENROLLMENT}", common::ENROLLMENTS))]);
     f
@@ -189,4 +193,27 @@ fn first_contact_matches_users_by_integration_id_when_mapping_match_says_so() {
     assert_eq!(bart["id"], made["id"], "adopted, not duplicated");
     let all: Vec<Value> = sandbox.read(client.get_all("/api/v1/accounts/1/users", &[("search_term", "Bart".into())])).unwrap();
     assert_eq!(all.len(), 1, "{all:#?}");
+}
+
+#[test]
+fn the_rest_sink_enrols_with_the_custom_roles_resolved_id() {
+    let sandbox = Sandbox::start(&[]);
+    let client = sandbox.client();
+    let created: Value = sandbox
+        .read(client.write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/roles",
+            vec![("label".into(), "Mentor".into()), ("base_role_type".into(), "TaEnrollment".into())],
+            Retry::Safe,
+        ))
+        .unwrap();
+    let f = mentor_fixture_mode(&sandbox.url, "Mentor", "rest");
+    let out = rb_token(&f, &["sync", "-q"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let enrollments: Vec<Value> = sandbox.read(client.get_all("/api/v1/sections/sis_section_id:cls-002/enrollments", &[])).unwrap();
+    let m = enrollments.iter().find(|e| e["user"]["sis_user_id"] == "m-1" || e["sis_user_id"] == "m-1").unwrap_or_else(|| panic!("{enrollments:#?}"));
+    assert_eq!((m["type"].as_str(), m["role_id"].as_u64()), (Some("TaEnrollment"), created["id"].as_u64()));
+    // Planned again: nothing to do.
+    let out = rb_token(&f, &["plan", "--json"]);
+    assert_eq!(out.json()["summary"]["enrollments"]["create"], 0);
 }

@@ -278,6 +278,8 @@ pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn
             let mut sink = rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id);
             sink.options.user_match = user_match(config);
             sink.options.match_by_name = match_by_name(config);
+            // REST creates enrollments by type and role id: resolve custom roles first.
+            sink.options.custom_roles = roles::check_custom_roles(config, &sink.client)?.into_iter().map(|r| (r.name, r.role_id, r.base_role_type)).collect();
             Ok(Box::new(sink))
         }
     }
