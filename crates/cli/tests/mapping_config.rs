@@ -45,6 +45,8 @@ fn with_no_active_profile_plan_says_there_is_nothing_to_do_and_a_named_one_runs(
     let out = f.rb(&["plan"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("no execution profile is active") && out.stdout.contains("nothing to do"), "{}", out.stdout);
+    let out = f.rb(&["plan", "--json"]);
+    assert!(out.json()["idle"].as_str().unwrap().contains("nothing to do"));
     let out = f.rb(&["plan", "--json", "--profile", "2020-2021"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["summary"]["users"]["create"], 5);

@@ -48,7 +48,7 @@ pub struct ApplyFlags {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     if let Some(message) = super::idle(&config)? {
-        println!("{message}");
+        super::print_idle(&message, args.flags.json);
         return Ok(Code::Ok);
     }
     if args.sink == Sink::Canvas {

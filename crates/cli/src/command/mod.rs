@@ -65,6 +65,15 @@ pub fn idle(config: &Config) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Prints "nothing to do: no profile is active" as text, or as `{"idle": …}` for --json.
+pub fn print_idle(message: &str, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "idle": message }));
+    } else {
+        println!("{message}");
+    }
+}
+
 /// Opens the state store for reading: the file when it exists, else an empty in-memory
 /// store (so `plan` and `validate` never create files).
 pub fn open_store_readonly(config: &Config) -> anyhow::Result<Box<dyn StateStore>> {

@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
     if let Some(message) = super::idle(&config)? {
-        println!("{message}");
+        super::print_idle(&message, args.flags.json);
         return Ok(Code::Ok);
     }
     super::check_roles(&config, args.flags.json)?;
