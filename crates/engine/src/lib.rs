@@ -172,6 +172,7 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
     diagnostics.extend(mapped.diagnostics);
     let desired = mapped.desired;
     let user_roles = mapped.user_roles;
+    let (out_users, out_classes) = (mapped.out_of_scope_users, mapped.out_of_scope_classes);
 
     let snapshot = timed(observer, &mut timings, Stage::LoadState, || store.snapshot())?;
     let diff = timed(observer, &mut timings, Stage::Diff, || rosterbridge_plan::diff(&desired, &snapshot));
@@ -189,6 +190,7 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
             keep_previous: e.keep_previous,
             disable_new_sections: e.disable_sync_for_new_sections,
         };
+        rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
         rosterbridge_plan::actions::apply(&mut plan, &rules, options.max_removal_percent);
         Ok(plan)
     })?;

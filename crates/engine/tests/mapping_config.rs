@@ -376,7 +376,8 @@ fn objects_leaving_the_scope_are_deactivated_visibly() {
     assert_eq!(changes(&p.plan, Kind::Users), [("009".into(), Action::Deactivate), ("m-1".into(), Action::Deactivate), ("t-2".into(), Action::Deactivate)]);
     assert!(p.diagnostics.iter().any(|d| d.code == "out-of-scope" && d.message.contains("mapping.scope.schools")));
     let text = rosterbridge_plan::render::text(&p.plan, 10);
-    assert!(text.contains("deactivate 009"), "{text}");
+    assert!(text.contains("deactivate 009  (left the configured scope (suspended))"), "{text}");
+    assert!(text.contains("delete     cls-003 / 009 / student  (left the configured scope (deleted))"), "{text}");
 }
 
 // 9. Golden Canvas CSV for a small district under a non-default configuration.

@@ -44,6 +44,9 @@ pub struct Mapped {
     /// The role class of each desired user (parallel to `desired.users`); filled only when
     /// `[mapping.actions]` restricts something, for the planner's action rules.
     pub user_roles: Vec<RoleClass>,
+    /// SIS ids of users and classes in the source but out of scope (empty without a scope).
+    pub out_of_scope_users: FxHashSet<String>,
+    pub out_of_scope_classes: FxHashSet<String>,
 }
 
 /// Maps a roster to the desired Canvas state, with no profile.
@@ -293,8 +296,11 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
         roles
     };
 
+    let out_of_scope_users = masks.users.as_ref().map(|m| roster.users.iter().zip(m).filter(|(_, k)| !**k).map(|(u, _)| u.sourced_id.to_string()).collect()).unwrap_or_default();
+    let out_of_scope_classes = masks.classes.as_ref().map(|m| roster.classes.iter().zip(m).filter(|(_, k)| !**k).map(|(c, _)| c.sourced_id.to_string()).collect()).unwrap_or_default();
+
     sort_and_dedupe(&mut desired, &mut diagnostics);
-    Mapped { desired, diagnostics, user_roles }
+    Mapped { desired, diagnostics, user_roles, out_of_scope_users, out_of_scope_classes }
 }
 
 /// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive

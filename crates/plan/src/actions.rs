@@ -194,6 +194,31 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
     plan.safety = crate::safety(&plan.summary, max_removal_percent);
 }
 
+/// Marks removals of objects that are still in the source but out of scope (users by
+/// SIS id; courses, sections and enrollments by the class their SIS id starts with) so the
+/// plan says "left the configured scope" instead of "gone from the source".
+pub fn mark_out_of_scope(plan: &mut Plan, users: &FxHashSet<String>, classes: &FxHashSet<String>) {
+    if users.is_empty() && classes.is_empty() {
+        return;
+    }
+    let class_of = |id: &str| id.split('~').next().unwrap_or(id).to_string();
+    for c in &mut plan.changes {
+        let (Target::Removed(i), crate::Reason::Gone { status }) = (c.target, c.reason) else { continue };
+        let row = &plan.removed[i as usize].row;
+        let out = match c.kind {
+            Kind::Users => users.contains(row.get("user_id")),
+            Kind::Courses => classes.contains(&class_of(row.get("course_id"))),
+            Kind::Sections => classes.contains(&class_of(row.get("section_id"))),
+            Kind::Enrollments => users.contains(row.get("user_id")) || classes.contains(&class_of(row.get("section_id"))),
+            Kind::UserObservers => users.contains(row.get("observer_id")) || users.contains(row.get("student_id")),
+            _ => false,
+        };
+        if out {
+            c.reason = crate::Reason::OutOfScope { status };
+        }
+    }
+}
+
 fn unbump(s: &mut KindSummary, action: Action) {
     let n = match action {
         Action::Create => &mut s.create,

@@ -110,6 +110,9 @@ pub enum Reason {
     DisabledInSource { status: Status },
     /// Gone from the source; sent with this status.
     Gone { status: Status },
+    /// Still in the source but outside `[mapping.scope]` or the profile's academic period;
+    /// sent with this status.
+    OutOfScope { status: Status },
 }
 
 impl Reason {
@@ -126,6 +129,7 @@ impl Reason {
                 _ => format!("{status} in the source"),
             },
             Reason::Gone { status } => format!("gone from the source ({status})"),
+            Reason::OutOfScope { status } => format!("left the configured scope ({status})"),
         }
     }
 }
