@@ -172,11 +172,12 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
     diagnostics.extend(mapped.diagnostics);
     let desired = mapped.desired;
     let user_roles = mapped.user_roles;
-    let (out_users, out_classes) = (mapped.out_of_scope_users, mapped.out_of_scope_classes);
+    let (out_users, out_classes, past_classes) = (mapped.out_of_scope_users, mapped.out_of_scope_classes, mapped.outside_period_classes);
 
     let snapshot = timed(observer, &mut timings, Stage::LoadState, || store.snapshot())?;
     let diff = timed(observer, &mut timings, Stage::Diff, || rosterbridge_plan::diff(&desired, &snapshot));
     drop(snapshot);
+    let mut past_note: Option<usize> = None;
     let plan = timed(observer, &mut timings, Stage::BuildPlan, || -> Result<Plan, EngineError> {
         let prior = store.load_records(&diff.records_needed())?;
         let options = plan_options(config);
@@ -190,10 +191,20 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
             keep_previous: e.keep_previous,
             disable_new_sections: e.disable_sync_for_new_sections,
         };
+        let kept = rosterbridge_plan::actions::keep_outside_period(&mut plan, &past_classes, options.max_removal_percent);
+        if kept > 0 {
+            past_note = Some(kept);
+        }
         rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
         rosterbridge_plan::actions::apply(&mut plan, &rules, options.max_removal_percent);
         Ok(plan)
     })?;
+    if let Some(n) = past_note {
+        diagnostics.push(Diagnostic::info(
+            "kept-outside-academic-period",
+            format!("{n} removal(s) of courses, sections and enrollments outside the profile's academic period are not planned: they are left as they are in Canvas"),
+        ));
+    }
     diagnostics.sort_by_key(|a| a.severity);
     Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings, source_snapshot, profile: profile.map(|p| p.name.clone()) })
 }

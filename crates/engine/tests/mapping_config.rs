@@ -152,6 +152,16 @@ fn a_profile_limits_the_plan_to_its_academic_period() {
 }
 
 #[test]
+fn classes_of_another_academic_period_are_left_as_they_are_not_removed() {
+    let d = District::new();
+    d.apply(&d.config(""), "2026-09-01");
+    let p = d.plan(&d.config(&format!("{PROFILE}\n[mapping]\ncourse_removal = \"completed\"\nsection_removal = \"deleted\"\n")), "2026-09-02");
+    assert!(p.plan.changes.is_empty(), "{:?}", p.plan.changes.iter().map(|c| (c.kind, p.plan.key(c))).collect::<Vec<_>>());
+    assert!(p.diagnostics.iter().any(|x| x.code == "kept-outside-academic-period" && x.message.starts_with("3 removal(s)")), "{:?}", p.diagnostics);
+    assert!(p.diagnostics.iter().any(|x| x.code == "outside-academic-period"));
+}
+
+#[test]
 fn an_academic_period_missing_from_the_source_is_an_error_not_a_mass_removal() {
     let d = District::new();
     let p = d.plan(&d.config(&PROFILE.replace("sy-2027", "sy-2072")), "2026-09-01");

@@ -47,6 +47,8 @@ pub struct Mapped {
     /// SIS ids of users and classes in the source but out of scope (empty without a scope).
     pub out_of_scope_users: FxHashSet<String>,
     pub out_of_scope_classes: FxHashSet<String>,
+    /// SIS ids of classes outside the profile's academic period: left as they are in Canvas.
+    pub outside_period_classes: FxHashSet<String>,
 }
 
 /// Maps a roster to the desired Canvas state, with no profile.
@@ -299,8 +301,10 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
     let out_of_scope_users = masks.users.as_ref().map(|m| roster.users.iter().zip(m).filter(|(_, k)| !**k).map(|(u, _)| u.sourced_id.to_string()).collect()).unwrap_or_default();
     let out_of_scope_classes = masks.classes.as_ref().map(|m| roster.classes.iter().zip(m).filter(|(_, k)| !**k).map(|(c, _)| c.sourced_id.to_string()).collect()).unwrap_or_default();
 
+    let outside_period_classes = masks.outside_period.iter().filter_map(|&ci| roster.classes.get(ci)).map(|c| c.sourced_id.to_string()).collect();
+
     sort_and_dedupe(&mut desired, &mut diagnostics);
-    Mapped { desired, diagnostics, user_roles, out_of_scope_users, out_of_scope_classes }
+    Mapped { desired, diagnostics, user_roles, out_of_scope_users, out_of_scope_classes, outside_period_classes }
 }
 
 /// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive

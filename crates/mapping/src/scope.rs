@@ -15,6 +15,9 @@ pub struct Masks {
     pub classes: Option<Vec<bool>>,
     pub users: Option<Vec<bool>>,
     pub orgs: Option<Vec<bool>>,
+    /// Classes outside the profile's academic period (their Canvas objects are left as
+    /// they are, not removed: a past year is concluded, not deleted).
+    pub outside_period: Vec<usize>,
 }
 
 impl Masks {
@@ -83,10 +86,19 @@ pub fn compute(roster: &Roster, config: &MappingConfig, profile: Option<&Profile
         let mut by_school = 0;
         let mut by_grade = 0;
         let mut by_period = 0;
+        let mut outside_period = Vec::new();
         let m: Vec<bool> = roster
             .classes
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(ci, c)| {
+                if let Some(p) = period {
+                    if !c.terms.iter().any(|t| within(&sessions, t.as_str(), p)) {
+                        by_period += 1;
+                        outside_period.push(ci);
+                        return false;
+                    }
+                }
                 if !schools.is_empty() && !school_ok.contains(c.school.as_str()) {
                     by_school += 1;
                     return false;
@@ -95,19 +107,19 @@ pub fn compute(roster: &Roster, config: &MappingConfig, profile: Option<&Profile
                     by_grade += 1;
                     return false;
                 }
-                if let Some(p) = period {
-                    if !c.terms.iter().any(|t| within(&sessions, t.as_str(), p)) {
-                        by_period += 1;
-                        return false;
-                    }
-                }
                 true
             })
             .collect();
+        masks.outside_period = outside_period;
         out_reasons.push(("classes outside `mapping.scope.schools`".into(), by_school));
         out_reasons.push(("classes outside `mapping.scope.grades`".into(), by_grade));
         if let Some(p) = period {
-            out_reasons.push((format!("classes outside the profile's academic period {p:?}"), by_period));
+            if by_period > 0 {
+                diagnostics.push(
+                    Diagnostic::info("outside-academic-period", format!("{by_period} classes are outside the profile's academic period {p:?}: not synced, and what Canvas has of them is left as it is (not removed)"))
+                        .at(Location::file("rosterbridge.toml").with_field("profiles.academic_period")),
+                );
+            }
         }
         masks.classes = Some(m);
     }

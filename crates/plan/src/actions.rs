@@ -197,6 +197,38 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
 /// Marks removals of objects that are still in the source but out of scope (users by
 /// SIS id; courses, sections and enrollments by the class their SIS id starts with) so the
 /// plan says "left the configured scope" instead of "gone from the source".
+/// Removals of courses, sections and enrollments of classes in `keep` (outside the profile's
+/// academic period) are dropped from the plan: a past period is left as it is, never
+/// removed for being absent (field lesson 2). Returns how many were dropped.
+pub fn keep_outside_period(plan: &mut Plan, keep: &FxHashSet<String>, max_removal_percent: f64) -> usize {
+    if keep.is_empty() {
+        return 0;
+    }
+    let class_of = |id: &str| id.split('~').next().unwrap_or(id).to_string();
+    let before = plan.changes.len();
+    let (removed, summary) = (&plan.removed, &mut plan.summary);
+    plan.changes.retain(|c| {
+        let Target::Removed(i) = c.target else { return true };
+        let row = &removed[i as usize].row;
+        let column = match c.kind {
+            Kind::Courses => "course_id",
+            Kind::Sections | Kind::Enrollments => "section_id",
+            _ => return true,
+        };
+        if keep.contains(&class_of(row.get(column))) {
+            unbump(summary.entry(c.kind).or_default(), c.action);
+            false
+        } else {
+            true
+        }
+    });
+    let dropped = before - plan.changes.len();
+    if dropped > 0 {
+        plan.safety = crate::safety(&plan.summary, max_removal_percent);
+    }
+    dropped
+}
+
 pub fn mark_out_of_scope(plan: &mut Plan, users: &FxHashSet<String>, classes: &FxHashSet<String>) {
     if users.is_empty() && classes.is_empty() {
         return;
