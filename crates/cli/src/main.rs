@@ -35,6 +35,10 @@ enum Command {
     Bench(command::bench::Args),
     Sandbox(command::sandbox::Args),
     Marks(command::marks::Args),
+    #[command(subcommand)]
+    Config(command::config::Command),
+    #[command(subcommand)]
+    Profile(command::profile::Command),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => command::bench::run(a, &ui),
         Command::Sandbox(a) => command::sandbox::run(a, &ui),
         Command::Marks(a) => command::marks::run(a, &ui),
+        Command::Config(c) => command::config::run(c, &ui),
+        Command::Profile(c) => command::profile::run(c, &ui),
     };
     progress::report_peak_rss_if_asked();
     match result {

@@ -10,10 +10,17 @@ use rosterbridge_model::{Diagnostic, Location};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+pub mod example;
+pub mod fields;
 mod marks;
+pub mod options;
+pub mod profiles;
 mod raw;
 mod sources;
+pub use fields::FieldMappings;
 pub use marks::*;
+pub use options::*;
+pub use profiles::{choose_profile, CourseTemplate, Profile, ProfileChoice, ProfileError};
 pub use raw::*;
 pub use sources::*;
 
@@ -99,6 +106,77 @@ pub struct Config {
     pub state_path: PathBuf,
     /// `[marks]`: final grades back to the SIS (off unless `enabled`).
     pub marks: MarksConfig,
+    /// `[[profiles]]`: execution profiles (sync periods), in file order.
+    pub profiles: Vec<Profile>,
+    /// The profile asked for on the command line (`--profile`), not from the file.
+    pub requested_profile: Option<String>,
+}
+
+impl Config {
+    /// The profile for a run on `today` (see [`choose_profile`]).
+    pub fn profile_for(&self, today: chrono::NaiveDate) -> Result<ProfileChoice<'_>, ProfileError> {
+        choose_profile(&self.profiles, today, self.requested_profile.as_deref())
+    }
+}
+
+/// The validated extras of `[mapping]` and `[[profiles]]`.
+pub(crate) struct Extras {
+    pub actions: ActionRules,
+    pub fields: FieldMappings,
+    pub matching: MatchRules,
+    pub terms: TermSource,
+    pub accounts: AccountsConfig,
+    pub enrollments: EnrollmentOptions,
+    pub scope: ScopeConfig,
+    pub profiles: Vec<Profile>,
+}
+
+pub(crate) fn validate_extras(m: &RawMapping, profiles: &[profiles::RawProfile], p: &mut raw::Problems<'_>) -> Extras {
+    let first = p.list.len();
+    let extras = validate_extras_unsorted(m, profiles, p);
+    // Tables are read as sorted maps; report in file order.
+    p.list[first..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
+    extras
+}
+
+fn validate_extras_unsorted(m: &RawMapping, profiles: &[profiles::RawProfile], p: &mut raw::Problems<'_>) -> Extras {
+    let terms = m.terms.as_ref().map(|t| options::validate_terms(t, p)).unwrap_or_default();
+    let profiles = profiles::validate_profiles(profiles, p);
+    if terms == TermSource::AcademicPeriod {
+        for prof in profiles.iter().filter(|pr| pr.academic_period.is_none()) {
+            p.list.push(
+                Diagnostic::error("config-invalid", format!("`mapping.terms.from = \"academic_period\"` needs an academic period, and profile {:?} names none", prof.name))
+                    .at(Location::at(&p.file, prof.line).with_field("profiles.academic_period"))
+                    .hint("add academic_period = \"<school year sourcedId>\" to the profile"),
+            );
+        }
+        if profiles.is_empty() {
+            p.list.push(
+                Diagnostic::error("config-invalid", "`mapping.terms.from = \"academic_period\"` needs a profile naming the academic period".to_string())
+                    .at(Location::file(&p.file).with_field("mapping.terms.from"))
+                    .hint("add a [[profiles]] table with academic_period"),
+            );
+        }
+    }
+    let fields = m.fields.as_ref().map(|f| fields::validate_fields(f, p)).unwrap_or_default();
+    let matching = m.matching.as_ref().map(|x| options::validate_matching(x, p)).unwrap_or_default();
+    if matching.users.as_ref().is_some_and(|u| u.contains(&MatchKey::IntegrationId)) && fields.user(fields::UserField::IntegrationId).is_none() {
+        p.list.push(
+            Diagnostic::error("config-invalid", "`mapping.match.users` matches by integration_id, but users get none: map `mapping.fields.users.integration_id`".to_string())
+                .at(Location::file(&p.file).with_field("mapping.match.users"))
+                .hint("e.g. [mapping.fields.users] integration_id = { property = \"identifier\" }"),
+        );
+    }
+    Extras {
+        actions: m.actions.as_ref().map(|a| options::validate_actions(a, p)).unwrap_or_default(),
+        fields,
+        matching,
+        terms,
+        accounts: m.accounts.as_ref().map(|a| options::validate_accounts(a, p)).unwrap_or_default(),
+        enrollments: m.enrollments.as_ref().map(|e| options::validate_enrollments(e, p)).unwrap_or_default(),
+        scope: m.scope.as_ref().map(|s| options::validate_scope(s, p)).unwrap_or_default(),
+        profiles,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +219,8 @@ pub struct CanvasConfig {
 pub enum UserMatchKey {
     Login,
     Email,
+    /// The row's `integration_id` (set by a users.integration_id field mapping).
+    IntegrationId,
 }
 
 /// A static sub-account every school account hangs under.
@@ -162,6 +242,20 @@ pub struct MappingConfig {
     pub course_removal: Option<Status>,
     /// For a section gone from the source: None = leave it alone (default), or deleted.
     pub section_removal: Option<Status>,
+    /// `[mapping.actions]`: which changes are allowed per entity and role.
+    pub actions: ActionRules,
+    /// `[mapping.fields.*]`: how Canvas fields are built.
+    pub fields: FieldMappings,
+    /// `[mapping.match]`: first-contact matching.
+    pub matching: MatchRules,
+    /// `[mapping.terms] from`.
+    pub terms: TermSource,
+    /// `[mapping.accounts]`.
+    pub accounts: AccountsConfig,
+    /// `[mapping.enrollments]`.
+    pub enrollments: EnrollmentOptions,
+    /// `[mapping.scope]`.
+    pub scope: ScopeConfig,
 }
 
 impl Default for MappingConfig {
@@ -172,6 +266,13 @@ impl Default for MappingConfig {
             enrollment_removal: Status::Deleted,
             course_removal: None,
             section_removal: None,
+            actions: ActionRules::default(),
+            fields: FieldMappings::default(),
+            matching: MatchRules::default(),
+            terms: TermSource::default(),
+            accounts: AccountsConfig::default(),
+            enrollments: EnrollmentOptions::default(),
+            scope: ScopeConfig::default(),
         }
     }
 }

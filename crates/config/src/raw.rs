@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub state: RawState,
     #[serde(default)]
     pub marks: RawMarks,
+    pub profiles: Vec<crate::profiles::RawProfile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +78,14 @@ pub struct RawMapping {
     pub enrollment_removal: Option<Spanned<String>>,
     pub course_removal: Option<Spanned<String>>,
     pub section_removal: Option<Spanned<String>>,
+    pub actions: Option<std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+    pub fields: Option<crate::fields::RawFields>,
+    #[serde(rename = "match")]
+    pub matching: Option<std::collections::BTreeMap<Spanned<String>, Spanned<Vec<String>>>>,
+    pub terms: Option<crate::options::RawTerms>,
+    pub accounts: Option<crate::options::RawAccounts>,
+    pub enrollments: Option<crate::options::RawEnrollments>,
+    pub scope: Option<crate::options::RawScope>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,9 +102,9 @@ pub struct RawState {
 
 /// Collects located problems while validating.
 pub(crate) struct Problems<'a> {
-    text: &'a str,
-    file: String,
-    list: Vec<Diagnostic>,
+    pub(crate) text: &'a str,
+    pub(crate) file: String,
+    pub(crate) list: Vec<Diagnostic>,
 }
 
 impl Problems<'_> {
@@ -107,7 +116,7 @@ impl Problems<'_> {
     }
 
     /// A problem with one printable value at `offset`.
-    fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+    pub(crate) fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
         let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
@@ -300,6 +309,22 @@ impl RawConfig {
         };
 
         let marks = self.marks.validate(&mut p, &base, self.source.kind, rest_for_marks.as_ref());
+        let extras = crate::validate_extras(&self.mapping, &self.profiles, &mut p);
+        if let (Some(_), Some(m)) = (&extras.matching.users, &self.canvas.match_users) {
+            p.at_span("canvas.match_users", m.span(), "`canvas.match_users` and `mapping.match.users` both say how users are matched".into(), "keep one: mapping.match.users = [\"sis_id\", \"login\", \"email\"]");
+        }
+        let match_users = match &extras.matching.users {
+            Some(keys) => keys
+                .iter()
+                .filter_map(|k| match k {
+                    crate::options::MatchKey::Login => Some(UserMatchKey::Login),
+                    crate::options::MatchKey::Email => Some(UserMatchKey::Email),
+                    crate::options::MatchKey::IntegrationId => Some(UserMatchKey::IntegrationId),
+                    _ => None,
+                })
+                .collect(),
+            None => match_users,
+        };
 
         if !p.list.is_empty() {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: p.list });
@@ -326,7 +351,22 @@ impl RawConfig {
                 max_concurrency: max_concurrency as u32,
                 match_users,
             },
-            mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
+            mapping: MappingConfig {
+                root_account,
+                user_removal,
+                enrollment_removal,
+                course_removal,
+                section_removal,
+                actions: extras.actions,
+                fields: extras.fields,
+                matching: extras.matching,
+                terms: extras.terms,
+                accounts: extras.accounts,
+                enrollments: extras.enrollments,
+                scope: extras.scope,
+            },
+            profiles: extras.profiles,
+            requested_profile: None,
             safety: SafetyConfig { max_removal_percent },
             state_path,
             marks,

@@ -27,6 +27,16 @@ pub enum EngineError {
     /// Row-level errors under `on_row_error = "fail"`.
     #[error("{count} row error(s) in the source; nothing was applied (fix the rows, or set [source] on_row_error = \"skip\" to apply the rest)")]
     RowErrors { count: usize },
+    /// Custom roles named in `[mapping.enrollments] roles` that Canvas does not have.
+    #[error("custom Canvas role(s) not found (or inactive) in account: {}; Canvas has these course roles: {}. Create them in Canvas (Admin > Permissions) or fix [mapping.enrollments] roles", .missing.join(", "), .available.join(", "))]
+    CustomRoles { missing: Vec<String>, available: Vec<String> },
+    #[error(transparent)]
+    Profile(#[from] rosterbridge_config::ProfileError),
+    /// Profiles are configured and none is active today.
+    #[error("{message}")]
+    NoActiveProfile { message: String },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
     /// The safety threshold holds the plan.
     #[error("held by the safety threshold: {}; nothing was applied (check the export, then apply with --allow-removals if the removals are intended)", describe(.violations))]
     Held { violations: Vec<Violation> },

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 mod error;
 pub mod marks;
+pub mod roles;
 pub mod source;
 pub use error::EngineError;
 
@@ -113,6 +114,8 @@ pub struct Prepared {
     pub timings: Vec<(Stage, Duration)>,
     /// What to save of the source after an apply.
     pub source_snapshot: source::PendingSnapshot,
+    /// The execution profile the plan was made under, if profiles are configured.
+    pub profile: Option<String>,
 }
 
 impl Prepared {
@@ -131,8 +134,31 @@ fn timed<T>(observer: &dyn Observer, timings: &mut Vec<(Stage, Duration)>, stage
     out
 }
 
-/// Reads the source, maps it and plans against the state store. Changes nothing.
+/// Today, in UTC (the only clock read of planning).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Reads the source, maps it and plans against the state store, as of today. Changes nothing.
 pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer) -> Result<Prepared, EngineError> {
+    prepare_on(config, store, observer, today())
+}
+
+/// The profile for a run on `today`: `Ok(None)` without profiles, `Err(NoActiveProfile)`
+/// (a plain sentence; nothing to do) when none is active.
+pub fn active_profile(config: &Config, today: chrono::NaiveDate) -> Result<Option<&rosterbridge_config::Profile>, EngineError> {
+    match config.profile_for(today)? {
+        rosterbridge_config::ProfileChoice::NoProfiles => Ok(None),
+        rosterbridge_config::ProfileChoice::Active(p) => Ok(Some(p)),
+        rosterbridge_config::ProfileChoice::NoneActive { today } => {
+            Err(EngineError::NoActiveProfile { message: rosterbridge_config::profiles::none_active_message(&config.profiles, today) })
+        }
+    }
+}
+
+/// [`prepare`] as of a given day (which profile is active, `sync_start`).
+pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observer, today: chrono::NaiveDate) -> Result<Prepared, EngineError> {
+    let profile = active_profile(config, today)?;
     let mut timings = Vec::new();
     let prior = store.source_tables()?;
     let source::SourceOutput { read, snapshot: source_snapshot } =
@@ -141,20 +167,47 @@ pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer)
     let roster_counts = read.roster.counts();
     let (version, tables) = (read.version, read.tables);
     let mut diagnostics = read.diagnostics;
-    let mapped = timed(observer, &mut timings, Stage::Map, || rosterbridge_mapping::map(&read.roster, &config.mapping));
+    let map_ctx = rosterbridge_mapping::MapContext { profile };
+    let mapped = timed(observer, &mut timings, Stage::Map, || rosterbridge_mapping::map_with(&read.roster, &config.mapping, &map_ctx));
     drop(read.roster);
     diagnostics.extend(mapped.diagnostics);
     let desired = mapped.desired;
+    let user_roles = mapped.user_roles;
+    let (out_users, out_classes, past_classes) = (mapped.out_of_scope_users, mapped.out_of_scope_classes, mapped.outside_period_classes);
 
     let snapshot = timed(observer, &mut timings, Stage::LoadState, || store.snapshot())?;
     let diff = timed(observer, &mut timings, Stage::Diff, || rosterbridge_plan::diff(&desired, &snapshot));
     drop(snapshot);
+    let mut past_note: Option<usize> = None;
     let plan = timed(observer, &mut timings, Stage::BuildPlan, || -> Result<Plan, EngineError> {
         let prior = store.load_records(&diff.records_needed())?;
-        Ok(rosterbridge_plan::build(desired, &diff, &prior, &plan_options(config)))
+        let options = plan_options(config);
+        let mut plan = rosterbridge_plan::build(desired, &diff, &prior, &options);
+        let e = &config.mapping.enrollments;
+        let rules = rosterbridge_plan::actions::Rules {
+            actions: &config.mapping.actions,
+            user_roles: &user_roles,
+            today,
+            sync_start: e.sync_start,
+            keep_previous: e.keep_previous,
+            disable_new_sections: e.disable_sync_for_new_sections,
+        };
+        let kept = rosterbridge_plan::actions::keep_outside_period(&mut plan, &past_classes, options.max_removal_percent);
+        if kept > 0 {
+            past_note = Some(kept);
+        }
+        rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
+        rosterbridge_plan::actions::apply(&mut plan, &rules, options.max_removal_percent);
+        Ok(plan)
     })?;
+    if let Some(n) = past_note {
+        diagnostics.push(Diagnostic::info(
+            "kept-outside-academic-period",
+            format!("{n} removal(s) of courses, sections and enrollments outside the profile's academic period are not planned: they are left as they are in Canvas"),
+        ));
+    }
     diagnostics.sort_by_key(|a| a.severity);
-    Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings, source_snapshot })
+    Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings, source_snapshot, profile: profile.map(|p| p.name.clone()) })
 }
 
 /// How an apply is allowed to proceed.
@@ -232,14 +285,32 @@ pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn
             options.timeout = Duration::from_secs(config.canvas.import_timeout_secs);
             options.import.override_sis_stickiness = config.canvas.override_sis_stickiness;
             options.user_match = user_match(config);
+            options.match_by_name = match_by_name(config);
             Ok(Box::new(SisImportSink { client, options }))
         }
         CanvasMode::Rest => {
             let mut sink = rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id);
             sink.options.user_match = user_match(config);
+            sink.options.match_by_name = match_by_name(config);
+            // REST creates enrollments by type and role id: resolve custom roles first.
+            sink.options.custom_roles = roles::check_custom_roles(config, &sink.client)?.into_iter().map(|r| (r.name, r.role_id, r.base_role_type)).collect();
             Ok(Box::new(sink))
         }
     }
+}
+
+/// Kinds matched by name on first contact (`[mapping.match] terms / accounts`).
+fn match_by_name(config: &Config) -> Vec<Kind> {
+    use rosterbridge_config::MatchKey;
+    let m = &config.mapping.matching;
+    let mut kinds = Vec::new();
+    if m.terms.contains(&MatchKey::Name) {
+        kinds.push(Kind::Terms);
+    }
+    if m.accounts.contains(&MatchKey::Name) {
+        kinds.push(Kind::Accounts);
+    }
+    kinds
 }
 
 fn user_match(config: &Config) -> Vec<rosterbridge_sink::matching::UserMatch> {
@@ -251,8 +322,17 @@ fn user_match(config: &Config) -> Vec<rosterbridge_sink::matching::UserMatch> {
         .map(|k| match k {
             rosterbridge_config::UserMatchKey::Login => UserMatch::Login,
             rosterbridge_config::UserMatchKey::Email => UserMatch::Email,
+            rosterbridge_config::UserMatchKey::IntegrationId => UserMatch::IntegrationId,
         })
         .collect()
+}
+
+/// Before sending to Canvas: the custom roles the configuration names exist (see [`roles`]).
+pub fn canvas_preflight(config: &Config) -> Result<Vec<roles::ResolvedRole>, EngineError> {
+    if config.mapping.enrollments.custom_roles().is_empty() {
+        return Ok(Vec::new());
+    }
+    roles::check_custom_roles(config, &canvas_client(config)?)
 }
 
 /// A Canvas client for the configured instance.
@@ -288,7 +368,7 @@ pub fn apply(
     command: &str,
 ) -> Result<ApplyReport, EngineError> {
     mark_interrupted_runs(config, store)?;
-    let run = store.begin_run(&RunStart { command: command.into(), profile: None, started_at: now(), owner: this_process() })?;
+    let run = store.begin_run(&RunStart { command: command.into(), profile: prepared.profile.clone(), started_at: now(), owner: this_process() })?;
     match apply_inner(config, store, prepared, sink, options, observer, run) {
         Ok(report) => Ok(report),
         Err(e) => {

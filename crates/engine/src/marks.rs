@@ -69,7 +69,7 @@ pub struct PreparedMarks {
 /// school of each one's course.
 pub fn managed_classes<S: StateStore + ?Sized>(store: &S) -> Result<Vec<ManagedClass>, EngineError> {
     let snap = store.snapshot()?;
-    let mut ids: Vec<i64> = snap.entries.values().filter(|e| e.kind == Kind::Sections && e.status != Status::Deleted).map(|e| e.id).collect();
+    let mut ids: Vec<i64> = snap.values().filter(|e| e.kind == Kind::Sections && e.status != Status::Deleted).map(|e| e.id).collect();
     ids.sort_unstable();
     let sections = store.load_records(&ids)?;
     let course_ids: Vec<i64> = sections.iter().filter_map(|s| snap.get(KeyHash::of(Kind::Courses, s.row.get("course_id"))).map(|e| e.id)).collect();
@@ -238,14 +238,15 @@ mod tests {
 
     #[test]
     fn students_the_sis_enrolled_count_even_when_concluded_but_not_when_deleted() {
-        let mut snap = StateSnapshot::default();
+        let mut pairs = Vec::new();
         let mut buf = Vec::new();
         for (i, (student, status)) in [("s-active", Status::Active), ("s-done", Status::Completed), ("s-inactive", Status::Inactive), ("s-gone", Status::Deleted)].into_iter().enumerate() {
             let key = KeyHash::of_parts(Kind::Enrollments, &["c1", student, "student"], &mut buf);
-            snap.entries.insert(key, SnapshotEntry { id: i as i64, kind: Kind::Enrollments, content_hash: 0, status });
+            pairs.push((key, SnapshotEntry { id: i as i64, kind: Kind::Enrollments, content_hash: 0, status }));
         }
         let teacher = KeyHash::of_parts(Kind::Enrollments, &["c1", "t-1", "teacher"], &mut buf);
-        snap.entries.insert(teacher, SnapshotEntry { id: 9, kind: Kind::Enrollments, content_hash: 0, status: Status::Active });
+        pairs.push((teacher, SnapshotEntry { id: 9, kind: Kind::Enrollments, content_hash: 0, status: Status::Active }));
+        let snap = StateSnapshot::new(1, pairs);
         assert!(enrolled_by_sis(&snap, "c1", "s-active", &mut buf));
         assert!(enrolled_by_sis(&snap, "c1", "s-done", &mut buf));
         assert!(enrolled_by_sis(&snap, "c1", "s-inactive", &mut buf));

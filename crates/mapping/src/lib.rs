@@ -16,26 +16,53 @@
 //! The result is deterministic: accounts and terms are sorted by SIS id, observer links by
 //! user, and everything else keeps the source's (deterministic) order.
 
-use rosterbridge_config::MappingConfig;
-use rosterbridge_model::canvas::{self as cv, CanvasRole, DesiredState};
+use rosterbridge_config::{CourseTemplate, MappingConfig, Profile, RoleClass};
+use rosterbridge_model::canvas::{self as cv, DesiredState};
 use rosterbridge_model::kind::Status;
-use rosterbridge_model::roster::{EnrollmentRole, Roster, UserRole};
+use rosterbridge_model::roster::{Roster, UserRole};
 use rosterbridge_model::{Diagnostic, Location, SisId, Str};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+pub mod courses;
+pub mod fields;
+pub mod roles;
+pub mod scope;
 pub mod terms;
+
+/// What a mapping run knows besides the roster and the configuration.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapContext<'a> {
+    /// The execution profile in use (its academic period and course template).
+    pub profile: Option<&'a Profile>,
+}
 
 /// The result of mapping: the desired state and what could not be mapped.
 #[derive(Debug, Default)]
 pub struct Mapped {
     pub desired: DesiredState,
     pub diagnostics: Vec<Diagnostic>,
+    /// The role class of each desired user (parallel to `desired.users`); filled only when
+    /// `[mapping.actions]` restricts something, for the planner's action rules.
+    pub user_roles: Vec<RoleClass>,
+    /// SIS ids of users and classes in the source but out of scope (empty without a scope).
+    pub out_of_scope_users: FxHashSet<String>,
+    pub out_of_scope_classes: FxHashSet<String>,
+    /// SIS ids of classes outside the profile's academic period: left as they are in Canvas.
+    pub outside_period_classes: FxHashSet<String>,
 }
 
-/// Maps a roster to the desired Canvas state.
+/// Maps a roster to the desired Canvas state, with no profile.
 pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
+    map_with(roster, config, &MapContext::default())
+}
+
+/// Maps a roster to the desired Canvas state under a profile.
+pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
     let mut diagnostics = Vec::new();
     let mut desired = DesiredState::default();
+    let masks = scope::compute(roster, config, ctx.profile, &mut diagnostics);
+    let template = ctx.profile.map(|p| p.course_template).unwrap_or_default();
+    let default_shape = template == CourseTemplate::PeriodGroup && masks.classes.is_none() && masks.orgs.is_none() && config.accounts.is_default();
 
     // Accounts.
     let root_parent = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
@@ -64,8 +91,10 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
     let account_ids: FxHashSet<&str> = desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
 
     // Terms, and the term of every class.
-    let term_plan = terms::plan_terms(roster);
+    let period = ctx.profile.and_then(|p| p.academic_period.as_deref());
+    let term_plan = terms::plan_terms_for(roster, config.terms, period);
     desired.terms = term_plan.terms;
+    fields::apply_terms(&mut desired.terms, roster, &config.fields);
 
     // Courses and sections, one of each per class.
     let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> =
@@ -101,6 +130,19 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         });
     }
 
+    // Configured shapes replace the default accounts, courses and sections.
+    let sections_of: Option<Vec<u32>> = if default_shape {
+        fields::apply_class_shaped(&mut desired, roster, &term_plan.class_terms, &config.fields);
+        None
+    } else {
+        let shaped = courses::build(roster, config, template, &term_plan.class_terms, &masks);
+        desired.accounts = shaped.accounts;
+        desired.courses = shaped.courses;
+        desired.sections = shaped.sections;
+        Some(shaped.sections_of)
+    };
+    fields::apply_accounts(&mut desired.accounts, roster, &config.fields);
+
     // Enrollments (section index = class index before sorting), on a second thread while
     // the users are mapped: they carry the roster's user index until `user_slot` is known.
     let map_enrollments = || {
@@ -108,26 +150,26 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         // Enrollments of roles that are not synced, by roster user (few: counted below).
         let mut role_skips: Vec<(&str, u32)> = Vec::new();
         for e in &roster.enrollments {
-            let role = match &e.role {
-                EnrollmentRole::Student => CanvasRole::Student,
-                EnrollmentRole::Teacher => match roster.users.get(e.user as usize).map(|u| &u.role) {
-                    Some(UserRole::Aide) => CanvasRole::Ta,
-                    _ => CanvasRole::Teacher,
-                },
-                other => {
-                    role_skips.push((other.as_str(), e.user));
+            if !masks.user(e.user as usize) || !masks.class(e.class as usize) {
+                continue;
+            }
+            let role = match roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles) {
+                Ok(role) => role,
+                Err(key) => {
+                    role_skips.push((key, e.user));
                     continue;
                 }
             };
-            out.push(cv::Enrollment {
-                section: e.class,
-                user: e.user,
-                role,
-                status: Status::Active,
-                start: e.begin_date,
-                end: e.end_date,
-                src: Some(e.src),
-            });
+            let enrollment = cv::Enrollment { section: e.class, user: e.user, role, status: Status::Active, start: e.begin_date, end: e.end_date, src: Some(e.src) };
+            match &sections_of {
+                None => out.push(enrollment),
+                Some(of) => {
+                    let (from, to) = (of.get(e.class as usize).copied().unwrap_or(0), of.get(e.class as usize + 1).copied().unwrap_or(0));
+                    for s in from..to {
+                        out.push(cv::Enrollment { section: s, ..enrollment.clone() });
+                    }
+                }
+            }
         }
         (out, role_skips)
     };
@@ -141,13 +183,19 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
             let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
                 FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
             desired.users.reserve_exact(roster.users.len());
+            let login_rule = config.fields.user(rosterbridge_config::fields::UserField::LoginId);
             for (ui, user) in roster.users.iter().enumerate() {
-                let username = user.username.trim();
-                let login = if !username.is_empty() {
-                    username
-                } else {
-                    user.email.as_deref().map(str::trim).unwrap_or("")
+                if !masks.user(ui) {
+                    continue;
+                }
+                let mapped_login: std::borrow::Cow<'_, str> = match login_rule {
+                    Some(rule) => std::borrow::Cow::Owned(rule.render(|p, out| fields::user_prop(user, p, out))),
+                    None => {
+                        let username = user.username.trim();
+                        std::borrow::Cow::Borrowed(if !username.is_empty() { username } else { user.email.as_deref().map(str::trim).unwrap_or("") })
+                    }
                 };
+                let login: &str = &mapped_login;
                 let loc = || Location::at(user.src.table.file_name(), user.src.line);
                 if login.is_empty() {
                     diagnostics.push(
@@ -161,7 +209,7 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
                 let folded = if login.chars().any(char::is_uppercase) {
                     std::borrow::Cow::Owned(login.to_lowercase())
                 } else {
-                    std::borrow::Cow::Borrowed(login)
+                    mapped_login.clone()
                 };
                 match logins.entry(folded) {
                     std::collections::hash_map::Entry::Occupied(first) => {
@@ -231,7 +279,7 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
         diagnostics.push(
             Diagnostic::info("role-not-synced", format!("{n} enrollment(s) with role `{role}` are not synced to Canvas"))
                 .at(Location::file("enrollments.csv"))
-                .hint("only student and teacher enrollments are mapped by default"),
+                .hint("only student and teacher enrollments are mapped by default; [mapping.enrollments] roles maps others"),
         );
     }
     if skipped_users > 0 {
@@ -266,8 +314,26 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
     }
     desired.observers = links.into_iter().map(|(observer, student)| cv::ObserverLink { observer, student }).collect();
 
+    fields::apply_users(&mut desired.users, roster, &user_slot, &config.fields);
+    let user_roles = if config.actions.is_default() {
+        Vec::new()
+    } else {
+        let mut roles = vec![RoleClass::Staff; desired.users.len()];
+        for (ui, slot) in user_slot.iter().enumerate() {
+            if let (Some(slot), Some(u)) = (slot, roster.users.get(ui)) {
+                roles[*slot as usize] = RoleClass::of(&u.role);
+            }
+        }
+        roles
+    };
+
+    let out_of_scope_users = masks.users.as_ref().map(|m| roster.users.iter().zip(m).filter(|(_, k)| !**k).map(|(u, _)| u.sourced_id.to_string()).collect()).unwrap_or_default();
+    let out_of_scope_classes = masks.classes.as_ref().map(|m| roster.classes.iter().zip(m).filter(|(_, k)| !**k).map(|(c, _)| c.sourced_id.to_string()).collect()).unwrap_or_default();
+
+    let outside_period_classes = masks.outside_period.iter().filter_map(|&ci| roster.classes.get(ci)).map(|c| c.sourced_id.to_string()).collect();
+
     sort_and_dedupe(&mut desired, &mut diagnostics);
-    Mapped { desired, diagnostics }
+    Mapped { desired, diagnostics, user_roles, out_of_scope_users, out_of_scope_classes, outside_period_classes }
 }
 
 /// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive

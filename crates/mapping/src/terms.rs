@@ -108,3 +108,73 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
         .collect();
     TermPlan { terms, class_terms }
 }
+
+/// Terms as `[mapping.terms] from` says, within the profile's academic period when it
+/// names one. `Sessions` without a period is exactly [`plan_terms`].
+pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, period: Option<&str>) -> TermPlan {
+    use rosterbridge_config::TermSource;
+    let by_id: FxHashMap<&str, &AcademicSession> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
+    let span = |names: &[SisId]| -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let named: Vec<&AcademicSession> = names.iter().filter_map(|t| by_id.get(t.as_str()).copied()).collect();
+        (named.iter().map(|s| s.start_date).min(), named.iter().map(|s| s.end_date).max())
+    };
+    let term_of = |s: &AcademicSession| Term {
+        sis_id: s.sourced_id.clone(),
+        integration_id: None,
+        name: s.title.clone(),
+        start: Some(s.start_date),
+        end: Some(s.end_date),
+        src: Some(s.src),
+    };
+    match (from, period) {
+        (TermSource::Sessions, None) => plan_terms(roster),
+        (TermSource::Sessions, Some(p)) => {
+            let mut tp = plan_terms(roster);
+            tp.terms.retain(|t| crate::scope::within(&by_id, t.sis_id.as_str(), p));
+            tp
+        }
+        (TermSource::AcademicPeriod, p) => {
+            let period = p.and_then(|p| by_id.get(p).copied());
+            let class_terms = roster
+                .classes
+                .iter()
+                .map(|c| {
+                    let (start, end) = span(&c.terms);
+                    ClassTerm { term: period.map(|p| p.sourced_id.clone()), start, end }
+                })
+                .collect();
+            TermPlan { terms: period.map(term_of).into_iter().collect(), class_terms }
+        }
+        (TermSource::Semesters, p) => {
+            let mut terms: BTreeMap<SisId, &AcademicSession> = BTreeMap::new();
+            let class_terms = roster
+                .classes
+                .iter()
+                .map(|c| {
+                    let mut best: Option<&AcademicSession> = None;
+                    for t in &c.terms {
+                        let mut cur = by_id.get(t.as_str()).copied();
+                        for _ in 0..8 {
+                            match cur {
+                                Some(s) if is_term(s) => break,
+                                Some(s) => cur = s.parent.as_ref().and_then(|x| by_id.get(x.as_str()).copied()),
+                                None => break,
+                            }
+                        }
+                        if let Some(s) = cur.filter(|s| is_term(s)).filter(|s| p.is_none_or(|p| crate::scope::within(&by_id, s.sourced_id.as_str(), p))) {
+                            if best.is_none_or(|b| (s.start_date, &s.sourced_id) < (b.start_date, &b.sourced_id)) {
+                                best = Some(s);
+                            }
+                        }
+                    }
+                    if let Some(b) = best {
+                        terms.insert(b.sourced_id.clone(), b);
+                    }
+                    let (start, end) = span(&c.terms);
+                    ClassTerm { term: best.map(|b| b.sourced_id.clone()), start, end }
+                })
+                .collect();
+            TermPlan { terms: terms.into_values().map(term_of).collect(), class_terms }
+        }
+    }
+}

@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod actions;
 pub mod render;
 
 /// What to do to one object.
@@ -109,6 +110,9 @@ pub enum Reason {
     DisabledInSource { status: Status },
     /// Gone from the source; sent with this status.
     Gone { status: Status },
+    /// Still in the source but outside `[mapping.scope]` or the profile's academic period;
+    /// sent with this status.
+    OutOfScope { status: Status },
 }
 
 impl Reason {
@@ -125,6 +129,7 @@ impl Reason {
                 _ => format!("{status} in the source"),
             },
             Reason::Gone { status } => format!("gone from the source ({status})"),
+            Reason::OutOfScope { status } => format!("left the configured scope ({status})"),
         }
     }
 }
@@ -173,6 +178,13 @@ pub struct KindSummary {
     pub unchanged: usize,
     /// Active objects of this kind in the state before the plan.
     pub existing: usize,
+    /// Changes the configuration held back (see [`actions`]); not in `changes`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl KindSummary {
@@ -232,6 +244,8 @@ pub struct Plan {
     pub desired: DesiredState,
     pub removed: Vec<Removed>,
     pub fields: Vec<Vec<FieldChange>>,
+    /// Changes the configuration does not allow, with the reason (never sent).
+    pub skipped: Vec<actions::Skipped>,
 }
 
 impl Plan {
@@ -459,28 +473,28 @@ pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options
         removed.push(Removed { key: old.key.clone(), row });
     }
 
+    let safety = safety(&summary, options.max_removal_percent);
+
+    let mut plan = Plan { base_version: diff.base_version, summary, safety, changes, desired, removed, fields: fields_table, skipped: Vec::new() };
+    order_changes(&mut plan);
+    plan
+}
+
+/// The safety verdict of a summary: kinds whose removals exceed the threshold.
+pub fn safety(summary: &BTreeMap<Kind, KindSummary>, max_removal_percent: f64) -> Safety {
     let mut safety = Safety::default();
-    for (kind, s) in &summary {
+    for (kind, s) in summary {
         let removals = s.removals();
         if removals == 0 || s.existing == 0 {
             continue;
         }
         let percent = removals as f64 * 100.0 / s.existing as f64;
-        if percent > options.max_removal_percent {
-            safety.violations.push(Violation {
-                kind: *kind,
-                removals,
-                existing: s.existing,
-                percent,
-                limit_percent: options.max_removal_percent,
-            });
+        if percent > max_removal_percent {
+            safety.violations.push(Violation { kind: *kind, removals, existing: s.existing, percent, limit_percent: max_removal_percent });
         }
     }
     safety.held = !safety.violations.is_empty();
-
-    let mut plan = Plan { base_version: diff.base_version, summary, safety, changes, desired, removed, fields: fields_table };
-    order_changes(&mut plan);
-    plan
+    safety
 }
 
 fn field_changes(old: &Row, new: &Row) -> Vec<FieldChange> {

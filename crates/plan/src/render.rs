@@ -71,6 +71,23 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
         }
     }
 
+    if !plan.skipped.is_empty() {
+        let _ = writeln!(out, "\n{} change(s) skipped by the configuration (not sent):", plan.skipped.len());
+        for kind in Kind::ALL {
+            let of_kind: Vec<_> = plan.skipped.iter().filter(|s| s.change.kind == kind).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n{kind} (skipped):");
+            for sk in of_kind.iter().take(listed_per_kind.max(1)) {
+                let _ = writeln!(out, "  {:<10} {}  ({})", sk.change.action.as_str(), display_key(&plan.key(&sk.change)), sk.reason.describe());
+            }
+            if of_kind.len() > listed_per_kind.max(1) {
+                let _ = writeln!(out, "  … and {} more", of_kind.len() - listed_per_kind.max(1));
+            }
+        }
+    }
+
     if plan.safety.held {
         let _ = writeln!(out, "\nHELD by the safety threshold:");
         for v in &plan.safety.violations {
@@ -143,6 +160,24 @@ impl Serialize for ChangesView<'_> {
     }
 }
 
+struct SkippedView<'a>(&'a Plan);
+
+impl Serialize for SkippedView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut seq = s.serialize_seq(Some(p.skipped.len()))?;
+        for sk in &p.skipped {
+            seq.serialize_element(&serde_json::json!({
+                "kind": sk.change.kind,
+                "key": display_key(&p.key(&sk.change)),
+                "action": sk.change.action,
+                "reason": sk.reason.describe(),
+            }))?;
+        }
+        seq.end()
+    }
+}
+
 struct PlanView<'a> {
     plan: &'a Plan,
     diagnostics: &'a [Diagnostic],
@@ -156,6 +191,9 @@ impl Serialize for PlanView<'_> {
         m.serialize_entry("safety", &self.plan.safety)?;
         m.serialize_entry("diagnostics", self.diagnostics)?;
         m.serialize_entry("changes", &ChangesView(self.plan))?;
+        if !self.plan.skipped.is_empty() {
+            m.serialize_entry("skipped", &SkippedView(self.plan))?;
+        }
         m.end()
     }
 }

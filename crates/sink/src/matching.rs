@@ -14,6 +14,8 @@ pub enum UserMatch {
     Login,
     /// Exactly one user of the account has the row's email.
     Email,
+    /// A login carries the row's `integration_id`.
+    IntegrationId,
 }
 
 impl UserMatch {
@@ -21,6 +23,7 @@ impl UserMatch {
         match self {
             UserMatch::Login => "login",
             UserMatch::Email => "email",
+            UserMatch::IntegrationId => "integration_id",
         }
     }
 }
@@ -45,6 +48,7 @@ pub struct CanvasUsers {
     by_sis: FxHashMap<String, usize>,
     by_login: FxHashMap<String, Vec<usize>>,
     by_email: FxHashMap<String, Vec<usize>>,
+    by_integration: FxHashMap<String, Vec<usize>>,
 }
 
 impl CanvasUsers {
@@ -61,6 +65,9 @@ impl CanvasUsers {
             if let Some(email) = field("email") {
                 c.by_email.entry(email.to_lowercase()).or_default().push(i);
             }
+            if let Some(integration) = field("integration_id") {
+                c.by_integration.entry(integration.to_lowercase()).or_default().push(i);
+            }
         }
         c.users = users;
         c
@@ -75,6 +82,7 @@ impl CanvasUsers {
             let (value, index) = match how {
                 UserMatch::Login => (row.get("login_id"), &self.by_login),
                 UserMatch::Email => (row.get("email"), &self.by_email),
+                UserMatch::IntegrationId => (row.get("integration_id"), &self.by_integration),
             };
             if value.is_empty() {
                 continue;
@@ -102,6 +110,7 @@ pub async fn settle_by_name(
     client: &rosterbridge_canvas_client::CanvasClient,
     account_id: u64,
     plan: &rosterbridge_plan::Plan,
+    kinds: &[rosterbridge_model::kind::Kind],
 ) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), rosterbridge_canvas_client::CanvasError> {
     use rosterbridge_canvas_client::Retry;
     use rosterbridge_model::kind::Kind;
@@ -109,6 +118,9 @@ pub async fn settle_by_name(
     let mut held = FxHashMap::default();
     let mut adopted = FxHashMap::default();
     for (kind, sis_column, sis_field) in [(Kind::Terms, "term_id", "sis_term_id"), (Kind::Accounts, "account_id", "sis_account_id")] {
+        if !kinds.contains(&kind) {
+            continue;
+        }
         let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == kind && c.action == Action::Create).map(|(i, _)| i).collect();
         if creates.is_empty() {
             continue;

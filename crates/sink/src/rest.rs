@@ -29,6 +29,11 @@ pub struct RestOptions {
     pub account_id: u64,
     /// After the SIS id, in this order.
     pub user_match: Vec<UserMatch>,
+    /// First contact for terms and sub-accounts: which kinds are matched by name.
+    pub match_by_name: Vec<Kind>,
+    /// Custom course roles by name → (role id, base role type), resolved against Canvas
+    /// before applying; an enrollment row naming one is created with that type and id.
+    pub custom_roles: Vec<(String, u64, String)>,
     /// Changes started at once per kind (HTTP concurrency is the governor's).
     pub window: usize,
 }
@@ -40,7 +45,7 @@ pub struct RestSink {
 
 impl RestSink {
     pub fn new(client: CanvasClient, account_id: u64) -> RestSink {
-        RestSink { client, options: RestOptions { account_id, user_match: vec![UserMatch::Login, UserMatch::Email], window: 256 } }
+        RestSink { client, options: RestOptions { account_id, user_match: vec![UserMatch::Login, UserMatch::Email], match_by_name: vec![Kind::Terms, Kind::Accounts], custom_roles: Vec::new(), window: 256 } }
     }
 }
 
@@ -74,7 +79,7 @@ impl RestSink {
         let mut results: Vec<Option<ChangeResult>> = vec![None; total];
         // Terms and sub-accounts Canvas already has under the same name are adopted first;
         // ambiguous ones are held back.
-        let held = match crate::matching::settle_by_name(&self.client, self.options.account_id, plan).await {
+        let held = match crate::matching::settle_by_name(&self.client, self.options.account_id, plan, &self.options.match_by_name).await {
             Ok((held, _adopted)) => held,
             Err(e) => (0..total).filter(|i| matches!(plan.changes[*i].kind, Kind::Terms | Kind::Accounts)).map(|i| (i, format!("could not match by name: {e}"))).collect(),
         };
@@ -143,7 +148,7 @@ async fn apply_one(client: &CanvasClient, options: &RestOptions, job: &Job) -> R
         Kind::Users => user(client, options, &job.row).await,
         Kind::Courses => course(client, options, &job.row).await,
         Kind::Sections => section(client, &job.row).await,
-        Kind::Enrollments => enrollment(client, &job.row).await,
+        Kind::Enrollments => enrollment(client, options, &job.row).await,
         Kind::UserObservers => observer(client, &job.row).await,
     };
     r.map_err(|e| match e {
@@ -255,6 +260,7 @@ async fn find_user(client: &CanvasClient, options: &RestOptions, row: &Row) -> R
     }
     for how in &options.user_match {
         let candidate = match how {
+            UserMatch::IntegrationId if !row.get("integration_id").is_empty() => client.get_optional::<Value>(&format!("/api/v1/users/{}", sis_path("sis_integration_id", row.get("integration_id")))).await?,
             UserMatch::Login if !row.get("login_id").is_empty() => client.get_optional::<Value>(&format!("/api/v1/users/{}", sis_path("sis_login_id", row.get("login_id")))).await?,
             UserMatch::Email if !row.get("email").is_empty() => {
                 let email = row.get("email");
@@ -272,7 +278,7 @@ async fn find_user(client: &CanvasClient, options: &RestOptions, row: &Row) -> R
                 return Err(Failure::Conflict(format!(
                     "Canvas user {} found by {} already has SIS id {other}; not adopting it as SIS user {sis}",
                     id_of(&u).unwrap_or_default(),
-                    if *how == UserMatch::Login { "login" } else { "email" }
+                    how.as_str()
                 )));
             }
             return Ok(Some((u, true)));
@@ -425,13 +431,28 @@ fn enrollment_type(role: &str) -> &'static str {
     }
 }
 
-async fn enrollment(client: &CanvasClient, row: &Row) -> Result<Applied, Failure> {
+fn base_type(base_role_type: &str) -> &'static str {
+    match base_role_type {
+        "TeacherEnrollment" => "TeacherEnrollment",
+        "TaEnrollment" => "TaEnrollment",
+        "DesignerEnrollment" => "DesignerEnrollment",
+        "ObserverEnrollment" => "ObserverEnrollment",
+        _ => "StudentEnrollment",
+    }
+}
+
+async fn enrollment(client: &CanvasClient, options: &RestOptions, row: &Row) -> Result<Applied, Failure> {
     let section = sis_path("sis_section_id", row.get("section_id"));
     let user = sis_path("sis_user_id", row.get("user_id"));
-    let kind = enrollment_type(row.get("role"));
+    let custom = options.custom_roles.iter().find(|(name, _, _)| name == row.get("role"));
+    let kind = match custom {
+        Some((_, _, base)) => base_type(base),
+        None => enrollment_type(row.get("role")),
+    };
+    let custom_id = custom.map(|(_, id, _)| id.to_string());
     let query: Vec<(&str, String)> = ["active", "invited", "inactive", "completed"].iter().map(|s| ("state[]", s.to_string())).chain([("user_id", user.clone())]).collect();
     let existing: Vec<Value> = client.get_all(&format!("/api/v1/sections/{section}/enrollments"), &query).await?;
-    let role_id = row.get("role_id");
+    let role_id = if row.get("role_id").is_empty() { custom_id.as_deref().unwrap_or("") } else { row.get("role_id") };
     let found = existing.into_iter().find(|e| {
         e.get("type").and_then(Value::as_str) == Some(kind) && (role_id.is_empty() || e.get("role_id").and_then(Value::as_i64).map(|r| r.to_string()).as_deref() == Some(role_id))
     });

@@ -32,6 +32,8 @@ pub struct SisImportSinkOptions {
     /// First contact: how users to be created are looked for in Canvas (after the SIS id).
     /// Empty: no lookup at all (the import updates users whose SIS id Canvas knows).
     pub user_match: Vec<UserMatch>,
+    /// First contact for terms and sub-accounts: which kinds are matched by name.
+    pub match_by_name: Vec<rosterbridge_model::kind::Kind>,
 }
 
 impl SisImportSinkOptions {
@@ -43,6 +45,7 @@ impl SisImportSinkOptions {
             poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(10),
             user_match: vec![UserMatch::Login, UserMatch::Email],
+            match_by_name: vec![Kind::Terms, Kind::Accounts],
         }
     }
 }
@@ -145,7 +148,7 @@ impl SisImportSink {
     /// import, where Canvas itself takes over a login that has no SIS id and refuses (a
     /// row warning, so a rejected change) one that carries another: no duplicate either way.
     async fn first_contact(&self, plan: &Plan, progress: &dyn SinkProgress) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
-        let (mut held, mut adopted) = crate::matching::settle_by_name(&self.client, self.options.account_id, plan).await?;
+        let (mut held, mut adopted) = crate::matching::settle_by_name(&self.client, self.options.account_id, plan, &self.options.match_by_name).await?;
         let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == Kind::Users && c.action == Action::Create).map(|(i, _)| i).collect();
         if creates.is_empty() || self.options.user_match.is_empty() {
             return Ok((held, adopted));
@@ -194,6 +197,10 @@ impl SisImportSink {
             if !value.is_empty() {
                 out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path(prefix, value))).await?);
             }
+        }
+        let integration = row.get("integration_id");
+        if !integration.is_empty() && self.options.user_match.contains(&UserMatch::IntegrationId) {
+            out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path("sis_integration_id", integration))).await?);
         }
         let email = row.get("email");
         if !email.is_empty() && self.options.user_match.contains(&UserMatch::Email) {

@@ -47,6 +47,13 @@ pub struct ApplyFlags {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    if let Some(message) = super::idle(&config)? {
+        super::print_idle(&message, args.flags.json);
+        return Ok(Code::Ok);
+    }
+    if args.sink == Sink::Canvas {
+        super::check_roles(&config, args.flags.json)?;
+    }
     let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
         (Sink::Folder, Some(out)) => Box::new(FolderSink { out_dir: out.clone() }),
         (Sink::Folder, None) => anyhow::bail!("--sink folder needs --out DIR"),

@@ -2,10 +2,12 @@
 
 pub mod apply;
 pub mod bench;
+pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod marks;
 pub mod plan;
+pub mod profile;
 pub mod runs;
 pub mod sandbox;
 pub mod status;
@@ -28,6 +30,10 @@ pub struct ConfigArgs {
     /// or `[state] path`.
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// Run this execution profile (`[[profiles]] name`) instead of the one whose window
+    /// contains today.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 impl ConfigArgs {
@@ -38,6 +44,7 @@ impl ConfigArgs {
                 if let Some(s) = &self.state {
                     c.state_path = s.clone();
                 }
+                c.requested_profile = self.profile.clone();
                 Ok(Some(c))
             }
             Err(e) => {
@@ -46,6 +53,25 @@ impl ConfigArgs {
                 Ok(None)
             }
         }
+    }
+}
+
+/// `Some(sentence)` when profiles are configured and none is active today: there is
+/// nothing to do, said plainly. An unknown or disabled `--profile` is an error.
+pub fn idle(config: &Config) -> anyhow::Result<Option<String>> {
+    match rosterbridge_engine::active_profile(config, rosterbridge_engine::today()) {
+        Ok(_) => Ok(None),
+        Err(rosterbridge_engine::EngineError::NoActiveProfile { message }) => Ok(Some(message)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints "nothing to do: no profile is active" as text, or as `{"idle": …}` for --json.
+pub fn print_idle(message: &str, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "idle": message }));
+    } else {
+        println!("{message}");
     }
 }
 
@@ -76,4 +102,16 @@ pub fn prepare(config: &Config, store: &dyn StateStore, ui: &crate::progress::Ui
 
 fn rosterbridge_state_sqlite_memory() -> anyhow::Result<impl StateStore> {
     Ok(rosterbridge_engine::open_memory_store()?)
+}
+
+/// Checks the custom roles the configuration names against Canvas before anything is
+/// sent; prints the resolved role ids.
+pub fn check_roles(config: &Config, json: bool) -> anyhow::Result<Vec<rosterbridge_engine::roles::ResolvedRole>> {
+    let roles = rosterbridge_engine::canvas_preflight(config)?;
+    if !json {
+        for r in &roles {
+            eprintln!("custom role {:?}: role_id {} ({})", r.name, r.role_id, r.base_role_type);
+        }
+    }
+    Ok(roles)
 }

@@ -28,6 +28,10 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    if let Some(message) = super::idle(&config)? {
+        super::print_idle(&message, args.json);
+        return Ok(Code::Ok);
+    }
     let store = open_store_readonly(&config)?;
     let prepared = super::prepare(&config, store.as_ref(), ui)?;
     if let Some(out) = &args.out {

@@ -18,6 +18,11 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    if let Some(message) = super::idle(&config)? {
+        super::print_idle(&message, args.flags.json);
+        return Ok(Code::Ok);
+    }
+    super::check_roles(&config, args.flags.json)?;
     let mut sink = rosterbridge_engine::canvas_sink(&config)?;
     super::apply::apply_and_report(&config, sink.as_mut(), "sync", &args.flags, ui)
 }

@@ -17,6 +17,10 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    if let Some(message) = super::idle(&config)? {
+        super::print_idle(&message, args.json);
+        return Ok(Code::Ok);
+    }
     let store = open_store_readonly(&config)?;
     // "Verify connectivity": for a network source, the provider's own counts first, so a
     // wrong credential is reported before the whole roster is pulled.
@@ -35,7 +39,36 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         }
     }
     let prepared = super::prepare(&config, store.as_ref(), ui)?;
-    let (errors, warnings) = report::counts(&prepared.diagnostics);
+    let (mut errors, warnings) = report::counts(&prepared.diagnostics);
+    // Custom roles: checked against Canvas when a token is at hand.
+    let custom = config.mapping.enrollments.custom_roles();
+    let token = std::env::var(&config.canvas.token_env).ok().filter(|t| !t.trim().is_empty());
+    let roles = match (custom.is_empty(), token) {
+        (true, _) => serde_json::json!(null),
+        (false, None) => {
+            if !args.json {
+                println!("custom roles {} not checked: no Canvas token in {}", custom.join(", "), config.canvas.token_env);
+            }
+            serde_json::json!({"checked": false, "names": custom})
+        }
+        (false, Some(_)) => match rosterbridge_engine::canvas_preflight(&config) {
+            Ok(found) => {
+                if !args.json {
+                    for r in &found {
+                        println!("custom role {:?}: role_id {} ({})", r.name, r.role_id, r.base_role_type);
+                    }
+                }
+                serde_json::json!({"checked": true, "resolved": found})
+            }
+            Err(e) => {
+                errors += 1;
+                if !args.json {
+                    eprintln!("error: {e}");
+                }
+                serde_json::json!({"checked": true, "error": e.to_string()})
+            }
+        },
+    };
     if args.json {
         let out = serde_json::json!({
             "valid": errors == 0,
@@ -45,10 +78,15 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
             "source": rosterbridge_engine::source::describe_source(&config),
             "collections": collections.iter().map(|(name, count)| serde_json::json!({"name": name, "count": count})).collect::<Vec<_>>(),
             "diagnostics": prepared.diagnostics,
+            "profile": prepared.profile,
+            "custom_roles": roles,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         report::print_diagnostics(&prepared.diagnostics);
+        if let Some(p) = &prepared.profile {
+            println!("profile: {p}");
+        }
         let r = prepared.roster;
         println!(
             "configuration ok; source {} (OneRoster {}): {} orgs, {} sessions, {} courses, {} classes, {} users, {} enrollments",

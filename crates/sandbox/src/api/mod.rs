@@ -6,6 +6,7 @@ mod graphql;
 mod grading_standards;
 mod ids;
 mod reads;
+mod roles;
 mod sandbox_admin;
 mod sis_imports;
 mod writes;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             get(reads::account_course),
         )
         .route("/accounts/{account_id}/admins", get(reads::account_admins))
+        .route("/accounts/{account_id}/roles", get(roles::list).post(roles::create))
         .route(
             "/accounts/{account_id}/developer_keys",
             post(crate::oauth::create_key),
