@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub state: RawState,
     #[serde(default)]
     pub marks: RawMarks,
+    #[serde(default)]
     pub profiles: Vec<crate::profiles::RawProfile>,
 }
 
