@@ -645,8 +645,10 @@ fn read_enrollments(
     let mut tables = Vec::new();
     let Some(w) = input else { return Ok((out, provisional, tables, Vec::new())) };
     let mut prov_ix: FxHashMap<SisId, u32> = FxHashMap::default();
-    // Duplicate detection by a 64-bit hash of the id, confirmed against the stored id.
-    let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+    // Duplicate ids are found after the pass, by sorting 64-bit hashes of the ids (a hash
+    // map of 1.5M ids costs a cache miss a row), and confirmed against the ids.
+    let mut id_hashes: Vec<u64> = Vec::new();
+    let mut positions: Vec<Option<usize>> = Vec::new();
     let mut rows = Rows::new("enrollments.csv", ENROLLMENTS, w.mode);
     let mut last_class: Option<(Str, u32)> = None;
     let mut last_school: Option<(Str, u32)> = None;
@@ -654,12 +656,8 @@ fn read_enrollments(
         if !rows.required(line, c, pos) {
             return;
         }
-        let h = hash64(c[0]);
-        if let Some(&first) = seen.get(&h) {
-            let f = &out[first as usize];
-            if f.sourced_id.as_str() == c[0] {
-                return dup_error(&mut rows, line, f.src.line, c[0], pos);
-            }
+        if positions.is_empty() {
+            positions = pos.to_vec();
         }
         // Exports list a class's enrollments together: remember the last lookup.
         let class = match &last_class {
@@ -704,7 +702,7 @@ fn read_enrollments(
                 u
             }
         };
-        seen.insert(h, out.len() as u32);
+        id_hashes.push(hash64(c[0]));
         out.push(Enrollment {
             sourced_id: SisId::new(c[0]),
             class,
@@ -717,6 +715,43 @@ fn read_enrollments(
             src: SourceRef::new(SourceTable::Enrollments, line),
         });
     })?;
+    drop_duplicate_ids(&mut out, id_hashes, &mut rows, &positions);
     tables.push(TableSummary { file: "enrollments.csv".into(), mode: w.mode, rows: n });
     Ok((out, provisional, tables, rows.finish()))
+}
+
+/// Leaves out every enrollment whose sourcedId an earlier row already has, with a
+/// `duplicate-id` error at its line. `hashes[i]` is the id hash of `out[i]`.
+fn drop_duplicate_ids(out: &mut Vec<Enrollment>, hashes: Vec<u64>, rows: &mut Rows<'_>, pos: &[Option<usize>]) {
+    let mut order: Vec<(u64, u32)> = hashes.into_iter().zip(0u32..).collect();
+    order.sort_unstable();
+    let mut dups: Vec<(u32, u32)> = Vec::new(); // (duplicate, first)
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i + 1;
+        while j < order.len() && order[j].0 == order[i].0 {
+            j += 1;
+        }
+        // Equal hashes: in row order, each row is a duplicate of the first with its id.
+        for a in i + 1..j {
+            let id = &out[order[a].1 as usize].sourced_id;
+            if let Some(first) = order[i..a].iter().find(|(_, k)| out[*k as usize].sourced_id == *id) {
+                dups.push((order[a].1, first.1));
+            }
+        }
+        i = j;
+    }
+    if dups.is_empty() {
+        return;
+    }
+    dups.sort_unstable();
+    let mut keep = vec![true; out.len()];
+    for &(dup, first) in &dups {
+        keep[dup as usize] = false;
+        let (d, f) = (&out[dup as usize], &out[first as usize]);
+        let id = d.sourced_id.clone();
+        dup_error(rows, d.src.line, f.src.line, id.as_str(), pos);
+    }
+    let mut k = keep.into_iter();
+    out.retain(|_| k.next().unwrap_or(true));
 }

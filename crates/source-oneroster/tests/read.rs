@@ -280,3 +280,19 @@ fn memory_package_reads_like_the_folder() {
     assert_eq!(from_memory.diagnostics, from_folder.diagnostics);
     assert_eq!(snapshot_memory(&pkg, &[]).unwrap(), snapshot_tables(&opts(&dir), &[]).unwrap());
 }
+
+#[test]
+fn a_repeated_enrollment_id_keeps_the_first_row_and_reports_each_later_one() {
+    let p = package(&[(
+        "enrollments.csv",
+        &format!("{ENROLLMENTS}e2,,,c1,sch-1,Élève-01,teacher,,,\ne1,,,c1,sch-1,Élève-01,teacher,,,\nE1,,,c1,sch-1,Élève-01,teacher,,,\ne1,,,c1,sch-1,007,student,,,\n"),
+    )]);
+    let r = read_ok(p.path(), &[]);
+    let ids: Vec<(&str, u32)> = r.roster.enrollments.iter().map(|e| (e.sourced_id.as_str(), e.src.line)).collect();
+    assert_eq!(ids, [("e1", 2), ("e2", 3), ("E1", 5)], "ids are exact strings: E1 is not e1");
+    let dups: Vec<_> = r.diagnostics.iter().filter(|d| d.code == "duplicate-id").collect();
+    assert_eq!(dups.len(), 2, "{dups:#?}");
+    assert_eq!(dups.iter().map(|d| d.location.as_ref().unwrap().line).collect::<Vec<_>>(), [Some(4), Some(6)]);
+    assert!(dups.iter().all(|d| d.message.contains("line 2") && d.sis_id.as_deref() == Some("e1")));
+    assert_eq!(dups[0].location.as_ref().unwrap().field.as_deref(), Some("sourcedId"));
+}
