@@ -170,6 +170,28 @@ fn check_shape(file: &str, line: u32, record: &ByteRecord, header_len: usize) ->
 }
 
 fn fill<'r>(file: &str, line: u32, record: &'r ByteRecord, pos: &[Option<usize>], cells: &mut [&'r str]) -> Result<(), SourceError> {
+    // One UTF-8 check of the whole record; cells split at ASCII delimiters, so each is a
+    // valid slice of it. Only a record that fails is checked cell by cell, to say where.
+    // (A cell cut inside a character shows as a slice off a char boundary: the slow path
+    // then reports it.)
+    if let Ok(text) = std::str::from_utf8(record.as_slice()) {
+        let mut whole = true;
+        for (slot, p) in cells.iter_mut().zip(pos) {
+            *slot = match p.and_then(|i| record.range(i)) {
+                Some(r) => match text.get(r) {
+                    Some(cell) => cell.trim(),
+                    None => {
+                        whole = false;
+                        break;
+                    }
+                },
+                None => "",
+            };
+        }
+        if whole {
+            return Ok(());
+        }
+    }
     for (slot, p) in cells.iter_mut().zip(pos) {
         let cell = match p.and_then(|i| record.get(i)) {
             Some(bytes) => std::str::from_utf8(bytes)

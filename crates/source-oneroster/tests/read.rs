@@ -296,3 +296,21 @@ fn a_repeated_enrollment_id_keeps_the_first_row_and_reports_each_later_one() {
     assert!(dups.iter().all(|d| d.message.contains("line 2") && d.sis_id.as_deref() == Some("e1")));
     assert_eq!(dups[0].location.as_ref().unwrap().field.as_deref(), Some("sourcedId"));
 }
+
+#[test]
+fn a_character_split_across_two_cells_is_invalid_utf8_not_an_empty_cell() {
+    // "é" is C3 A9: one cell ends with C3 and the next begins with A9. Joined, the bytes
+    // would read as valid UTF-8; each cell on its own is not.
+    let text = USERS.replace("James,Bond", "JamesX,YBond");
+    let mut bytes = text.into_bytes();
+    let x = bytes.iter().position(|b| *b == b'X').unwrap();
+    bytes[x] = 0xc3;
+    let y = bytes.iter().position(|b| *b == b'Y').unwrap();
+    bytes[y] = 0xa9;
+    let p = package(&[]);
+    std::fs::write(p.path().join("users.csv"), bytes).unwrap();
+    match read(&opts(p.path()), &[], &NoProgress).unwrap_err() {
+        SourceError::InvalidUtf8 { file, line, column, .. } => assert_eq!((file.as_str(), line, column), ("users.csv", 2, 9)),
+        other => panic!("{other}"),
+    }
+}
