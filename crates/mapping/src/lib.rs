@@ -171,10 +171,25 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
                 }
             }
         }
-        (out, role_skips)
+        // Observer pairs in roster indexes, from either direction of agentSourcedIds
+        // (mapped to desired users once `user_slot` is known).
+        let by_id: FxHashMap<&str, u32> = roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i as u32)).collect();
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for (ui, user) in roster.users.iter().enumerate() {
+            for agent in &user.agents {
+                let Some(&ai) = by_id.get(agent.as_str()) else { continue };
+                let other = &roster.users[ai as usize];
+                if user.role.is_agent() && other.role == UserRole::Student {
+                    pairs.push((ui as u32, ai));
+                } else if user.role == UserRole::Student && other.role.is_agent() {
+                    pairs.push((ai, ui as u32));
+                }
+            }
+        }
+        (out, role_skips, pairs)
     };
     let mut user_slot: Vec<Option<u32>> = vec![None; roster.users.len()];
-    let (enrollments, role_skips) = std::thread::scope(|scope| {
+    let (enrollments, role_skips, observer_pairs) = std::thread::scope(|scope| {
         let enrollments = scope.spawn(map_enrollments);
         {
             // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
@@ -292,27 +307,11 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
         );
     }
 
-    // Observer links, from either direction of agentSourcedIds.
-    let by_id: FxHashMap<&str, usize> =
-        roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i)).collect();
-    let mut links: FxHashSet<(u32, u32)> = FxHashSet::default();
-    for (ui, user) in roster.users.iter().enumerate() {
-        for agent in &user.agents {
-            let Some(&ai) = by_id.get(agent.as_str()) else { continue };
-            let other = &roster.users[ai];
-            let pair = if user.role.is_agent() && other.role == UserRole::Student {
-                (ui, ai)
-            } else if user.role == UserRole::Student && other.role.is_agent() {
-                (ai, ui)
-            } else {
-                continue;
-            };
-            if let (Some(o), Some(s)) = (user_slot[pair.0], user_slot[pair.1]) {
-                links.insert((o, s));
-            }
-        }
-    }
-    desired.observers = links.into_iter().map(|(observer, student)| cv::ObserverLink { observer, student }).collect();
+    // Observer links (sorted and de-duplicated with the other kinds below).
+    desired.observers = observer_pairs
+        .into_iter()
+        .filter_map(|(o, s)| Some(cv::ObserverLink { observer: slot_of(o)?, student: slot_of(s)? }))
+        .collect();
 
     fields::apply_users(&mut desired.users, roster, &user_slot, &config.fields);
     let user_roles = if config.actions.is_default() {
@@ -425,5 +424,6 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
         ));
     }
     diagnostics.extend(dups);
-    d.observers.sort();
+    d.observers.sort_unstable();
+    d.observers.dedup();
 }
