@@ -10,8 +10,13 @@ use rosterbridge_model::{Diagnostic, Location};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod ops;
 mod raw;
 mod sources;
+pub use ops::{
+    chrono_free, CanvasTarget, DateWindow, Environment, NotifyConfig, NotifyEvent, RunConfig, SafetyRules, ScopeRule, SmtpConfig, SmtpTls,
+    Threshold, Thresholds,
+};
 pub use raw::*;
 pub use sources::*;
 
@@ -95,6 +100,14 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// The SQLite state file.
     pub state_path: PathBuf,
+    /// `[run]`: timeout.
+    pub run: RunConfig,
+    /// `[notify]`: webhook, mail, events.
+    pub notify: NotifyConfig,
+    /// `[canvas.production]`: when set, `[canvas]` is the test instance until `promote`.
+    pub production: Option<CanvasTarget>,
+    /// Which Canvas `canvas` is (see [`Config::resolve_environment`]).
+    pub environment: Environment,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -177,11 +190,13 @@ pub struct SafetyConfig {
     /// Hold a plan that would deactivate or delete more than this percent of any kind's
     /// existing objects.
     pub max_removal_percent: f64,
+    /// Thresholds per kind and scope, guards, rollover windows.
+    pub rules: SafetyRules,
 }
 
 impl Default for SafetyConfig {
     fn default() -> Self {
-        SafetyConfig { max_removal_percent: 10.0 }
+        SafetyConfig { max_removal_percent: 10.0, rules: SafetyRules::default() }
     }
 }
 

@@ -15,6 +15,10 @@ pub struct RawConfig {
     pub safety: RawSafety,
     #[serde(default)]
     pub state: RawState,
+    #[serde(default)]
+    pub run: crate::ops::RawRun,
+    #[serde(default)]
+    pub notify: crate::ops::RawNotify,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +62,8 @@ pub struct RawCanvas {
     pub override_sis_stickiness: bool,
     pub max_concurrency: Option<Spanned<i64>>,
     pub match_users: Option<Spanned<Vec<String>>>,
+    /// A production Canvas; `[canvas]` is then the test instance (see `rosterbridge promote`).
+    pub production: Option<crate::ops::RawCanvasTarget>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,11 +83,7 @@ pub struct RawMapping {
     pub section_removal: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSafety {
-    pub max_removal_percent: Option<Spanned<f64>>,
-}
+pub use crate::ops::RawSafety;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,14 +92,14 @@ pub struct RawState {
 }
 
 /// Collects located problems while validating.
-struct Problems<'a> {
+pub(crate) struct Problems<'a> {
     text: &'a str,
     file: String,
     list: Vec<Diagnostic>,
 }
 
 impl Problems<'_> {
-    fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
+    pub(crate) fn at<T>(&mut self, key: &str, value: &Spanned<T>, message: String, hint: &str)
     where
         T: std::fmt::Display,
     {
@@ -105,7 +107,7 @@ impl Problems<'_> {
     }
 
     /// A problem with one printable value at `offset`.
-    fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+    pub(crate) fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
         let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
@@ -127,11 +129,11 @@ impl Problems<'_> {
     }
 }
 
-fn env_name_ok(name: &str) -> bool {
+pub(crate) fn env_name_ok(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn http_url_ok(url: &str) -> bool {
+pub(crate) fn http_url_ok(url: &str) -> bool {
     (url.starts_with("http://") || url.starts_with("https://")) && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
 }
 
@@ -273,16 +275,10 @@ impl RawConfig {
             None,
         );
 
-        let max_removal_percent = match &self.safety.max_removal_percent {
-            Some(v) => {
-                let x = *v.get_ref();
-                if !(0.0..=100.0).contains(&x) || x.is_nan() {
-                    p.at("safety.max_removal_percent", v, "`safety.max_removal_percent` must be between 0 and 100".into(), "10 holds a plan that removes more than a tenth of any kind");
-                }
-                x
-            }
-            None => SafetyConfig::default().max_removal_percent,
-        };
+        let (max_removal_percent, rules) = self.safety.validate(&mut p);
+        let run = self.run.validate(&mut p);
+        let notify = self.notify.validate(&mut p);
+        let production = self.canvas.production.as_ref().map(|t| t.validate(&mut p));
 
         let state_path = match &self.state.path {
             Some(s) if s.get_ref().trim().is_empty() => {
@@ -322,8 +318,12 @@ impl RawConfig {
                 match_users,
             },
             mapping: MappingConfig { root_account, user_removal, enrollment_removal, course_removal, section_removal },
-            safety: SafetyConfig { max_removal_percent },
+            safety: SafetyConfig { max_removal_percent, rules },
             state_path,
+            run,
+            notify,
+            environment: if production.is_some() { Environment::Test } else { Environment::Only },
+            production,
         })
     }
 }

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 /// Migrations in order; index + 1 is the schema version after applying it.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql"),
     include_str!("../migrations/0003_run_owner.sql"),
+    include_str!("../migrations/0004_ops.sql"),
 ];
+
+mod ops;
 
 /// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
 const ENTRY: usize = 34;
@@ -205,6 +208,26 @@ impl StateStore for SqliteStore {
 
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
         self.save_source_tables_impl(tables)
+    }
+
+    fn hold_plan(&mut self, plan: &rosterbridge_state::HeldPlan) -> Result<i64, StateError> {
+        self.hold_plan_impl(plan)
+    }
+
+    fn held_plan(&self, id: i64) -> Result<Option<rosterbridge_state::HeldPlan>, StateError> {
+        self.held_plan_impl(id)
+    }
+
+    fn set_held_plan_status(&mut self, id: i64, status: rosterbridge_state::HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError> {
+        self.set_held_plan_status_impl(id, status, applied_run)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.meta_impl(key)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
+        self.set_meta_impl(key, value)
     }
 }
 

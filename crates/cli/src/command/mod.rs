@@ -1,14 +1,19 @@
 //! One module per subcommand.
 
 pub mod apply;
+pub mod approve;
 pub mod bench;
 pub mod demo;
 pub mod generate;
+pub mod notify;
 pub mod plan;
+pub mod promote;
+pub mod reconcile;
 pub mod runs;
 pub mod sandbox;
 pub mod status;
 pub mod sync;
+pub mod undo;
 pub mod validate;
 
 use crate::report;
@@ -37,7 +42,7 @@ impl ConfigArgs {
                 if let Some(s) = &self.state {
                     c.state_path = s.clone();
                 }
-                Ok(Some(c))
+                Ok(Some(c.resolve_environment()))
             }
             Err(e) => {
                 report::print_diagnostics(&e.diagnostics());
@@ -75,4 +80,14 @@ pub fn prepare(config: &Config, store: &dyn StateStore, ui: &crate::progress::Ui
 
 fn rosterbridge_state_sqlite_memory() -> anyhow::Result<impl StateStore> {
     Ok(rosterbridge_engine::open_memory_store()?)
+}
+
+/// One line naming the Canvas a command targets, e.g. for the top of a plan.
+pub fn target_line(config: &Config) -> String {
+    use rosterbridge_config::Environment;
+    match config.environment {
+        Environment::Only => format!("target: Canvas {}", config.canvas.url),
+        Environment::Test => format!("target: TEST Canvas {} (production is not used until `rosterbridge promote`)", config.canvas.url),
+        Environment::Production => format!("target: PRODUCTION Canvas {}", config.canvas.url),
+    }
 }
