@@ -60,6 +60,8 @@ fn body(config: &Config, message: &Message) -> Value {
 fn post_webhook(url: &str, config: &Config, message: &Message) -> Result<(), NotifyError> {
     let err = |m: String| NotifyError::Webhook { url: url.to_string(), message: m };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| err(e.to_string()))?;
+    // reqwest is built without a rustls provider of its own (as in canvas-client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| err(e.to_string()))?;
     let payload = body(config, message);
     runtime.block_on(async {

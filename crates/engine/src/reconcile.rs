@@ -5,9 +5,10 @@
 //!
 //! The state store is a cache (design rule 7). `--repair` writes Canvas's values into it
 //! for the drifted objects, so the next plan sends exactly the repair (a reactivation, or
-//! an update back to the source's values). `--remaster` rebuilds it from Canvas: every
-//! stored object takes Canvas's state, and objects with SIS ids that Canvas has but the
-//! store does not know are adopted.
+//! an update back to the source's values). `--remaster` rebuilds it from Canvas (e.g. after
+//! the state file was lost): stored objects take Canvas's state, and objects the source
+//! has and Canvas holds under the same SIS id, but the store does not know, are adopted.
+//! Canvas objects that are not in the source are never adopted.
 //!
 //! Checked kinds: users, courses, sections, enrollments. Accounts, terms and observer links
 //! are not read (reported as such).
@@ -15,6 +16,7 @@
 use crate::{now, EngineError};
 use rosterbridge_canvas_client::{sis_path, CanvasClient};
 use rosterbridge_config::Config;
+use rosterbridge_model::canvas::DesiredState;
 use rosterbridge_model::hash::content_hash;
 use rosterbridge_model::kind::{Kind, Row, Status};
 use rosterbridge_state::{ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunOutcome, RunStart, StateStore, StoredRecord};
@@ -84,7 +86,7 @@ fn enrollment_type(role: &str) -> String {
     .to_string()
 }
 
-async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecord]) -> Result<CanvasView, EngineError> {
+async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecord], extra_sections: &[String]) -> Result<CanvasView, EngineError> {
     let users: Vec<Value> = client.get_all(&format!("/api/v1/accounts/{account}/users"), &[]).await?;
     let users = users.into_iter().filter_map(|u| Some((u.get("sis_user_id")?.as_str()?.to_string(), u))).collect();
     let states = ["created", "claimed", "available", "completed", "deleted"];
@@ -102,7 +104,7 @@ async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecor
         }
     }
     // Enrollments of the sections that hold stored enrollments.
-    let mut wanted: Vec<&str> = records.iter().filter(|r| r.kind == Kind::Enrollments).map(|r| r.row.get("section_id")).collect();
+    let mut wanted: Vec<&str> = records.iter().filter(|r| r.kind == Kind::Enrollments).map(|r| r.row.get("section_id")).chain(extra_sections.iter().map(String::as_str)).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let eq: Vec<(&str, String)> = ["active", "invited", "inactive", "completed"].iter().map(|s| ("state[]", s.to_string())).collect();
@@ -209,44 +211,35 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
     (drift, changed.then_some(row))
 }
 
-/// Rows for Canvas objects with SIS ids the state does not know (remaster adopts them).
-fn unknown_rows(view: &CanvasView, known: &std::collections::HashSet<(Kind, String)>) -> Vec<(Kind, String, Row, Option<i64>)> {
+/// Remaster: desired objects (in the source now) that Canvas holds but the state does not
+/// know; adopted with the source's row, so the next plan sends nothing for them. Canvas
+/// objects that are not in the source are left alone (never adopted, never deactivated).
+fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collections::HashSet<(Kind, String)>) -> Vec<(Kind, String, Row, Option<i64>)> {
     let mut out = Vec::new();
-    for (sis, u) in &view.users {
-        if !known.contains(&(Kind::Users, sis.clone())) {
-            let row = Row::from_pairs(
-                Kind::Users,
-                [
-                    ("user_id", sis.as_str()),
-                    ("login_id", &s(u, "login_id")),
-                    ("first_name", &s(u, "first_name")),
-                    ("last_name", &s(u, "last_name")),
-                    ("full_name", &s(u, "name")),
-                    ("email", &s(u, "email")),
-                    ("status", "active"),
-                ],
-            );
-            out.push((Kind::Users, sis.clone(), row, u.get("id").and_then(Value::as_i64)));
+    for kind in [Kind::Users, Kind::Courses, Kind::Sections, Kind::Enrollments] {
+        for i in 0..desired.len(kind) {
+            let key = desired.key(kind, i);
+            if known.contains(&(kind, key.clone())) {
+                continue;
+            }
+            let row = desired.row(kind, i);
+            let found = match kind {
+                Kind::Users => view.users.get(&key),
+                Kind::Courses => view.courses.get(&key).filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted")),
+                Kind::Sections => view.sections.get(&key),
+                _ => view.enrollments.get(&(row.get("section_id").to_string(), row.get("user_id").to_string(), enrollment_type(row.get("role")))),
+            };
+            if let Some(v) = found {
+                out.push((kind, key, row, v.get("id").and_then(Value::as_i64)));
+            }
         }
     }
-    for (sis, c) in &view.courses {
-        if !known.contains(&(Kind::Courses, sis.clone())) && c.get("workflow_state").and_then(Value::as_str) != Some("deleted") {
-            let row = Row::from_pairs(Kind::Courses, [("course_id", sis.as_str()), ("short_name", &s(c, "course_code")), ("long_name", &s(c, "name")), ("status", "active")]);
-            out.push((Kind::Courses, sis.clone(), row, c.get("id").and_then(Value::as_i64)));
-        }
-    }
-    for (sis, sec) in &view.sections {
-        if !known.contains(&(Kind::Sections, sis.clone())) {
-            let row = Row::from_pairs(Kind::Sections, [("section_id", sis.as_str()), ("course_id", &s(sec, "sis_course_id")), ("name", &s(sec, "name")), ("status", "active")]);
-            out.push((Kind::Sections, sis.clone(), row, sec.get("id").and_then(Value::as_i64)));
-        }
-    }
-    out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     out
 }
 
 /// Reads Canvas, reports drift and, per `mode`, writes the state.
-pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode) -> Result<ReconcileReport, EngineError> {
+/// `desired` (the source, mapped) is needed for [`Mode::Remaster`] only.
+pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desired: Option<&DesiredState>) -> Result<ReconcileReport, EngineError> {
     let snapshot = store.snapshot()?;
     let mut ids: Vec<i64> = snapshot.entries.values().filter(|e| matches!(e.kind, Kind::Users | Kind::Courses | Kind::Sections | Kind::Enrollments)).map(|e| e.id).collect();
     ids.sort_unstable();
@@ -254,7 +247,11 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode) -> Res
     let records = store.load_records(&ids)?;
     let client = crate::canvas_client(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| EngineError::Refused(format!("cannot start a runtime: {e}")))?;
-    let view = runtime.block_on(read_canvas(&client, config.canvas.account_id, &records))?;
+    let extra_sections: Vec<String> = match (mode, desired) {
+        (Mode::Remaster, Some(d)) => d.sections.iter().map(|s| s.sis_id.as_str().to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let view = runtime.block_on(read_canvas(&client, config.canvas.account_id, &records, &extra_sections))?;
 
     let mut drift = Vec::new();
     let mut repairs: Vec<(&StoredRecord, Row)> = Vec::new();
@@ -272,7 +269,11 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode) -> Res
         notes.push("fields edited in Canvas are sticky: a SIS import will not overwrite them unless [canvas] override_sis_stickiness = true (or mode = \"rest\")".into());
     }
     let known: std::collections::HashSet<(Kind, String)> = records.iter().map(|r| (r.kind, r.key.clone())).collect();
-    let unknown = if mode == Mode::Remaster { unknown_rows(&view, &known) } else { Vec::new() };
+    let unknown = match (mode, desired) {
+        (Mode::Remaster, Some(d)) => adopt_rows(d, &view, &known),
+        (Mode::Remaster, None) => return Err(EngineError::Refused("remaster needs the source: it adopts only objects the source still has".into())),
+        _ => Vec::new(),
+    };
     for (kind, key, _, _) in &unknown {
         drift.push(Drift { kind: *kind, key: key.clone(), what: "unknown_to_state".into(), field: None, ours: String::new(), canvas: "present".into(), sticky: false });
     }

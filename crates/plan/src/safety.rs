@@ -85,7 +85,9 @@ pub fn context_keys(records: &[StoredRecord]) -> Vec<(Kind, String)> {
 pub fn rekey(desired: &rosterbridge_model::canvas::DesiredState, diff: &crate::Diff, prior: &[StoredRecord], rules: &SafetyRules) -> Vec<Hold> {
     let gone: rustc_hash::FxHashSet<i64> = diff.gone.iter().map(|g| g.id).collect();
     let mut holds = Vec::new();
-    for kind in [Kind::Accounts, Kind::Terms, Kind::Users, Kind::Courses, Kind::Sections] {
+    // Sections are left out: they repeat their names every school year (a rollover is not a
+    // re-key); courses carry their term in their shape, so a new year differs.
+    for kind in [Kind::Accounts, Kind::Terms, Kind::Users, Kind::Courses] {
         let mut removed: FxHashMap<String, &str> = FxHashMap::default();
         for r in prior.iter().filter(|r| r.kind == kind && gone.contains(&r.id)) {
             if let Some(f) = shape(&r.row) {
@@ -130,7 +132,6 @@ fn shape(row: &Row) -> Option<String> {
         Kind::Accounts | Kind::Terms => &["name"],
         Kind::Users => &["first_name", "last_name", "email"],
         Kind::Courses => &["short_name", "long_name", "term_id"],
-        Kind::Sections => &["name", "start_date", "end_date"],
         _ => return None,
     };
     let parts: Vec<&str> = cols.iter().map(|c| row.get(c)).collect();

@@ -36,7 +36,8 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     } else {
         Mode::Report
     };
-    let report = rosterbridge_engine::reconcile::reconcile(&config, &mut store, mode)?;
+    let prepared = if mode == Mode::Remaster { Some(super::prepare(&config, &store, _ui)?) } else { None };
+    let report = rosterbridge_engine::reconcile::reconcile(&config, &mut store, mode, prepared.as_ref().map(|p| &p.plan.desired))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
