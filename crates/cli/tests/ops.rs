@@ -377,6 +377,8 @@ fn run_history_records_plan_outcome_rejected_rows_with_their_sis_row_and_files()
     w.rb(&["sync", "-q"]).ok();
     let list = w.rb(&["runs"]).ok().stdout.clone();
     assert!(list.lines().next().unwrap().contains("(last successful)"), "{list}");
+    let status = w.rb(&["status", "--json"]).ok().json();
+    assert_eq!(status["last_successful_run"]["id"], w.runs()[0]["id"]);
 }
 
 /// A real HTTP receiver on a free port: records every request body.
@@ -479,12 +481,20 @@ fn holds_failures_staleness_and_summaries_are_posted_to_a_webhook_and_mailed() {
     let (hook, posts) = webhook_receiver();
     let (port, mails) = smtp_receiver();
     let notify = format!(
-        "[notify]\nwebhook_url = \"{hook}\"\nstale_after_hours = 2\n\n[notify.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"rosterbridge@district.test\"\nto = [\"sis-admin@district.test\"]\n"
+        "[notify]\nwebhook_url = \"{hook}\"\nstale_after_hours = 2\ndaily_summary = true\n\n[notify.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"rosterbridge@district.test\"\nto = [\"sis-admin@district.test\"]\n"
     );
     let w = Work::new(&sandbox.url, "", &notify);
     w.generate(10);
     w.rb(&["sync", "-q"]).ok();
-    assert!(posts.lock().unwrap().is_empty(), "a successful run notifies nothing");
+    // daily_summary: the first run sends one; a successful run notifies nothing else.
+    let got = wait_for(&posts, 1);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["event"], "daily_summary");
+    w.rb(&["sync", "-q"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(posts.lock().unwrap().len(), 1, "no second summary within 24 hours, nothing for a success");
+    posts.lock().unwrap().clear();
+    mails.lock().unwrap().clear();
 
     // Held.
     w.rewrite("enrollments.csv", |_| false);
@@ -505,7 +515,7 @@ fn holds_failures_staleness_and_summaries_are_posted_to_a_webhook_and_mailed() {
 
     // No success for longer than stale_after_hours: `notify check` alerts once.
     let db = rusqlite::Connection::open(w.path("rosterbridge.state.db")).unwrap();
-    db.execute("UPDATE runs SET started_at = '2020-01-01T00:00:00Z', ended_at = '2020-01-01T00:05:00Z' WHERE outcome = 'succeeded'", []).unwrap();
+    db.execute("UPDATE runs SET started_at = '2020-01-01T00:00:00Z', ended_at = '2020-01-01T00:05:00Z' WHERE outcome IN ('succeeded', 'no_changes')", []).unwrap();
     let check = w.rb(&["notify", "check"]);
     check.ok();
     let got = wait_for(&posts, 3);

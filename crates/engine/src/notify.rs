@@ -156,7 +156,7 @@ pub fn stale_check(config: &Config, store: &mut dyn StateStore, now: chrono::Dat
         return Ok(None); // already told about this stale period
     }
     store.set_meta(key, &marker)?;
-    Some(Message {
+    Ok(Some(Message {
         event: NotifyEvent::Stale.as_str().into(),
         subject: format!("rosterbridge: no successful run for {hours:.0} hours"),
         text: format!(
@@ -164,9 +164,7 @@ pub fn stale_check(config: &Config, store: &mut dyn StateStore, now: chrono::Dat
             config.notify.stale_after_hours
         ),
         detail: json!({ "last_success": last, "hours": hours }),
-    })
-    .map(Ok)
-    .transpose()
+    }))
 }
 
 /// A summary of the runs of the last 24 hours.

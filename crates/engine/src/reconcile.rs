@@ -129,6 +129,8 @@ fn user_name(row: &Row) -> String {
     format!("{} {}", row.get("first_name"), row.get("last_name")).trim().to_string()
 }
 
+type Push<'a> = dyn FnMut(&str, Option<&str>, &str, &str, bool) + 'a;
+
 /// Compares one stored record with Canvas; returns its drift and the row Canvas implies.
 fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
     let ours = r.row.status().unwrap_or(Status::Active);
@@ -137,7 +139,7 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
     let mut push = |what: &str, field: Option<&str>, o: &str, c: &str, sticky: bool| {
         drift.push(Drift { kind: r.kind, key: r.key.clone(), what: what.into(), field: field.map(str::to_string), ours: o.into(), canvas: c.into(), sticky });
     };
-    let deleted = |row: &mut Row, push: &mut dyn FnMut(&str, Option<&str>, &str, &str, bool)| {
+    let deleted = |row: &mut Row, push: &mut Push<'_>| {
         if ours != Status::Deleted {
             push("deleted_in_canvas", None, ours.as_str(), "deleted or missing", false);
             row.set_status(Status::Deleted);
@@ -197,7 +199,7 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
                         "completed" => Status::Completed,
                         _ => Status::Deleted,
                     };
-                    if canvas != ours && !(ours == Status::Deleted) {
+                    if canvas != ours && ours != Status::Deleted {
                         push("state", Some("status"), ours.as_str(), canvas.as_str(), false);
                         row.set_status(canvas);
                     }
