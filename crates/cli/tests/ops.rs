@@ -310,7 +310,9 @@ fn one_run_at_a_time_a_stale_lock_is_taken_over_and_a_run_past_its_timeout_is_st
 
     // A lock left by a dead process is taken over.
     std::fs::write(&lock, format!("99999999@{}\n1\n2027-01-01T00:00:00Z\n", hostname())).unwrap();
-    w.rb(&["sync", "-q"]).ok();
+    let took = w.rb(&["sync", "-q"]);
+    took.ok();
+    assert!(took.stderr.contains("took over a stale run lock (99999999@"), "{}", took.stderr);
     assert!(!lock.exists(), "released after the run");
     assert_eq!(w.runs()[0]["outcome"], "succeeded");
 
@@ -687,4 +689,6 @@ fn plan_and_sync_target_the_test_canvas_until_promote_then_production() {
     w.rb(&["sync", "-q"]).ok();
     assert_eq!(users(&prod), users(&test));
     assert!(w.rb(&["runs", "show", "1", "--json"]).json()["summary"]["environment"] == "production");
+    w.rb(&["promote", "--demote"]).ok();
+    assert_eq!(w.rb(&["plan", "--json", "-q"]).json()["environment"], "test");
 }

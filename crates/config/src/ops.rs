@@ -572,9 +572,19 @@ impl Environment {
 impl crate::Config {
     /// The file whose presence says "promoted to production": beside the (test) state.
     pub fn promotion_marker(&self) -> std::path::PathBuf {
-        let mut name = self.state_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
+        // After promotion the state path is production's; the marker sits beside the test one.
+        let base = match (self.environment, self.state_path.file_name().and_then(|n| n.to_str())) {
+            // The inverse of the naming in `resolve_environment`.
+            (Environment::Production, Some(name)) => match (name.strip_suffix(".production.db"), name.strip_suffix(".production")) {
+                (Some(stem), _) => self.state_path.with_file_name(format!("{stem}.db")),
+                (None, Some(name)) => self.state_path.with_file_name(name),
+                (None, None) => self.state_path.clone(),
+            },
+            _ => self.state_path.clone(),
+        };
+        let mut name = base.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
         name.push(".promoted");
-        self.state_path.with_file_name(name)
+        base.with_file_name(name)
     }
 
     /// Resolves which Canvas to target: with `[canvas.production]`, test (`[canvas]`, its
@@ -592,7 +602,7 @@ impl crate::Config {
         let name = self.state_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rosterbridge".into());
         let prod_name = match name.strip_suffix(".db") {
             Some(stem) => format!("{stem}.production.db"),
-            None => format!("{name}.production.db"),
+            None => format!("{name}.production"),
         };
         self.state_path = self.state_path.with_file_name(prod_name);
         self.canvas.url = prod.url;

@@ -154,3 +154,19 @@ fn bad_safety_and_notify_values_are_all_reported() {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
 }
+
+#[test]
+fn promotion_switches_canvas_and_state_and_the_marker_is_found_again_from_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.toml");
+    let text = format!("{MINIMAL}\n[canvas.production]\nurl = \"https://prod.example.org\"\naccount_id = 2\ntoken_env = \"PROD\"\n");
+    let test = Config::parse(&text, &path).unwrap().resolve_environment();
+    assert_eq!(test.environment, rosterbridge_config::Environment::Test);
+    assert_eq!(test.canvas.url, "http://127.0.0.1:8089");
+    std::fs::write(test.promotion_marker(), "promoted").unwrap();
+    let prod = Config::parse(&text, &path).unwrap().resolve_environment();
+    assert_eq!(prod.environment, rosterbridge_config::Environment::Production);
+    assert_eq!((prod.canvas.url.as_str(), prod.canvas.account_id, prod.canvas.token_env.as_str()), ("https://prod.example.org", 2, "PROD"));
+    assert_eq!(prod.state_path, dir.path().join("sync.state.production.db"));
+    assert_eq!(prod.promotion_marker(), test.promotion_marker());
+}

@@ -314,7 +314,7 @@ pub fn apply(
     }
     let lock = lock::acquire(&config.state_path)?;
     if let Some(stale) = &lock.took_over {
-        observer.sink(&format!("took over a stale run lock ({stale})"), None);
+        eprintln!("warning: took over a stale run lock ({stale}): that run's process no longer exists");
     }
     let _watchdog = ops::Watchdog::start(config, ops::run_timeout(config));
     mark_interrupted_runs(config, store)?;

@@ -29,13 +29,8 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
         return Ok(Code::Error);
     }
     if args.demote {
-        if config.environment == Environment::Production {
-            // The marker sits beside the test state; recompute from the un-promoted config.
-            let _ = std::fs::remove_file(&marker);
-            let test = args.config.load()?.map(|c| c.promotion_marker());
-            if let Some(m) = test {
-                let _ = std::fs::remove_file(m);
-            }
+        if marker.exists() {
+            std::fs::remove_file(&marker)?;
         }
         println!("target: TEST Canvas (promote again with `rosterbridge promote`)");
         return Ok(Code::Ok);
