@@ -57,6 +57,9 @@ pub struct JournalEntry {
     pub after: Vec<String>,
     #[serde(default)]
     pub canvas_id: Option<i64>,
+    /// A create that found the object already in Canvas and adopted it (undo leaves it).
+    #[serde(default)]
+    pub adopted: bool,
 }
 
 /// The journal's file name in a run's archive folder.
@@ -69,7 +72,7 @@ pub fn write_journal(archive: &Path, plan: &Plan, results: &[ChangeResult]) -> R
     let io = |source| EngineError::Archive { path: path.clone(), source };
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
     for (c, r) in plan.changes.iter().zip(results) {
-        let ChangeResult::Applied { canvas_id, .. } = r else { continue };
+        let ChangeResult::Applied { canvas_id, adopted, .. } = r else { continue };
         let after = plan.row(c);
         let before = match (c.target, c.record) {
             (Target::Desired(_), None) => None,
@@ -88,6 +91,7 @@ pub fn write_journal(archive: &Path, plan: &Plan, results: &[ChangeResult]) -> R
             before,
             after: after.values.iter().map(|v| v.as_str().to_string()).collect(),
             canvas_id: *canvas_id,
+            adopted: *adopted && c.action == rosterbridge_plan::Action::Create,
         };
         serde_json::to_writer(&mut out, &entry).map_err(|e| io(std::io::Error::other(e)))?;
         out.write_all(b"\n").map_err(io)?;

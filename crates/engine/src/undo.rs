@@ -179,8 +179,13 @@ fn undo_inner(
 ) -> Result<UndoReport, EngineError> {
     let target = record.id;
     let mut notes = Vec::new();
+    let adopted = entries.iter().filter(|e| e.adopted).count();
+    if adopted > 0 {
+        notes.push(format!("{adopted} object(s) the run adopted (they existed in Canvas before it) are left in place"));
+    }
     let inverses: Vec<(Kind, String, Row, Action, Option<i64>, bool)> = entries
         .iter()
+        .filter(|e| !e.adopted)
         .map(|e| {
             let (row, action) = inverse(e);
             (e.kind, e.key.clone(), row, action, e.canvas_id, e.before.is_none())

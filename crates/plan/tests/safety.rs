@@ -190,3 +190,19 @@ fn the_fingerprint_names_exactly_one_plan() {
     assert_eq!(fingerprint(&a), fingerprint(&b));
     assert_ne!(fingerprint(&a), fingerprint(&c));
 }
+
+#[test]
+fn a_sharply_shrunken_table_is_held_even_when_removals_are_allowed() {
+    let before = district(None);
+    let mut now = before.clone();
+    now.users.truncate(8);
+    now.enrollments.retain(|e| e.user < 8);
+    let mut rules = SafetyRules::default();
+    rules.thresholds.removals.percent = 100.0;
+    let p = plan_with(&before, &now, &rules, TODAY);
+    let shrunk: Vec<Kind> = p.safety.holds.iter().filter(|h| h.code == "shrunken_table").map(|h| h.kind).collect();
+    assert_eq!(shrunk, [Kind::Users, Kind::Enrollments], "8 of 20 kept: 60% gone > 50% ({:?})", p.safety.holds);
+    assert!(p.safety.holds[0].hint.contains("add_only"), "says how to proceed");
+    rules.max_shrink_percent = 70.0;
+    assert!(!plan_with(&before, &now, &rules, TODAY).safety.held);
+}
