@@ -338,7 +338,8 @@ fn one_run_at_a_time_a_stale_lock_is_taken_over_and_a_run_past_its_timeout_is_st
 #[test]
 fn run_history_records_plan_outcome_rejected_rows_with_their_sis_row_and_files() {
     let sandbox = Sandbox::start(&["--no-throttle"]);
-    let w = Work::new(&sandbox.url, "", "");
+    let (hook, posts) = webhook_receiver();
+    let w = Work::new(&sandbox.url, "", &format!("[notify]\nwebhook_url = \"{hook}\"\n"));
     w.generate(10);
     let users = w.rows("users.csv");
     let (line, student) = users.iter().enumerate().find(|(_, u)| u["role"] == "student").unwrap();
@@ -367,6 +368,10 @@ fn run_history_records_plan_outcome_rejected_rows_with_their_sis_row_and_files()
         assert!(std::path::Path::new(f.as_str().unwrap()).exists(), "kept: {f}");
     }
     assert!(shown["artifacts"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().ends_with("changes.jsonl")));
+    // The partial failure was notified, with the rejected rows and their SIS rows.
+    let got = wait_for(&posts, 1);
+    assert_eq!(got[0]["event"], "partial_failure", "{got:?}");
+    assert!(got[0]["detail"]["summary"]["rejections"].to_string().contains(&format!("users.csv:{}", line + 2)), "{}", got[0]);
     let text = w.rb(&["runs", "show", &id]).ok().stdout.clone();
     assert!(text.contains("outcome:     partial_failure") && text.contains(&format!("(SIS row users.csv:{})", line + 2)), "{text}");
 
