@@ -514,8 +514,10 @@ fn holds_failures_staleness_and_summaries_are_posted_to_a_webhook_and_mailed() {
     assert!(mail[0].contains("Subject: rosterbridge: run") && mail[0].contains("held"), "{}", mail[0]);
     assert!(mail[0].contains("To: sis-admin@district.test"));
 
-    // Failed: Canvas is gone.
+    // Failed: Canvas fails the import.
     drop(sandbox);
+    let failing = Sandbox::start(&["--no-throttle", "--import-outcome", "fail"]);
+    w.config(&failing.url, "", &notify);
     assert_ne!(w.rb(&["sync", "-q", "--allow-removals"]).code, 0);
     let got = wait_for(&posts, 2);
     assert_eq!(got[1]["event"], "failed", "{got:?}");
