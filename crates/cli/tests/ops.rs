@@ -699,3 +699,19 @@ fn plan_and_sync_target_the_test_canvas_until_promote_then_production() {
     w.rb(&["promote", "--demote"]).ok();
     assert_eq!(w.rb(&["plan", "--json", "-q"]).json()["environment"], "test");
 }
+
+#[test]
+fn a_plan_held_for_the_folder_sink_is_approved_into_the_folder() {
+    let f = common::Fixture::new();
+    f.rb(&["apply", "--sink", "folder", "--out", "outbox", "-q"]).ok();
+    let header = common::ENROLLMENTS.lines().next().unwrap();
+    f.district(&[("enrollments.csv", &format!("{header}\n"))]);
+    let held = f.rb(&["apply", "--sink", "folder", "--out", "outbox", "--json", "-q"]);
+    assert_eq!(held.code, 2, "{}", all_text(&held));
+    let id = held.json()["plan_id"].to_string();
+    let approved = f.rb(&["approve", &id, "--sink", "folder", "--out", "outbox", "-q"]);
+    approved.ok();
+    assert!(approved.stdout.contains(&format!("approved plan {id} applied as run")), "{}", approved.stdout);
+    let zips = std::fs::read_dir(f.path("outbox")).unwrap().count();
+    assert_eq!(zips, 2, "the first apply's zip and the approved plan's");
+}

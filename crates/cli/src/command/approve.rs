@@ -17,6 +17,12 @@ pub struct Args {
     pub plan_id: i64,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Where the changes go (as for `apply`).
+    #[arg(long, value_enum, default_value = "canvas")]
+    pub sink: super::apply::Sink,
+    /// Folder for the folder sink's zip.
+    #[arg(long, value_name = "DIR", required_if_eq("sink", "folder"))]
+    pub out: Option<std::path::PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -50,7 +56,11 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         );
         return Ok(Code::Error);
     }
-    let mut sink = rosterbridge_engine::canvas_sink(&config)?;
+    let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
+        (super::apply::Sink::Folder, Some(out)) => Box::new(rosterbridge_sink::folder::FolderSink { out_dir: out.clone() }),
+        (super::apply::Sink::Folder, None) => anyhow::bail!("--sink folder needs --out DIR"),
+        (super::apply::Sink::Canvas, _) => rosterbridge_engine::canvas_sink(&config)?,
+    };
     let code = super::apply::apply_prepared(&config, &mut store, &prepared, sink.as_mut(), "approve", ApplyOptions { allow_removals: false, approved: Some(fingerprint) }, args.json, ui)?;
     if let Some(run) = store.runs(1)?.first().filter(|r| r.command == "approve") {
         if matches!(run.outcome, rosterbridge_state::RunOutcome::Succeeded | rosterbridge_state::RunOutcome::PartialFailure | rosterbridge_state::RunOutcome::NoChanges) {
