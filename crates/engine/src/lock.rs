@@ -105,19 +105,28 @@ pub fn acquire(state: &Path) -> Result<RunLock, LockError> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                match Owner::parse(&text) {
+                let stale = match Owner::parse(&text) {
                     Some(o) if o.alive() => {
                         return Err(LockError::Busy { path, owner: format!("{}@{}", o.pid, o.host), since: o.since });
                     }
-                    Some(o) => {
-                        took_over = Some(format!("{}@{} since {}", o.pid, o.host, o.since));
-                    }
+                    Some(o) => format!("{}@{} since {}", o.pid, o.host, o.since),
                     // Half-written by a process that died while writing it: stale too.
-                    None => took_over = Some("an unreadable lock".into()),
+                    None => "an unreadable lock".into(),
+                };
+                // Move the stale lock aside (atomic), check that what moved is the stale lock
+                // we judged and not a fresh one another process just took, then try again;
+                // the exclusive create above decides between racing takers.
+                let aside = path.with_extension(format!("lock.stale.{pid}"));
+                if std::fs::rename(&path, &aside).is_ok() {
+                    let moved = std::fs::read_to_string(&aside).unwrap_or_default();
+                    if moved == text {
+                        let _ = std::fs::remove_file(&aside);
+                        took_over = Some(stale);
+                    } else {
+                        // Someone else's live lock: put it back and let the loop judge again.
+                        let _ = std::fs::rename(&aside, &path);
+                    }
                 }
-                // Remove the stale lock and try again; if another process raced us to it,
-                // the exclusive create above decides.
-                let _ = std::fs::remove_file(&path);
             }
             Err(source) => return Err(LockError::Io { path, source }),
         }

@@ -129,9 +129,17 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// The last run that succeeded (or found nothing to do), newest first among `limit`.
+/// The last sync that succeeded (or found nothing to do): "last synchronized".
 pub fn last_success(store: &dyn StateStore) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
-    Ok(store.runs(10_000)?.into_iter().find(|r| crate::undo::is_sync(&r.command) && matches!(r.outcome, RunOutcome::Succeeded | RunOutcome::NoChanges)))
+    last_success_of(store, None)
+}
+
+/// The same for one execution profile (`None`: runs without a profile).
+pub fn last_success_of(store: &dyn StateStore, profile: Option<&str>) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
+    Ok(store
+        .runs(10_000)?
+        .into_iter()
+        .find(|r| r.profile.as_deref() == profile && crate::undo::is_sync(&r.command) && matches!(r.outcome, RunOutcome::Succeeded | RunOutcome::NoChanges)))
 }
 
 /// "No successful run for N hours": once per stale period (remembered in the store).
