@@ -642,8 +642,23 @@ fn reconcile_reports_drift_made_in_canvas_plans_the_repair_and_remaster_rebuilds
         .read(client.write(reqwest::Method::DELETE, &format!("/api/v1/courses/{}/enrollments/{}", victim["course_id"], victim["id"]), vec![("task".into(), "delete".into())], Retry::Safe))
         .unwrap();
 
+    // And an observer link removed.
+    let parent = w.rows("users.csv").into_iter().find(|u| u["role"] == "parent" && !u["agentSourcedIds"].is_empty()).unwrap();
+    let child = parent["agentSourcedIds"].split(',').next().unwrap().to_string();
+    let _: Value = sandbox
+        .read(client.write(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/users/{}/observees/{}", sis_path("sis_user_id", &parent["sourcedId"]), sis_path("sis_user_id", &child)),
+            Vec::new(),
+            Retry::Safe,
+        ))
+        .unwrap();
+
     let report = w.rb(&["reconcile", "--json", "-q"]).ok().json();
     let drift = report["drift"].as_array().unwrap();
+    let link = drift.iter().find(|d| d["kind"] == "user_observers").unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(link["what"], "deleted_in_canvas");
+    assert!(link["key"].as_str().unwrap().contains(&parent["sourcedId"]) && link["key"].as_str().unwrap().contains(&child), "{link}");
     let course = drift.iter().find(|d| d["kind"] == "courses").unwrap_or_else(|| panic!("{report}"));
     assert_eq!(course["what"], "field");
     assert_eq!(course["canvas"], "Renamed in the UI");
@@ -657,8 +672,11 @@ fn reconcile_reports_drift_made_in_canvas_plans_the_repair_and_remaster_rebuilds
     let plan = w.rb(&["plan", "--json", "-q"]).json();
     assert_eq!(common::count(&plan, "courses", "update"), 1, "{}", plan["summary"]);
     assert_eq!(common::count(&plan, "enrollments", "reactivate"), 1, "{}", plan["summary"]);
+    assert_eq!(common::count(&plan, "user_observers", "reactivate"), 1, "{}", plan["summary"]);
     w.rb(&["sync", "-q"]).ok();
     assert!(section_enrollments(&sandbox, &class).iter().any(|e| e["id"] == victim["id"] || e["sis_user_id"] == victim["sis_user_id"]), "repaired");
+    let observees = get(&sandbox, &format!("/api/v1/users/{}/observees", sis_path("sis_user_id", &parent["sourcedId"])), &[]);
+    assert!(observees.iter().any(|u| u["sis_user_id"] == child.as_str()), "the observer link is back");
 
     // The state file is lost: remaster adopts what the source has and Canvas holds.
     for f in ["rosterbridge.state.db", "rosterbridge.state.db-wal", "rosterbridge.state.db-shm"] {
@@ -667,7 +685,7 @@ fn reconcile_reports_drift_made_in_canvas_plans_the_repair_and_remaster_rebuilds
     let report = w.rb(&["reconcile", "--remaster", "--json", "-q"]).ok().json();
     assert!(report["adopted"].as_u64().unwrap() > 0);
     let plan = w.rb(&["plan", "--json", "-q"]).json();
-    for kind in ["users", "courses", "sections", "enrollments"] {
+    for kind in ["users", "courses", "sections", "enrollments", "user_observers"] {
         assert_eq!(common::count(&plan, kind, "create"), 0, "{kind}: {}", plan["summary"]);
     }
 }

@@ -10,7 +10,7 @@
 //! has and Canvas holds under the same SIS id, but the store does not know, are adopted.
 //! Canvas objects that are not in the source are never adopted.
 //!
-//! Checked kinds: users, courses, sections, enrollments. Accounts, terms and observer links
+//! Checked kinds: users, courses, sections, enrollments, observer links. Accounts and terms
 //! are not read (reported as such).
 
 use crate::{now, EngineError};
@@ -64,6 +64,10 @@ struct CanvasView {
     sections: HashMap<String, Value>,
     /// (section sis, user sis, enrollment type) -> enrollment
     enrollments: HashMap<(String, String, String), Value>,
+    /// Active observer links: (observer sis, student sis), for the observers read.
+    observees: std::collections::HashSet<(String, String)>,
+    /// Observers whose links were read.
+    observers_read: std::collections::HashSet<String>,
 }
 
 fn s(v: &Value, key: &str) -> String {
@@ -86,9 +90,9 @@ fn enrollment_type(role: &str) -> String {
     .to_string()
 }
 
-async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecord], extra_sections: &[String]) -> Result<CanvasView, EngineError> {
+async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecord], extra_sections: &[String], extra_observers: &[String]) -> Result<CanvasView, EngineError> {
     let users: Vec<Value> = client.get_all(&format!("/api/v1/accounts/{account}/users"), &[]).await?;
-    let users = users.into_iter().filter_map(|u| Some((u.get("sis_user_id")?.as_str()?.to_string(), u))).collect();
+    let users: HashMap<String, Value> = users.into_iter().filter_map(|u| Some((u.get("sis_user_id")?.as_str()?.to_string(), u))).collect();
     let states = ["created", "claimed", "available", "completed", "deleted"];
     let q: Vec<(&str, String)> = states.iter().map(|s| ("state[]", s.to_string())).collect();
     let courses: Vec<Value> = client.get_all(&format!("/api/v1/accounts/{account}/courses"), &q).await?;
@@ -118,7 +122,24 @@ async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecor
             enrollments.insert((section.to_string(), s(&e, "sis_user_id"), s(&e, "type")), e);
         }
     }
-    Ok(CanvasView { users, courses, sections, enrollments })
+    // Observer links of the observers the state has links for (field lesson 6).
+    let mut observers: Vec<&str> =
+        records.iter().filter(|r| r.kind == Kind::UserObservers).map(|r| r.row.get("observer_id")).chain(extra_observers.iter().map(String::as_str)).collect();
+    observers.sort_unstable();
+    observers.dedup();
+    let mut observees = std::collections::HashSet::new();
+    let mut observers_read = std::collections::HashSet::new();
+    for observer in observers {
+        if !users.contains_key(observer) {
+            continue;
+        }
+        let list: Vec<Value> = client.get_all(&format!("/api/v1/users/{}/observees", sis_path("sis_user_id", observer)), &[]).await?;
+        for student in list {
+            observees.insert((observer.to_string(), s(&student, "sis_user_id")));
+        }
+        observers_read.insert(observer.to_string());
+    }
+    Ok(CanvasView { users, courses, sections, enrollments, observees, observers_read })
 }
 
 fn user_name(row: &Row) -> String {
@@ -207,6 +228,14 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
                 None => deleted(&mut row, &mut push),
             }
         }
+        Kind::UserObservers => {
+            let observer = r.row.get("observer_id").to_string();
+            let student = r.row.get("student_id").to_string();
+            // An observer gone from Canvas takes its links with it.
+            if (view.observers_read.contains(&observer) || !view.users.contains_key(&observer)) && !view.observees.contains(&(observer, student)) {
+                deleted(&mut row, &mut push);
+            }
+        }
         _ => return (Vec::new(), None),
     }
     let changed = row != r.row;
@@ -218,7 +247,7 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
 /// objects that are not in the source are left alone (never adopted, never deactivated).
 fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collections::HashSet<(Kind, String)>) -> Vec<(Kind, String, Row, Option<i64>)> {
     let mut out = Vec::new();
-    for kind in [Kind::Users, Kind::Courses, Kind::Sections, Kind::Enrollments] {
+    for kind in [Kind::Users, Kind::Courses, Kind::Sections, Kind::Enrollments, Kind::UserObservers] {
         for i in 0..desired.len(kind) {
             let key = desired.key(kind, i);
             if known.contains(&(kind, key.clone())) {
@@ -229,6 +258,13 @@ fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collection
                 Kind::Users => view.users.get(&key),
                 Kind::Courses => view.courses.get(&key).filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted")),
                 Kind::Sections => view.sections.get(&key),
+                Kind::UserObservers => {
+                    let link = (row.get("observer_id").to_string(), row.get("student_id").to_string());
+                    if view.observees.contains(&link) {
+                        out.push((kind, key, row, None));
+                    }
+                    continue;
+                }
                 _ => view.enrollments.get(&(row.get("section_id").to_string(), row.get("user_id").to_string(), enrollment_type(row.get("role")))),
             };
             if let Some(v) = found {
@@ -243,7 +279,7 @@ fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collection
 /// `desired` (the source, mapped) is needed for [`Mode::Remaster`] only.
 pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desired: Option<&DesiredState>) -> Result<ReconcileReport, EngineError> {
     let snapshot = store.snapshot()?;
-    let mut ids: Vec<i64> = snapshot.entries.values().filter(|e| matches!(e.kind, Kind::Users | Kind::Courses | Kind::Sections | Kind::Enrollments)).map(|e| e.id).collect();
+    let mut ids: Vec<i64> = snapshot.entries.values().filter(|e| matches!(e.kind, Kind::Users | Kind::Courses | Kind::Sections | Kind::Enrollments | Kind::UserObservers)).map(|e| e.id).collect();
     ids.sort_unstable();
     drop(snapshot);
     let records = store.load_records(&ids)?;
@@ -253,7 +289,11 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desire
         (Mode::Remaster, Some(d)) => d.sections.iter().map(|s| s.sis_id.as_str().to_string()).collect(),
         _ => Vec::new(),
     };
-    let view = runtime.block_on(read_canvas(&client, config.canvas.account_id, &records, &extra_sections))?;
+    let extra_observers: Vec<String> = match (mode, desired) {
+        (Mode::Remaster, Some(d)) => (0..d.len(Kind::UserObservers)).map(|i| d.row(Kind::UserObservers, i).get("observer_id").to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let view = runtime.block_on(read_canvas(&client, config.canvas.account_id, &records, &extra_sections, &extra_observers))?;
 
     let mut drift = Vec::new();
     let mut repairs: Vec<(&StoredRecord, Row)> = Vec::new();
@@ -266,7 +306,7 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desire
             repairs.push((r, row));
         }
     }
-    let mut notes = vec!["accounts, terms and observer links are not compared".to_string()];
+    let mut notes = vec!["accounts and terms are not compared".to_string()];
     if drift.iter().any(|d| d.sticky) && !config.canvas.override_sis_stickiness && config.canvas.mode == rosterbridge_config::CanvasMode::SisImport {
         notes.push("fields edited in Canvas are sticky: a SIS import will not overwrite them unless [canvas] override_sis_stickiness = true (or mode = \"rest\")".into());
     }

@@ -7,10 +7,10 @@ use anyhow::Context;
 use rosterbridge_engine::reconcile::Mode;
 
 /// Read what Canvas holds for the objects rosterbridge manages (users, courses, sections,
-/// enrollments) through the API, and report drift: deleted or concluded in Canvas, fields
-/// edited in the UI (sticky). --repair writes Canvas's values into the state so that the
-/// next plan shows, and sync sends, the repair; --remaster rebuilds the state from Canvas
-/// (and adopts SIS-id'd objects the state did not know).
+/// enrollments, observer links) through the API, and report drift: deleted or concluded in
+/// Canvas, fields edited in the UI (sticky). --repair writes Canvas's values into the state
+/// so that the next plan shows, and sync sends, the repair; --remaster rebuilds the state
+/// from Canvas (e.g. after losing it), adopting what the source has and Canvas holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
