@@ -318,7 +318,8 @@ fn one_run_at_a_time_a_stale_lock_is_taken_over_and_a_run_past_its_timeout_is_st
 
     // A run that cannot finish (the import never leaves "importing") is stopped at its timeout.
     let stuck = Sandbox::start(&["--no-throttle", "--import-outcome", "stay-importing"]);
-    w.config(&stuck.url, "", "");
+    let (hook, posts) = webhook_receiver();
+    w.config(&stuck.url, "", &format!("[notify]\nwebhook_url = \"{hook}\"\n"));
     w.rewrite("users.csv", |u| {
         if u["role"] == "student" {
             u.insert("givenName".into(), format!("{}x", u["givenName"]));
@@ -333,6 +334,9 @@ fn one_run_at_a_time_a_stale_lock_is_taken_over_and_a_run_past_its_timeout_is_st
     assert_eq!(run["outcome"], "failed");
     assert!(run["message"].as_str().unwrap().contains("timed out"), "{run}");
     assert!(!lock.exists(), "the lock is released");
+    let got = wait_for(&posts, 1);
+    assert_eq!(got[0]["event"], "failed", "the timeout is notified: {got:?}");
+    assert!(got[0]["text"].as_str().unwrap().contains("timed out"));
 }
 
 #[test]
@@ -732,4 +736,22 @@ fn a_plan_held_for_the_folder_sink_is_approved_into_the_folder() {
     assert!(approved.stdout.contains(&format!("approved plan {id} applied as run")), "{}", approved.stdout);
     let zips = std::fs::read_dir(f.path("outbox")).unwrap().count();
     assert_eq!(zips, 2, "the first apply's zip and the approved plan's");
+}
+
+#[test]
+fn a_folder_run_is_undone_into_an_inverse_zip_and_the_state_follows() {
+    let f = common::Fixture::new();
+    f.rb(&["apply", "--sink", "folder", "--out", "outbox", "-q"]).ok();
+    f.district(&[("users.csv", &common::USERS.replace("Edna,Krabappel", "Edna,Flanders"))]);
+    f.rb(&["apply", "--sink", "folder", "--out", "outbox", "-q"]).ok();
+    let first = f.rb(&["undo", "1", "-q"]);
+    assert_eq!(first.code, 1, "run 1 is not the latest change");
+    assert!(first.stderr.contains("undo them first"), "{}", first.stderr);
+    let undone = f.rb(&["undo", "2", "--json", "-q"]);
+    undone.ok();
+    assert_eq!(undone.json()["reverted"], 1, "{}", undone.stdout);
+    let inverse = std::fs::read_dir(f.path("rosterbridge.state.db.archive/run-2/undo")).unwrap().count();
+    assert_eq!(inverse, 1, "the inverse zip, for upload by hand");
+    let plan = f.rb(&["plan", "--json", "-q"]).json();
+    assert_eq!(common::count(&plan, "users", "update"), 1, "the rename is planned again: {}", plan["summary"]);
 }
