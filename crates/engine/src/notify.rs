@@ -136,10 +136,7 @@ pub fn last_success(store: &dyn StateStore) -> Result<Option<RunRecord>, rosterb
 
 /// The same for one execution profile (`None`: runs without a profile).
 pub fn last_success_of(store: &dyn StateStore, profile: Option<&str>) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
-    Ok(store
-        .runs(10_000)?
-        .into_iter()
-        .find(|r| r.profile.as_deref() == profile && crate::undo::is_sync(&r.command) && matches!(r.outcome, RunOutcome::Succeeded | RunOutcome::NoChanges)))
+    store.last_success(crate::undo::SYNC_COMMANDS, profile)
 }
 
 /// "No successful run for N hours": once per stale period (remembered in the store).

@@ -251,8 +251,10 @@ fn undo_inner(
 }
 
 /// Runs that send a plan to Canvas (not undo or reconcile).
+pub const SYNC_COMMANDS: &[&str] = &["sync", "apply", "approve"];
+
 pub fn is_sync(command: &str) -> bool {
-    matches!(command, "sync" | "apply" | "approve")
+    SYNC_COMMANDS.contains(&command)
 }
 
 fn outcome(kind: Kind, key: &str, row: &Row, canvas_id: Option<i64>, _created: bool, how: &str) -> ChangeOutcome {

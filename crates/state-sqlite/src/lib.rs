@@ -229,6 +229,22 @@ impl StateStore for SqliteStore {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
         self.set_meta_impl(key, value)
     }
+
+    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs
+                 WHERE outcome IN ('succeeded', 'no_changes') AND profile IS ?1 AND command IN (SELECT value FROM json_each(?2))
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .map_err(backend("finding the last successful run"))?;
+        let commands = serde_json::to_string(commands).unwrap_or_else(|_| "[]".into());
+        match stmt.query_row(params![profile, commands], run_from_row).optional().map_err(backend("finding the last successful run"))? {
+            Some(r) => Ok(Some(r?)),
+            None => Ok(None),
+        }
+    }
 }
 
 impl SqliteStore {

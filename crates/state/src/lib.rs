@@ -259,4 +259,7 @@ pub trait StateStore: Send {
     /// A small operational fact (e.g. when a notification was last sent).
     fn meta(&self, key: &str) -> Result<Option<String>, StateError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError>;
+    /// The newest run of one of `commands` (and of `profile`) that succeeded or found
+    /// nothing to do: "last synchronized".
+    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError>;
 }
