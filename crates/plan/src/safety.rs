@@ -395,7 +395,11 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                 }
             }
         }
+        // A kind already held kind-wide needs no per-scope lines for the same reason.
+        let held_kind_removals: Vec<Kind> = violations.iter().map(|v| v.kind).collect();
+        let held_kind_updates: Vec<Kind> = holds.iter().filter(|h| h.code == "updates").map(|h| h.kind).collect();
         for (si, kind) in [Kind::Courses, Kind::Sections, Kind::Enrollments].into_iter().enumerate() {
+            let mut scope_holds: Vec<Hold> = Vec::new();
             for (scope_id, c) in counts[si].iter().enumerate() {
                 if c.removals == 0 && c.updates == 0 {
                     continue;
@@ -412,17 +416,18 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                 };
                 let existing = c.desired.saturating_sub(c.new) + c.removals;
                 let (what, label) = scope_label(name);
-                if let Some(percent) = exceeds(t.removals, c.removals, existing) {
-                    holds.push(Hold {
+                let key = if what == "school" { "account" } else { "term" };
+                if let Some(percent) = exceeds(t.removals, c.removals, existing).filter(|_| !held_kind_removals.contains(&kind)) {
+                    scope_holds.push(Hold {
                         code: "scope_removals".into(),
                         kind,
                         scope: Some(name.clone()),
                         message: format!("{kind} in {what} {label}: {} of {existing} would be removed ({percent:.1}% > {}%)", c.removals, t.removals.percent),
-                        hint: format!("check {what} {label}'s part of the export; adjust [[safety.scope]] {what} = \"{label}\" if this is normal there, or approve the plan"),
+                        hint: format!("check {what} {label}'s part of the export; set a [[safety.scope]] with {key} = \"{label}\" if this is normal there, or approve the plan"),
                     });
                 }
-                if let Some(percent) = exceeds(t.updates, c.updates, existing) {
-                    holds.push(Hold {
+                if let Some(percent) = exceeds(t.updates, c.updates, existing).filter(|_| !held_kind_updates.contains(&kind)) {
+                    scope_holds.push(Hold {
                         code: "scope_updates".into(),
                         kind,
                         scope: Some(name.clone()),
@@ -431,6 +436,20 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                     });
                 }
             }
+            // Many schools at once: name the first ones, count the rest.
+            const LISTED: usize = 10;
+            if scope_holds.len() > LISTED {
+                let more = scope_holds.len() - LISTED;
+                scope_holds.truncate(LISTED);
+                scope_holds.push(Hold {
+                    code: "scope_removals".into(),
+                    kind,
+                    scope: None,
+                    message: format!("… and {more} more school(s) or term(s) over their {kind} threshold"),
+                    hint: "see `plan --json` (safety.holds) for the first ones".into(),
+                });
+            }
+            holds.extend(scope_holds);
         }
     }
 

@@ -206,3 +206,18 @@ fn a_sharply_shrunken_table_is_held_even_when_removals_are_allowed() {
     rules.max_shrink_percent = 70.0;
     assert!(!plan_with(&before, &now, &rules, TODAY).safety.held);
 }
+
+#[test]
+fn scope_lines_are_left_out_for_a_kind_held_kind_wide_and_the_hint_names_the_key() {
+    let before = district(None);
+    let mut now = before.clone();
+    now.enrollments.clear();
+    let p = plan_with(&before, &now, &SafetyRules::default(), TODAY);
+    assert!(p.safety.violations.iter().any(|v| v.kind == Kind::Enrollments));
+    assert!(p.safety.holds.iter().all(|h| h.scope.is_none()), "{:?}", p.safety.holds);
+
+    let mut rules = SafetyRules::default();
+    rules.thresholds.removals.percent = 50.0;
+    let p = plan_with(&before, &without_enrollments_of(&before, 1, 4), &rules, TODAY);
+    assert!(p.safety.holds[0].hint.contains("account = \"SB\""), "{}", p.safety.holds[0].hint);
+}
