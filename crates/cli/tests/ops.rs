@@ -125,6 +125,8 @@ fn removals_of_one_school_hold_the_plan_per_scope_and_approve_applies_exactly_th
     assert!(text.contains(&format!("enrollments in school {school}")), "the scope is named: {text}");
     let plan_id = w.runs()[0]["summary"]["held_plan"].to_string();
     assert!(text.contains(&format!("rosterbridge approve {plan_id}")), "says how to approve: {text}");
+    let shown = w.rb(&["runs", "show", &w.runs()[0]["id"].to_string()]).ok().stdout.clone();
+    assert!(shown.contains(&format!("held plan:   {plan_id}")) && shown.contains(&format!("held because: enrollments in school {school}")), "{shown}");
     assert!(!section_enrollments(&sandbox, &section).is_empty(), "nothing applied while held");
     assert_eq!(w.runs()[0]["outcome"], "held");
 

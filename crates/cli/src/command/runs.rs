@@ -131,6 +131,17 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
             }
         }
     }
+    for v in r.summary.get("safety").and_then(|s| s.get("violations")).and_then(|v| v.as_array()).into_iter().flatten() {
+        let n = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+        println!(
+            "  held because: {} {} of {} removed ({:.1}% > {}%)",
+            v.get("kind").and_then(|k| k.as_str()).unwrap_or("?"),
+            n("removals"),
+            n("existing"),
+            n("percent"),
+            n("limit_percent")
+        );
+    }
     if let Some(holds) = r.summary.get("safety").and_then(|s| s.get("holds")).and_then(|h| h.as_array()) {
         for h in holds {
             println!("  held because: {}", h.get("message").and_then(|m| m.as_str()).unwrap_or(""));
