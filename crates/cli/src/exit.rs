@@ -8,7 +8,9 @@ Exit codes:
   1  error: bad configuration, unreadable or invalid source, row errors, state problems
   2  held: the plan exceeds the safety threshold; nothing was applied (see --allow-removals)
   3  partial failure: Canvas rejected some changes; the rest were applied and recorded,
-     the rejected ones stay pending (see `rosterbridge status`)";
+     the rejected ones stay pending (see `rosterbridge status`)
+  4  timed out: the run passed [run] timeout_minutes and was stopped (recorded failed)
+  5  not run: a blackout window, or another run of this configuration holds the lock";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
@@ -16,6 +18,7 @@ pub enum Code {
     Error = 1,
     Held = 2,
     PartialFailure = 3,
+    NotRun = 5,
 }
 
 impl From<Code> for ExitCode {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub mod example;
 pub mod fields;
 mod marks;
+mod ops;
 pub mod options;
 pub mod profiles;
 mod raw;
@@ -21,6 +22,10 @@ pub use fields::FieldMappings;
 pub use marks::*;
 pub use options::*;
 pub use profiles::{choose_profile, CourseTemplate, Profile, ProfileChoice, ProfileError};
+pub use ops::{
+    chrono_free, CanvasTarget, DateWindow, Environment, NotifyConfig, NotifyEvent, RunConfig, SafetyRules, ScopeRule, SmtpConfig, SmtpTls,
+    Threshold, Thresholds,
+};
 pub use raw::*;
 pub use sources::*;
 
@@ -110,6 +115,14 @@ pub struct Config {
     pub profiles: Vec<Profile>,
     /// The profile asked for on the command line (`--profile`), not from the file.
     pub requested_profile: Option<String>,
+    /// `[run]`: timeout.
+    pub run: RunConfig,
+    /// `[notify]`: webhook, mail, events.
+    pub notify: NotifyConfig,
+    /// `[canvas.production]`: when set, `[canvas]` is the test instance until `promote`.
+    pub production: Option<CanvasTarget>,
+    /// Which Canvas `canvas` is (see [`Config::resolve_environment`]).
+    pub environment: Environment,
 }
 
 impl Config {
@@ -282,11 +295,13 @@ pub struct SafetyConfig {
     /// Hold a plan that would deactivate or delete more than this percent of any kind's
     /// existing objects.
     pub max_removal_percent: f64,
+    /// Thresholds per kind and scope, guards, rollover windows.
+    pub rules: SafetyRules,
 }
 
 impl Default for SafetyConfig {
     fn default() -> Self {
-        SafetyConfig { max_removal_percent: 10.0 }
+        SafetyConfig { max_removal_percent: 10.0, rules: SafetyRules::default() }
     }
 }
 

@@ -19,6 +19,10 @@ pub struct RawConfig {
     pub marks: RawMarks,
     #[serde(default)]
     pub profiles: Vec<crate::profiles::RawProfile>,
+    #[serde(default)]
+    pub run: crate::ops::RawRun,
+    #[serde(default)]
+    pub notify: crate::ops::RawNotify,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +66,8 @@ pub struct RawCanvas {
     pub override_sis_stickiness: bool,
     pub max_concurrency: Option<Spanned<i64>>,
     pub match_users: Option<Spanned<Vec<String>>>,
+    /// A production Canvas; `[canvas]` is then the test instance (see `rosterbridge promote`).
+    pub production: Option<crate::ops::RawCanvasTarget>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,11 +95,7 @@ pub struct RawMapping {
     pub scope: Option<crate::options::RawScope>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSafety {
-    pub max_removal_percent: Option<Spanned<f64>>,
-}
+pub use crate::ops::RawSafety;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,7 +141,7 @@ impl Problems<'_> {
     }
 }
 
-fn env_name_ok(name: &str) -> bool {
+pub(crate) fn env_name_ok(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -286,16 +288,10 @@ impl RawConfig {
             None,
         );
 
-        let max_removal_percent = match &self.safety.max_removal_percent {
-            Some(v) => {
-                let x = *v.get_ref();
-                if !(0.0..=100.0).contains(&x) || x.is_nan() {
-                    p.at("safety.max_removal_percent", v, "`safety.max_removal_percent` must be between 0 and 100".into(), "10 holds a plan that removes more than a tenth of any kind");
-                }
-                x
-            }
-            None => SafetyConfig::default().max_removal_percent,
-        };
+        let (max_removal_percent, rules) = self.safety.validate(&mut p);
+        let run = self.run.validate(&mut p);
+        let notify = self.notify.validate(&mut p);
+        let production = self.canvas.production.as_ref().map(|t| t.validate(&mut p));
 
         let state_path = match &self.state.path {
             Some(s) if s.get_ref().trim().is_empty() => {
@@ -368,9 +364,13 @@ impl RawConfig {
             },
             profiles: extras.profiles,
             requested_profile: None,
-            safety: SafetyConfig { max_removal_percent },
+            safety: SafetyConfig { max_removal_percent, rules },
             state_path,
             marks,
+            run,
+            notify,
+            environment: if production.is_some() { Environment::Test } else { Environment::Only },
+            production,
         })
     }
 }

@@ -37,15 +37,34 @@ pub enum EngineError {
     NoActiveProfile { message: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
-    /// The safety threshold holds the plan.
-    #[error("held by the safety threshold: {}; nothing was applied (check the export, then apply with --allow-removals if the removals are intended)", describe(.violations))]
-    Held { violations: Vec<Violation> },
+    /// The safety checks hold the plan; it was stored as `plan_id` for `rosterbridge approve`.
+    #[error("held by the safety threshold: {}; nothing was applied. Check the export; if the plan is intended, {}", describe(.violations, .holds), how_to_approve(*.plan_id))]
+    Held { violations: Vec<Violation>, holds: Vec<String>, plan_id: Option<i64> },
+    /// Today is in a `[[safety.blackout]]` window.
+    #[error("no runs in the blackout window {window}{}; nothing was done", if .reason.is_empty() { String::new() } else { format!(" ({})", .reason) })]
+    Blackout { window: String, reason: String },
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    /// An approval that does not match the plan made now.
+    #[error("{0}")]
+    Approval(String),
+    /// Undo or reconcile could not proceed.
+    #[error("{0}")]
+    Refused(String),
 }
 
-fn describe(violations: &[Violation]) -> String {
+fn how_to_approve(plan_id: Option<i64>) -> String {
+    match plan_id {
+        Some(id) => format!("approve exactly this plan with `rosterbridge approve {id}` (or apply with --allow-removals)"),
+        None => "apply with --allow-removals".into(),
+    }
+}
+
+fn describe(violations: &[Violation], holds: &[String]) -> String {
     violations
         .iter()
-        .map(|v| format!("{} {} of {} ({:.1}% > {}%)", v.kind, v.removals, v.existing, v.percent, v.limit_percent))
+        .map(|v| format!("{} {} of {} removed ({:.1}% > {}%)", v.kind, v.removals, v.existing, v.percent, v.limit_percent))
+        .chain(holds.iter().cloned())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
 }

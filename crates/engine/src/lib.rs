@@ -25,7 +25,12 @@ use std::time::{Duration, Instant};
 mod error;
 pub mod marks;
 pub mod roles;
+pub mod lock;
+pub mod notify;
+pub mod ops;
+pub mod reconcile;
 pub mod source;
+pub mod undo;
 pub use error::EngineError;
 
 /// The stages of a run, for progress display.
@@ -136,7 +141,10 @@ fn timed<T>(observer: &dyn Observer, timings: &mut Vec<(Stage, Duration)>, stage
 
 /// Today, in UTC (the only clock read of planning).
 pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    // One "today" for profiles, sync_start and the safety windows (ROSTERBRIDGE_TODAY
+    // rehearses another day).
+    let d = ops::today();
+    chrono::NaiveDate::from_ymd_opt(d.year, d.month, d.day).unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
 /// Reads the source, maps it and plans against the state store, as of today. Changes nothing.
@@ -177,14 +185,18 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
 
     let snapshot = timed(observer, &mut timings, Stage::LoadState, || store.snapshot())?;
     let diff = timed(observer, &mut timings, Stage::Diff, || rosterbridge_plan::diff(&desired, &snapshot));
-    drop(snapshot);
     let mut past_note: Option<usize> = None;
     let plan = timed(observer, &mut timings, Stage::BuildPlan, || -> Result<Plan, EngineError> {
         let prior = store.load_records(&diff.records_needed())?;
+        // Safety (thresholds per kind and scope, guards, rollover windows): see plan::safety.
+        let rules = &config.safety.rules;
+        let context = if diff.gone.is_empty() { Default::default() } else { ops::load_context(store, &snapshot, &prior)? };
+        drop(snapshot);
+        let rekey = rosterbridge_plan::safety::rekey(&desired, &diff, &prior, rules);
         let options = plan_options(config);
         let mut plan = rosterbridge_plan::build(desired, &diff, &prior, &options);
         let e = &config.mapping.enrollments;
-        let rules = rosterbridge_plan::actions::Rules {
+        let rules_of_actions = rosterbridge_plan::actions::Rules {
             actions: &config.mapping.actions,
             user_roles: &user_roles,
             today,
@@ -197,7 +209,9 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
             past_note = Some(kept);
         }
         rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
-        rosterbridge_plan::actions::apply(&mut plan, &rules, options.max_removal_percent);
+        rosterbridge_plan::actions::apply(&mut plan, &rules_of_actions, options.max_removal_percent);
+        // Last, so that the verdict covers what the actions left in the plan.
+        rosterbridge_plan::safety::assess(&mut plan, rules, &context, rekey, ops::date_of(today));
         Ok(plan)
     })?;
     if let Some(n) = past_note {
@@ -215,6 +229,8 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
 pub struct ApplyOptions {
     /// Apply although the safety threshold holds the plan.
     pub allow_removals: bool,
+    /// Apply a held plan whose fingerprint is this (`rosterbridge approve`).
+    pub approved: Option<u64>,
 }
 
 /// What an apply did.
@@ -243,6 +259,9 @@ pub struct Rejection {
     pub key: String,
     pub action: String,
     pub message: String,
+    /// The SIS row the change came from (`users.csv:12`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// How many rejections a run record keeps (the archive has all).
@@ -259,7 +278,14 @@ pub fn gate(config: &Config, prepared: &Prepared, options: ApplyOptions) -> Resu
         return Err(EngineError::RowErrors { count: errors });
     }
     if prepared.plan.safety.held && !options.allow_removals {
-        return Err(EngineError::Held { violations: prepared.plan.safety.violations.clone() });
+        let approved = options.approved.is_some_and(|f| f == rosterbridge_plan::safety::fingerprint(&prepared.plan));
+        if !approved {
+            return Err(EngineError::Held {
+                violations: prepared.plan.safety.violations.clone(),
+                holds: prepared.plan.safety.holds.iter().map(|h| h.message.clone()).collect(),
+                plan_id: None,
+            });
+        }
     }
     Ok(())
 }
@@ -367,26 +393,61 @@ pub fn apply(
     observer: &dyn Observer,
     command: &str,
 ) -> Result<ApplyReport, EngineError> {
+    if let Some(w) = ops::blackout(config, ops::today()) {
+        return Err(EngineError::Blackout { window: format!("{}..{}", w.start, w.end), reason: w.reason.clone().unwrap_or_default() });
+    }
+    let lock = lock::acquire(&config.state_path)?;
+    if let Some(stale) = &lock.took_over {
+        eprintln!("warning: took over a stale run lock ({stale}): that run's process no longer exists");
+    }
+    let _watchdog = ops::Watchdog::start(config, ops::run_timeout(config));
     mark_interrupted_runs(config, store)?;
     let run = store.begin_run(&RunStart { command: command.into(), profile: prepared.profile.clone(), started_at: now(), owner: this_process() })?;
-    match apply_inner(config, store, prepared, sink, options, observer, run) {
+    let result = match apply_inner(config, store, prepared, sink, options, observer, run) {
         Ok(report) => Ok(report),
-        Err(e) => {
+        Err(mut e) => {
             let outcome = if matches!(e, EngineError::Held { .. }) { RunOutcome::Held } else { RunOutcome::Failed };
+            let mut summary = serde_json::json!({ "plan": prepared.plan.summary, "sink": sink.name(), "environment": config.environment.as_str(), "safety": prepared.plan.safety });
+            if let EngineError::Held { violations, holds, plan_id } = &mut e {
+                let mut reasons: Vec<String> = violations.iter().map(|v| format!("{} {} of {} removed ({:.1}% > {}%)", v.kind, v.removals, v.existing, v.percent, v.limit_percent)).collect();
+                reasons.extend(holds.iter().cloned());
+                let held = rosterbridge_state::HeldPlan {
+                    id: 0,
+                    run: Some(run),
+                    created_at: now(),
+                    base_version: prepared.plan.base_version,
+                    fingerprint: format!("{:016x}", rosterbridge_plan::safety::fingerprint(&prepared.plan)),
+                    summary: serde_json::json!({ "plan": prepared.plan.summary, "changes": prepared.plan.changes.len() }),
+                    reasons,
+                    status: rosterbridge_state::HeldStatus::Held,
+                    applied_run: None,
+                };
+                if let Ok(id) = store.hold_plan(&held) {
+                    *plan_id = Some(id);
+                    summary["held_plan"] = serde_json::json!(id);
+                }
+            }
             // Record the failure; if even that fails, the original error is what matters.
             let _ = store.finish_run(
                 run,
                 &RunFinish {
                     outcome,
                     ended_at: now(),
-                    summary: serde_json::json!({ "plan": prepared.plan.summary, "sink": sink.name() }),
+                    summary,
                     message: Some(e.to_string()),
                     artifacts: list_dir(&archive_dir(config, run)),
                 },
             );
             Err(e)
         }
+    };
+    if let Ok(Some(record)) = store.run(run) {
+        for problem in notify::after_run(config, store, Some(&record)) {
+            eprintln!("warning: notification not delivered: {problem}");
+        }
     }
+    drop(lock);
+    result
 }
 
 /// `pid@host` of this process (None where the host name cannot be read).
@@ -456,7 +517,7 @@ fn apply_inner(
                 ChangeResult::Rejected { message } => {
                     rejected += 1;
                     if rejections.len() < REJECTIONS_KEPT {
-                        rejections.push(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone() });
+                        rejections.push(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone(), source: plan.src(c).map(|s| s.to_string()) });
                     }
                     (OutcomeResult::Rejected { message: message.clone() }, None, false)
                 }
@@ -479,7 +540,7 @@ fn apply_inner(
             .iter()
             .zip(&sink_report.results)
             .filter_map(|(c, r)| match r {
-                ChangeResult::Rejected { message } => Some(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone() }),
+                ChangeResult::Rejected { message } => Some(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone(), source: plan.src(c).map(|s| s.to_string()) }),
                 ChangeResult::Applied { .. } => None,
             })
             .collect();
@@ -509,6 +570,9 @@ fn apply_inner(
     if rejected > 0 {
         artifacts.push(archive.join("rejected.json"));
     }
+    if applied > 0 {
+        artifacts.push(ops::write_journal(&archive, plan, &sink_report.results)?);
+    }
     let message = match outcome {
         RunOutcome::Failed | RunOutcome::PartialFailure => Some(format!(
             "{rejected} of {} change(s) rejected by Canvas; they stay pending{}",
@@ -524,6 +588,9 @@ fn apply_inner(
             ended_at: now(),
             summary: serde_json::json!({
                 "plan": plan.summary,
+                "environment": config.environment.as_str(),
+                "safety": plan.safety,
+                "approved_plan": options.approved.map(|f| format!("{f:016x}")),
                 "sink": sink.name(),
                 "applied": applied,
                 "rejected": rejected,

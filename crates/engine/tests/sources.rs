@@ -117,7 +117,7 @@ fn an_incremental_rest_run_after_an_apply_plans_no_changes() {
     let out = d.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let mut sink = rosterbridge_sink::folder::FolderSink { out_dir: out.clone() };
-    apply(&c, &mut store, &first, &mut sink, ApplyOptions { allow_removals: true }, &Quiet, "apply").unwrap();
+    apply(&c, &mut store, &first, &mut sink, ApplyOptions { allow_removals: true, ..Default::default() }, &Quiet, "apply").unwrap();
     let saved = rosterbridge_state::StateStore::source_tables(&store).unwrap();
     assert!(saved.iter().any(|t| t.file == rosterbridge_source_oneroster_rest::CURSOR_FILE));
 

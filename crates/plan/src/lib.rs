@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 pub mod actions;
 pub mod render;
+pub mod safety;
 
 /// What to do to one object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -229,6 +230,12 @@ pub struct Violation {
 pub struct Safety {
     pub held: bool,
     pub violations: Vec<Violation>,
+    /// Other reasons to hold (updates, scopes, guards); see [`safety::assess`].
+    #[serde(default)]
+    pub holds: Vec<safety::Hold>,
+    /// Add-only windows and concluded sessions.
+    #[serde(default)]
+    pub adjustments: safety::Adjustments,
 }
 
 /// A plan: data, rendered as text, JSON or Canvas CSV. It owns the desired state its

@@ -97,10 +97,20 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
                 v.kind, v.removals, v.existing, v.percent, v.limit_percent
             );
         }
+        for h in &plan.safety.holds {
+            let _ = writeln!(out, "  {}\n    what to do: {}", h.message, h.hint);
+        }
         let _ = writeln!(
             out,
-            "  Check the source export first (an empty or truncated file looks exactly like this).\n  If the removals are intended, apply with --allow-removals, or raise [safety] max_removal_percent."
+            "  Check the source export first (an empty or truncated file looks exactly like this).\n  If the plan is intended, approve it (`rosterbridge approve <plan id>`), apply with --allow-removals, or adjust [safety]."
         );
+    }
+    let adj = &plan.safety.adjustments;
+    if let Some(w) = &adj.add_only_window {
+        let _ = writeln!(out, "\nadd-only window {w}: {} removal(s) deferred", adj.deferred_removals);
+    }
+    if adj.concluded_ended > 0 {
+        let _ = writeln!(out, "\n{} removal(s) of ended sessions concluded (completed) instead of deleted", adj.concluded_ended);
     }
     out
 }

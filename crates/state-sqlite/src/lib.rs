@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql"),
     include_str!("../migrations/0003_run_owner.sql"),
     include_str!("../migrations/0004_mark_transfers.sql"),
+    include_str!("../migrations/0005_ops.sql"),
 ];
+
+mod ops;
 
 /// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
 const ENTRY: usize = 34;
@@ -206,6 +209,42 @@ impl StateStore for SqliteStore {
 
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
         self.save_source_tables_impl(tables)
+    }
+
+    fn hold_plan(&mut self, plan: &rosterbridge_state::HeldPlan) -> Result<i64, StateError> {
+        self.hold_plan_impl(plan)
+    }
+
+    fn held_plan(&self, id: i64) -> Result<Option<rosterbridge_state::HeldPlan>, StateError> {
+        self.held_plan_impl(id)
+    }
+
+    fn set_held_plan_status(&mut self, id: i64, status: rosterbridge_state::HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError> {
+        self.set_held_plan_status_impl(id, status, applied_run)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.meta_impl(key)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
+        self.set_meta_impl(key, value)
+    }
+
+    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs
+                 WHERE outcome IN ('succeeded', 'no_changes') AND profile IS ?1 AND command IN (SELECT value FROM json_each(?2))
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .map_err(backend("finding the last successful run"))?;
+        let commands = serde_json::to_string(commands).unwrap_or_else(|_| "[]".into());
+        match stmt.query_row(params![profile, commands], run_from_row).optional().map_err(backend("finding the last successful run"))? {
+            Some(r) => Ok(Some(r?)),
+            None => Ok(None),
+        }
     }
 }
 

@@ -208,3 +208,51 @@ fn the_cached_index_equals_a_full_scan_and_a_stale_or_broken_cache_is_not_truste
     assert_eq!(again.version, 4);
     assert_eq!(entries(&again), entries(&scanned));
 }
+
+#[test]
+fn held_plans_are_superseded_by_newer_ones_and_marked_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let plan = |fp: &str| HeldPlan {
+        id: 0,
+        run: None,
+        created_at: "2027-01-01T00:00:00Z".into(),
+        base_version: 4,
+        fingerprint: fp.into(),
+        summary: serde_json::json!({"changes": 3}),
+        reasons: vec!["users 3 of 4 removed".into()],
+        status: HeldStatus::Held,
+        applied_run: None,
+    };
+    let a = store.hold_plan(&plan("aa")).unwrap();
+    let b = store.hold_plan(&plan("bb")).unwrap();
+    assert_eq!(store.held_plan(a).unwrap().unwrap().status, HeldStatus::Superseded);
+    let held = store.held_plan(b).unwrap().unwrap();
+    assert_eq!((held.status, held.base_version, held.fingerprint.as_str(), held.reasons.len()), (HeldStatus::Held, 4, "bb", 1));
+    store.set_held_plan_status(b, HeldStatus::Applied, Some(9)).unwrap();
+    assert_eq!(store.held_plan(b).unwrap().unwrap().applied_run, Some(9));
+    assert!(store.held_plan(99).unwrap().is_none());
+    assert!(store.set_held_plan_status(99, HeldStatus::Applied, None).is_err());
+}
+
+#[test]
+fn the_last_successful_run_is_found_per_command_and_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let finish = |store: &mut SqliteStore, run: RunId, outcome: RunOutcome| {
+        store.finish_run(run, &RunFinish { outcome, ended_at: "2027-01-01T00:00:00Z".into(), summary: serde_json::json!({}), message: None, artifacts: vec![] }).unwrap();
+    };
+    assert!(store.last_success(&["sync"], None).unwrap().is_none());
+    let ok = start(&mut store);
+    finish(&mut store, ok, RunOutcome::Succeeded);
+    let failed = start(&mut store);
+    finish(&mut store, failed, RunOutcome::Failed);
+    let other = store.begin_run(&RunStart { command: "undo".into(), profile: None, owner: None, started_at: "x".into() }).unwrap();
+    finish(&mut store, other, RunOutcome::Succeeded);
+    assert_eq!(store.last_success(&["sync", "apply"], None).unwrap().map(|r| r.id), Some(ok));
+    assert!(store.last_success(&["apply"], Some("summer")).unwrap().is_none());
+    store.set_meta("k", "v1").unwrap();
+    store.set_meta("k", "v2").unwrap();
+    assert_eq!(store.meta("k").unwrap().as_deref(), Some("v2"));
+    assert_eq!(store.meta("nope").unwrap(), None);
+}

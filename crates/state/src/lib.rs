@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 
 mod error;
 mod marks;
+mod ops;
 pub use error::{StateError, StateErrorKind};
 pub use marks::{MarkTransfer, MarksStore};
+pub use ops::{HeldPlan, HeldStatus};
 
 /// Identifies a record inside one store.
 pub type RecordId = i64;
@@ -393,4 +395,16 @@ pub trait StateStore: Send {
     fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError>;
     /// Replaces the saved source tables named in `tables` (others are kept).
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError>;
+
+    /// Stores a held plan (its `id` is ignored) and returns its id; every older plan still
+    /// `held` becomes `superseded`.
+    fn hold_plan(&mut self, plan: &HeldPlan) -> Result<i64, StateError>;
+    fn held_plan(&self, id: i64) -> Result<Option<HeldPlan>, StateError>;
+    fn set_held_plan_status(&mut self, id: i64, status: HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError>;
+    /// A small operational fact (e.g. when a notification was last sent).
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError>;
+    /// The newest run of one of `commands` (and of `profile`) that succeeded or found
+    /// nothing to do: "last synchronized".
+    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError>;
 }

@@ -74,13 +74,29 @@ pub fn apply_and_report(
     let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
     let prepared = super::prepare(config, &store, ui)?;
     report::print_diagnostics(&prepared.diagnostics);
-    let options = ApplyOptions { allow_removals: flags.allow_removals };
+    let options = ApplyOptions { allow_removals: flags.allow_removals, approved: None };
+    apply_prepared(config, &mut store, &prepared, sink, command, options, json, ui)
+}
+
+/// Applies a prepared plan and prints the outcome (shared with `approve`).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_prepared(
+    config: &rosterbridge_config::Config,
+    store: &mut dyn rosterbridge_state::StateStore,
+    prepared: &rosterbridge_engine::Prepared,
+    sink: &mut dyn rosterbridge_sink::Sink,
+    command: &str,
+    options: ApplyOptions,
+    json: bool,
+    ui: &Ui,
+) -> anyhow::Result<Code> {
     let sink_name = sink.name();
-    match rosterbridge_engine::apply(config, &mut store, &prepared, sink, options, ui, command) {
+    match rosterbridge_engine::apply(config, store, prepared, sink, options, ui, command) {
         Ok(report) => {
             if json {
                 println!("{}", serde_json::to_string(&serde_json::json!({"report": report, "summary": prepared.plan.summary}))?);
             } else {
+                println!("{}", super::target_line(config));
                 print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
                 println!();
                 if prepared.plan.is_empty() {
@@ -89,7 +105,8 @@ pub fn apply_and_report(
                     println!("run {}: {} change(s) applied through the {} sink, {} rejected", report.run, report.applied, sink_name, report.rejected);
                 }
                 for r in &report.rejections {
-                    println!("  rejected {} {} {}: {}", r.action, r.kind, rosterbridge_plan::display(&r.key), r.message);
+                    let src = r.source.as_deref().map(|s| format!(" (from {s})")).unwrap_or_default();
+                    println!("  rejected {} {} {}{src}: {}", r.action, r.kind, rosterbridge_plan::display(&r.key), r.message);
                 }
                 if report.rejected > report.rejections.len() {
                     println!("  ... and {} more", report.rejected - report.rejections.len());
@@ -108,9 +125,22 @@ pub fn apply_and_report(
             })
         }
         Err(e @ EngineError::Held { .. }) => {
-            print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
+            if json {
+                let plan_id = match &e {
+                    EngineError::Held { plan_id, .. } => *plan_id,
+                    _ => None,
+                };
+                println!("{}", serde_json::to_string(&serde_json::json!({"held": true, "plan_id": plan_id, "safety": prepared.plan.safety, "summary": prepared.plan.summary}))?);
+            } else {
+                println!("{}", super::target_line(config));
+                print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
+            }
             eprintln!("error: {e}");
             Ok(Code::Held)
+        }
+        Err(e @ (EngineError::Blackout { .. } | EngineError::Lock(rosterbridge_engine::lock::LockError::Busy { .. }))) => {
+            eprintln!("error: {e}");
+            Ok(Code::NotRun)
         }
         Err(e @ EngineError::RowErrors { .. }) => {
             eprintln!("error: {e}");

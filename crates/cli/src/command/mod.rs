@@ -1,17 +1,22 @@
 //! One module per subcommand.
 
 pub mod apply;
+pub mod approve;
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod marks;
+pub mod notify;
 pub mod plan;
 pub mod profile;
+pub mod promote;
+pub mod reconcile;
 pub mod runs;
 pub mod sandbox;
 pub mod status;
 pub mod sync;
+pub mod undo;
 pub mod validate;
 
 use crate::report;
@@ -45,7 +50,7 @@ impl ConfigArgs {
                     c.state_path = s.clone();
                 }
                 c.requested_profile = self.profile.clone();
-                Ok(Some(c))
+                Ok(Some(c.resolve_environment()))
             }
             Err(e) => {
                 report::print_diagnostics(&e.diagnostics());
@@ -114,4 +119,14 @@ pub fn check_roles(config: &Config, json: bool) -> anyhow::Result<Vec<rosterbrid
         }
     }
     Ok(roles)
+}
+
+/// One line naming the Canvas a command targets, e.g. for the top of a plan.
+pub fn target_line(config: &Config) -> String {
+    use rosterbridge_config::Environment;
+    match config.environment {
+        Environment::Only => format!("target: Canvas {}", config.canvas.url),
+        Environment::Test => format!("target: TEST Canvas {} (production is not used until `rosterbridge promote`)", config.canvas.url),
+        Environment::Production => format!("target: PRODUCTION Canvas {}", config.canvas.url),
+    }
 }

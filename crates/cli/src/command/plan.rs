@@ -43,10 +43,21 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         .with_context(|| format!("writing Canvas CSV to {}", out.display()))?;
         ui.note(&format!("wrote {} row(s) of Canvas CSV to {}", written.rows(), out.display()));
     }
+    let blackout = rosterbridge_engine::ops::blackout(&config, rosterbridge_engine::ops::today()).map(|w| format!("{}..{}", w.start, w.end));
     if args.json {
-        println!("{}", serde_json::to_string(&render::json(&prepared.plan, &prepared.diagnostics))?);
+        let mut v = render::json(&prepared.plan, &prepared.diagnostics);
+        if let Some(m) = v.as_object_mut() {
+            m.insert("environment".into(), config.environment.as_str().into());
+            m.insert("canvas".into(), config.canvas.url.clone().into());
+            m.insert("blackout".into(), serde_json::json!(blackout));
+        }
+        println!("{}", serde_json::to_string(&v)?);
     } else {
         report::print_diagnostics(&prepared.diagnostics);
+        println!("{}", super::target_line(&config));
+        if let Some(w) = &blackout {
+            println!("today is in the blackout window {w}: sync and apply will not run");
+        }
         print!("{}", render::text(&prepared.plan, args.changes));
     }
     let (errors, _) = report::counts(&prepared.diagnostics);

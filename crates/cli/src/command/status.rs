@@ -39,6 +39,8 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     }
     let runs = store.runs(20)?;
     let last = runs.first();
+    // "Last synchronized": the newest sync/apply/approve that succeeded or found nothing to do.
+    let last_ok = rosterbridge_engine::notify::last_success(&store)?;
     // The newest run that reached Canvas tells what is still pending.
     let last_apply = runs.iter().find(|r| r.command != "plan" && r.summary.get("rejected").is_some());
     if args.json {
@@ -52,6 +54,8 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
                 "applied": kinds,
                 "pending": last_apply.map(|r| serde_json::json!({"run": r.id, "rejected": r.summary.get("rejected"), "rejections": r.summary.get("rejections")})),
                 "last_run": last,
+                "last_successful_run": last_ok,
+                "environment": config.environment.as_str(),
             }))?
         );
         return Ok(Code::Ok);
@@ -80,6 +84,10 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     match last {
         Some(r) => println!("\nlast run: {}", describe_run(r)),
         None => println!("\nno runs yet"),
+    }
+    match &last_ok {
+        Some(r) => println!("last synchronized: run {} at {}", r.id, r.ended_at.as_deref().unwrap_or(&r.started_at)),
+        None => println!("last synchronized: never"),
     }
     Ok(Code::Ok)
 }
