@@ -106,7 +106,7 @@ impl District {
         let mut store = open_store(&self.state()).unwrap();
         let prepared = prepare_on(config, &store, &Quiet, day(on)).unwrap_or_else(|e| panic!("{e}"));
         let mut sink = FolderSink { out_dir: self.dir.path().join("out") };
-        apply(config, &mut store, &prepared, &mut sink, ApplyOptions { allow_removals: true }, &Quiet, "apply").unwrap();
+        apply(config, &mut store, &prepared, &mut sink, ApplyOptions { allow_removals: true, ..Default::default() }, &Quiet, "apply").unwrap();
         prepared
     }
 }
