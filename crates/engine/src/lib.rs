@@ -168,7 +168,7 @@ pub fn active_profile(config: &Config, today: chrono::NaiveDate) -> Result<Optio
 pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observer, today: chrono::NaiveDate) -> Result<Prepared, EngineError> {
     let profile = active_profile(config, today)?;
     let mut timings = Vec::new();
-    let prior = store.source_tables()?;
+    let prior = source::prior_tables(config, store)?;
     let source::SourceOutput { read, snapshot: source_snapshot } =
         timed(observer, &mut timings, Stage::ReadSource, || source::read_source(config, &prior, &SourceProgress(observer)))?;
     drop(prior);
@@ -547,7 +547,7 @@ fn apply_inner(
         let path = archive.join("rejected.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap_or_default()).map_err(|source| EngineError::Archive { path, source })?;
     }
-    let source_tables = source::snapshot(config, &prepared.source_snapshot, &store.source_tables()?)?;
+    let source_tables = source::snapshot(config, &prepared.source_snapshot, &source::prior_tables(config, store)?)?;
     let version = timed(observer, &mut timings, Stage::RecordState, || -> Result<u64, EngineError> {
         let v = if outcomes.is_empty() {
             plan.base_version

@@ -128,6 +128,18 @@ pub fn clever_options(config: &Config) -> Result<Option<rosterbridge_source_clev
     Ok(Some(o))
 }
 
+/// The parts of the previous exchange (saved in the state store) that reading the source
+/// needs: for a OneRoster CSV package only its delta and absent files.
+pub fn prior_tables(config: &Config, store: &dyn rosterbridge_state::StateStore) -> Result<Vec<SourceTableSnapshot>, EngineError> {
+    match config.source.kind {
+        SourceKind::OneRosterCsv => {
+            let files = rosterbridge_source_oneroster::files_needing_prior(&crate::source_options(config))?;
+            Ok(store.source_tables_named(&files)?)
+        }
+        _ => Ok(store.source_tables()?),
+    }
+}
+
 /// Reads the configured source. `prior` is the previous exchange saved in the state store.
 pub fn read_source(config: &Config, prior: &[SourceTableSnapshot], csv_progress: &dyn rosterbridge_source_oneroster::ReadObserver) -> Result<SourceOutput, EngineError> {
     let src = &config.source;

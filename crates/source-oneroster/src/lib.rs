@@ -209,6 +209,14 @@ fn table_input(
     }
 }
 
+/// The files of the previous exchange that reading this package needs: those its manifest
+/// marks `delta` or `absent` (bulk files replace theirs outright).
+pub fn files_needing_prior(opts: &CsvSourceOptions) -> Result<Vec<&'static str>, SourceError> {
+    let pkg = Package::open(&opts.path)?;
+    let manifest = read_manifest(&pkg, opts)?;
+    Ok(FILES.iter().map(|(f, _)| *f).filter(|f| manifest.modes.get(*f).copied().unwrap_or(TableMode::Absent) != TableMode::Bulk).collect())
+}
+
 /// Reads a package into a roster. `prior` is the previous exchange (for delta and absent files).
 pub fn read(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
     read_package(&Package::open(&opts.path)?, opts, prior, observer)

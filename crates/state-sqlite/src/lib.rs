@@ -227,6 +227,20 @@ impl StateStore for SqliteStore {
         self.source_tables_impl()
     }
 
+    fn source_tables_named(&self, files: &[&str]) -> Result<Vec<SourceTableSnapshot>, StateError> {
+        let mut stmt = self.conn.prepare_cached("SELECT file, csv FROM source_tables WHERE file = ?1").map_err(backend("reading source tables"))?;
+        let mut out = Vec::new();
+        for f in files {
+            let t = stmt
+                .query_row([f], |r| Ok(SourceTableSnapshot { file: r.get(0)?, csv: r.get(1)? }))
+                .optional()
+                .map_err(backend("reading source tables"))?;
+            out.extend(t);
+        }
+        out.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(out)
+    }
+
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
         self.save_source_tables_impl(tables)
     }

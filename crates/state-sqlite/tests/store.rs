@@ -141,6 +141,16 @@ fn source_tables_are_replaced_by_name_and_others_kept() {
 }
 
 #[test]
+fn named_source_tables_are_only_those_asked_for_and_stored() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let t = |f: &str, c: &[u8]| SourceTableSnapshot { file: f.into(), csv: c.to_vec() };
+    store.save_source_tables(&[t("users.csv", b"u"), t("orgs.csv", b"o"), t("enrollments.csv", b"e")]).unwrap();
+    let got = store.source_tables_named(&["users.csv", "classes.csv", "enrollments.csv"]).unwrap();
+    assert_eq!(got, [t("enrollments.csv", b"e"), t("users.csv", b"u")]);
+    assert!(store.source_tables_named(&[]).unwrap().is_empty());
+}
+
+#[test]
 fn a_missing_folder_is_a_clear_open_error() {
     let err = SqliteStore::open(std::path::Path::new("/nonexistent/dir/state.db")).err().unwrap();
     assert_eq!(err.kind(), StateErrorKind::Open);

@@ -393,6 +393,11 @@ pub trait StateStore: Send {
 
     /// The last source tables saved with [`StateStore::save_source_tables`].
     fn source_tables(&self) -> Result<Vec<SourceTableSnapshot>, StateError>;
+    /// Only the named tables of the previous exchange (a bulk exchange needs none of it,
+    /// and the stored tables of a state-wide roster are hundreds of megabytes).
+    fn source_tables_named(&self, files: &[&str]) -> Result<Vec<SourceTableSnapshot>, StateError> {
+        Ok(self.source_tables()?.into_iter().filter(|t| files.contains(&t.file.as_str())).collect())
+    }
     /// Replaces the saved source tables named in `tables` (others are kept).
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError>;
 
