@@ -176,8 +176,8 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
     let (version, tables) = (read.version, read.tables);
     let mut diagnostics = read.diagnostics;
     let map_ctx = rosterbridge_mapping::MapContext { profile };
-    let mapped = timed(observer, &mut timings, Stage::Map, || rosterbridge_mapping::map_with(&read.roster, &config.mapping, &map_ctx));
-    drop(read.roster);
+    let roster = read.roster;
+    let mapped = timed(observer, &mut timings, Stage::Map, || rosterbridge_mapping::map_owned(roster, &config.mapping, &map_ctx));
     diagnostics.extend(mapped.diagnostics);
     let desired = mapped.desired;
     let user_roles = mapped.user_roles;

@@ -58,9 +58,35 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
 
 /// Maps a roster to the desired Canvas state under a profile.
 pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
+    map_impl(roster, Enrollments::Borrowed(&roster.enrollments), config, ctx)
+}
+
+/// [`map_with`], consuming the roster: the enrollments become desired enrollments in the
+/// same memory (Rust collects a mapped `Vec` in place when the new items are no larger),
+/// so a state-wide roster's enrollments are never held twice.
+pub fn map_owned(mut roster: Roster, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
+    let enrollments = std::mem::take(&mut roster.enrollments);
+    map_impl(&roster, Enrollments::Owned(enrollments), config, ctx)
+}
+
+enum Enrollments<'r> {
+    Borrowed(&'r [rosterbridge_model::roster::Enrollment]),
+    Owned(Vec<rosterbridge_model::roster::Enrollment>),
+}
+
+impl Enrollments<'_> {
+    fn as_slice(&self) -> &[rosterbridge_model::roster::Enrollment] {
+        match self {
+            Enrollments::Borrowed(s) => s,
+            Enrollments::Owned(v) => v,
+        }
+    }
+}
+
+fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
     let mut diagnostics = Vec::new();
     let mut desired = DesiredState::default();
-    let masks = scope::compute(roster, config, ctx.profile, &mut diagnostics);
+    let masks = scope::compute(roster, source_enrollments.as_slice(), config, ctx.profile, &mut diagnostics);
     let template = ctx.profile.map(|p| p.course_template).unwrap_or_default();
     let default_shape = template == CourseTemplate::PeriodGroup && masks.classes.is_none() && masks.orgs.is_none() && config.accounts.is_default();
 
@@ -145,32 +171,43 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
 
     // Enrollments (section index = class index before sorting), on a second thread while
     // the users are mapped: they carry the roster's user index until `user_slot` is known.
-    let map_enrollments = || {
-        let mut out: Vec<cv::Enrollment> = Vec::with_capacity(roster.enrollments.len());
+    // Moved into the thread: the owned enrollments; borrowed: the rest.
+    let (masks_ref, sections_of_ref) = (&masks, &sections_of);
+    let map_enrollments = move || {
+        let (masks, sections_of) = (masks_ref, sections_of_ref);
         // Enrollments of roles that are not synced, by roster user (few: counted below).
-        let mut role_skips: Vec<(&str, u32)> = Vec::new();
-        for e in &roster.enrollments {
+        let mut role_skips: Vec<(Str, u32)> = Vec::new();
+        let mut convert = |e: &rosterbridge_model::roster::Enrollment| -> Option<cv::Enrollment> {
             if !masks.user(e.user as usize) || !masks.class(e.class as usize) {
-                continue;
+                return None;
             }
-            let role = match roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles) {
-                Ok(role) => role,
+            match roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles) {
+                Ok(role) => Some(cv::Enrollment { section: e.class, user: e.user, role, status: Status::Active, start: e.begin_date, end: e.end_date, src: Some(e.src) }),
                 Err(key) => {
-                    role_skips.push((key, e.user));
-                    continue;
+                    role_skips.push((Str::new(key), e.user));
+                    None
                 }
-            };
-            let enrollment = cv::Enrollment { section: e.class, user: e.user, role, status: Status::Active, start: e.begin_date, end: e.end_date, src: Some(e.src) };
-            match &sections_of {
-                None => out.push(enrollment),
-                Some(of) => {
+            }
+        };
+        let out: Vec<cv::Enrollment> = match (sections_of, source_enrollments) {
+            (None, Enrollments::Owned(v)) => {
+                let mut out: Vec<cv::Enrollment> = v.into_iter().filter_map(|e| convert(&e)).collect();
+                out.shrink_to_fit();
+                out
+            }
+            (None, Enrollments::Borrowed(v)) => v.iter().filter_map(&mut convert).collect(),
+            (Some(of), source) => {
+                let mut out = Vec::with_capacity(source.as_slice().len());
+                for e in source.as_slice() {
+                    let Some(enrollment) = convert(e) else { continue };
                     let (from, to) = (of.get(e.class as usize).copied().unwrap_or(0), of.get(e.class as usize + 1).copied().unwrap_or(0));
                     for s in from..to {
                         out.push(cv::Enrollment { section: s, ..enrollment.clone() });
                     }
                 }
+                out
             }
-        }
+        };
         // Observer pairs in roster indexes, from either direction of agentSourcedIds
         // (mapped to desired users once `user_slot` is known).
         let by_id: FxHashMap<&str, u32> = roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i as u32)).collect();
@@ -269,7 +306,7 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
     });
     let slot_of = |roster_user: u32| user_slot.get(roster_user as usize).copied().flatten();
     let mut skipped_users = 0usize;
-    let mut skipped_roles: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut skipped_roles: FxHashMap<Str, usize> = FxHashMap::default();
     for (role, user) in role_skips {
         if slot_of(user).is_some() {
             *skipped_roles.entry(role).or_insert(0) += 1;

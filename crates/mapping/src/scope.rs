@@ -45,7 +45,8 @@ pub fn within(by_id: &FxHashMap<&str, &rosterbridge_model::roster::AcademicSessi
     false
 }
 
-pub fn compute(roster: &Roster, config: &MappingConfig, profile: Option<&Profile>, diagnostics: &mut Vec<Diagnostic>) -> Masks {
+/// `enrollments` are the roster's (passed apart: [`crate::map_owned`] holds them outside it).
+pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrollment], config: &MappingConfig, profile: Option<&Profile>, diagnostics: &mut Vec<Diagnostic>) -> Masks {
     let scope = &config.scope;
     let period = profile.and_then(|p| p.academic_period.as_deref());
     let users_need_enrollments = !config.enrollments.sync_users_without_enrollments;
@@ -153,7 +154,7 @@ pub fn compute(roster: &Roster, config: &MappingConfig, profile: Option<&Profile
 
     if users_need_enrollments {
         let mut has = vec![false; roster.users.len()];
-        for e in &roster.enrollments {
+        for e in enrollments {
             if masks.class(e.class as usize) && crate::roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles).is_ok() {
                 if let Some(h) = has.get_mut(e.user as usize) {
                     *h = true;

@@ -256,3 +256,14 @@ fn an_unsynced_role_of_an_unmapped_user_counts_as_a_user_left_out() {
     let d = m.diagnostics.iter().find(|d| d.code == "enrollment-user-not-synced").unwrap();
     assert!(d.message.starts_with("2 enrollment(s)"), "{}", d.message);
 }
+
+#[test]
+fn mapping_a_consumed_roster_gives_the_same_result_as_a_borrowed_one() {
+    let mut r = roster();
+    r.enrollments.push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
+    let borrowed = map(&r, &MappingConfig::default());
+    let owned = rosterbridge_mapping::map_owned(r, &MappingConfig::default(), &rosterbridge_mapping::MapContext::default());
+    assert_eq!(owned.desired, borrowed.desired);
+    assert_eq!(owned.diagnostics, borrowed.diagnostics);
+    assert!(!owned.desired.enrollments.is_empty());
+}
