@@ -185,6 +185,11 @@ const NOWHERE: Place = Place { account: NONE, term: NONE, end: None };
 /// (e.g. [`rekey`]). Returns what was adjusted.
 pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Vec<Hold>, today: Date) -> Adjustments {
     let mut adj = Adjustments::default();
+    if plan.changes.is_empty() && extra.is_empty() {
+        // Nothing to apply, so nothing to hold or adjust (and no need to place 2M objects).
+        plan.safety = crate::Safety::default();
+        return adj;
+    }
     let add_only = rules.add_only.iter().find(|w| w.contains(today));
 
     // Where things are: scopes and end dates of courses and sections, desired or stored.
