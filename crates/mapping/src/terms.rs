@@ -97,16 +97,21 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
 
     let terms = terms
         .into_values()
-        .map(|s| Term {
-            sis_id: s.sourced_id.clone(),
-            integration_id: None,
-            name: s.title.clone(),
-            start: Some(s.start_date),
-            end: Some(s.end_date),
-            src: Some(s.src),
-        })
+        .map(term_of)
         .collect();
     TermPlan { terms, class_terms }
+}
+
+/// The Canvas term of an academic session.
+fn term_of(s: &AcademicSession) -> Term {
+    Term {
+        sis_id: s.sourced_id.clone(),
+        integration_id: None,
+        name: s.title.clone(),
+        start: Some(s.start_date),
+        end: Some(s.end_date),
+        src: Some(s.src),
+    }
 }
 
 /// Terms as `[mapping.terms] from` says, within the profile's academic period when it
@@ -117,14 +122,6 @@ pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, pe
     let span = |names: &[SisId]| -> (Option<NaiveDate>, Option<NaiveDate>) {
         let named: Vec<&AcademicSession> = names.iter().filter_map(|t| by_id.get(t.as_str()).copied()).collect();
         (named.iter().map(|s| s.start_date).min(), named.iter().map(|s| s.end_date).max())
-    };
-    let term_of = |s: &AcademicSession| Term {
-        sis_id: s.sourced_id.clone(),
-        integration_id: None,
-        name: s.title.clone(),
-        start: Some(s.start_date),
-        end: Some(s.end_date),
-        src: Some(s.src),
     };
     match (from, period) {
         (TermSource::Sessions, None) => plan_terms(roster),
