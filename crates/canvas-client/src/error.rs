@@ -4,13 +4,31 @@
 #[derive(Debug, thiserror::Error)]
 pub enum CanvasError {
     #[error("{method} {url}: Canvas answered 401 Unauthorized: the access token is missing, wrong or expired ({message})")]
-    Unauthorized { method: String, url: String, message: String },
+    Unauthorized {
+        method: String,
+        url: String,
+        message: String,
+    },
     #[error("{method} {url}: Canvas answered {status}: {message}")]
-    Status { method: String, url: String, status: u16, message: String },
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{method} {url}: still failing after {attempts} attempt(s): {last}")]
-    GaveUp { method: String, url: String, attempts: u32, last: String },
+    GaveUp {
+        method: String,
+        url: String,
+        attempts: u32,
+        last: String,
+    },
     #[error("{method} {url}: {message}")]
-    Transport { method: String, url: String, message: String },
+    Transport {
+        method: String,
+        url: String,
+        message: String,
+    },
     #[error("{url}: the response is not the JSON expected: {message}")]
     Decode { url: String, message: String },
     #[error("invalid Canvas URL {url:?}: {message}")]
@@ -75,12 +93,20 @@ mod tests {
 
     #[test]
     fn canvas_error_bodies_are_reduced_to_their_messages() {
-        assert_eq!(error_message(r#"{"errors":[{"message":"The specified resource does not exist."}]}"#), "The specified resource does not exist.");
         assert_eq!(
-            error_message(r#"{"errors":{"unique_id":[{"attribute":"unique_id","type":"taken","message":"ID already in use"}]}}"#),
+            error_message(r#"{"errors":[{"message":"The specified resource does not exist."}]}"#),
+            "The specified resource does not exist."
+        );
+        assert_eq!(
+            error_message(
+                r#"{"errors":{"unique_id":[{"attribute":"unique_id","type":"taken","message":"ID already in use"}]}}"#
+            ),
             "ID already in use"
         );
-        assert_eq!(error_message("Rate Limit Exceeded\n"), "Rate Limit Exceeded\n");
+        assert_eq!(
+            error_message("Rate Limit Exceeded\n"),
+            "Rate Limit Exceeded\n"
+        );
         assert_eq!(error_message(""), "(empty body)");
     }
 }

@@ -30,7 +30,12 @@ pub struct PacingOptions {
 
 impl Default for PacingOptions {
     fn default() -> Self {
-        PacingOptions { max_concurrency: 8, leak_per_sec: 10.0, up_front_cost: 50.0, reserve: 25.0 }
+        PacingOptions {
+            max_concurrency: 8,
+            leak_per_sec: 10.0,
+            up_front_cost: 50.0,
+            reserve: 25.0,
+        }
     }
 }
 
@@ -84,7 +89,15 @@ impl Governor {
         let leak = options.leak_per_sec.max(0.1);
         Governor {
             options,
-            state: Mutex::new(State { level: 0.0, at: Instant::now(), size: None, leak, in_flight: 0, unseen: 0, stats: PacingStats::default() }),
+            state: Mutex::new(State {
+                level: 0.0,
+                at: Instant::now(),
+                size: None,
+                leak,
+                in_flight: 0,
+                unseen: 0,
+                stats: PacingStats::default(),
+            }),
         }
     }
 
@@ -118,7 +131,11 @@ impl Governor {
                         // progress never depends on the size estimate being right.
                         (s.level - (size - reserve).max(0.0)).max(0.0)
                     }
-                    Some(size) => (s.level + f64::from(s.unseen.min(s.in_flight) + 1) * up_front + reserve - size).max(0.0),
+                    Some(size) => {
+                        (s.level + f64::from(s.unseen.min(s.in_flight) + 1) * up_front + reserve
+                            - size)
+                            .max(0.0)
+                    }
                 };
                 if wait_units <= 0.0 {
                     s.in_flight += 1;
@@ -177,14 +194,22 @@ mod tests {
         let g = Governor::new(PacingOptions::default());
         let a = g.admit().await;
         let second = tokio::time::timeout(Duration::from_millis(50), g.admit()).await;
-        assert!(second.is_err(), "a second request was admitted before any response");
+        assert!(
+            second.is_err(),
+            "a second request was admitted before any response"
+        );
         drop(a);
-        let _b = tokio::time::timeout(Duration::from_millis(50), g.admit()).await.expect("admitted after release");
+        let _b = tokio::time::timeout(Duration::from_millis(50), g.admit())
+            .await
+            .expect("admitted after release");
     }
 
     #[tokio::test]
     async fn a_nearly_full_bucket_makes_the_next_request_wait_for_the_leak() {
-        let g = Governor::new(PacingOptions { leak_per_sec: 100.0, ..PacingOptions::default() });
+        let g = Governor::new(PacingOptions {
+            leak_per_sec: 100.0,
+            ..PacingOptions::default()
+        });
         {
             let _a = g.admit().await;
             g.observe(Some(699.0), Some(1.0)); // an empty bucket of 700
@@ -197,18 +222,26 @@ mod tests {
         let start = Instant::now();
         let _b = g.admit().await;
         let waited = start.elapsed();
-        assert!(waited >= Duration::from_millis(150), "admitted after {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(150),
+            "admitted after {waited:?}"
+        );
         assert!(g.stats().waited_ms > 0);
     }
 
     #[tokio::test]
     async fn a_size_learnt_from_a_full_bucket_still_lets_requests_through() {
-        let g = Governor::new(PacingOptions { leak_per_sec: 1000.0, ..PacingOptions::default() });
+        let g = Governor::new(PacingOptions {
+            leak_per_sec: 1000.0,
+            ..PacingOptions::default()
+        });
         {
             let _a = g.admit().await;
             g.observe(Some(5.0), Some(1.0)); // first answer from an already full bucket
         }
-        tokio::time::timeout(Duration::from_secs(2), g.admit()).await.expect("admitted once the level leaks away");
+        tokio::time::timeout(Duration::from_secs(2), g.admit())
+            .await
+            .expect("admitted once the level leaks away");
     }
 
     #[tokio::test]
@@ -220,8 +253,17 @@ mod tests {
         }
         let mut held = Vec::new();
         for _ in 0..8 {
-            held.push(tokio::time::timeout(Duration::from_millis(20), g.admit()).await.expect("admitted at once"));
+            held.push(
+                tokio::time::timeout(Duration::from_millis(20), g.admit())
+                    .await
+                    .expect("admitted at once"),
+            );
         }
-        assert!(tokio::time::timeout(Duration::from_millis(20), g.admit()).await.is_err(), "more than max_concurrency admitted");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), g.admit())
+                .await
+                .is_err(),
+            "more than max_concurrency admitted"
+        );
     }
 }

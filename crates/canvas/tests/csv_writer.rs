@@ -10,7 +10,14 @@ use std::io::{Cursor, Read};
 
 fn desired() -> DesiredState {
     DesiredState {
-        users: vec![User::new(SisId::new("0042"), "zoë.o'brien".into(), "Zoë".into(), "Smith, Jr.".into(), Some("zoe@example.org".into()), Status::Active)],
+        users: vec![User::new(
+            SisId::new("0042"),
+            "zoë.o'brien".into(),
+            "Zoë".into(),
+            "Smith, Jr.".into(),
+            Some("zoe@example.org".into()),
+            Status::Active,
+        )],
         courses: vec![Course {
             sis_id: SisId::new("C-1"),
             integration_id: None,
@@ -22,8 +29,24 @@ fn desired() -> DesiredState {
             end: None,
             src: None,
         }],
-        sections: vec![Section { sis_id: SisId::new("C-1"), integration_id: None, course: SisId::new("C-1"), name: "Physics".into(), start: None, end: None, src: None }],
-        enrollments: vec![Enrollment { section: 0, user: 0, role: CanvasRole::Student, status: Status::Active, start: None, end: None, src: None }],
+        sections: vec![Section {
+            sis_id: SisId::new("C-1"),
+            integration_id: None,
+            course: SisId::new("C-1"),
+            name: "Physics".into(),
+            start: None,
+            end: None,
+            src: None,
+        }],
+        enrollments: vec![Enrollment {
+            section: 0,
+            user: 0,
+            role: CanvasRole::Student,
+            status: Status::Active,
+            start: None,
+            end: None,
+            src: None,
+        }],
         ..Default::default()
     }
 }
@@ -52,7 +75,15 @@ fn one_file_per_kind_in_canvas_processing_order_with_canvas_headers() {
     let written = write_zip(&plan(), &mut buf, "p.zip".as_ref()).unwrap();
     let files = unzip(buf.get_ref());
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["users.csv", "courses.csv", "sections.csv", "enrollments.csv"]);
+    assert_eq!(
+        names,
+        [
+            "users.csv",
+            "courses.csv",
+            "sections.csv",
+            "enrollments.csv"
+        ]
+    );
     assert_eq!(written.rows(), 4);
     assert_eq!(
         files[0].1,
@@ -67,7 +98,10 @@ fn quotes_embedded_quotes_and_newlines_per_rfc_4180() {
     let mut buf = Cursor::new(Vec::new());
     write_zip(&plan(), &mut buf, "p.zip".as_ref()).unwrap();
     let courses = &unzip(buf.get_ref())[1].1;
-    assert!(courses.contains("C-1,,\"PHY \"\"honors\"\"\",\"Physics\nline two\",school-1,T1,active,,"), "{courses}");
+    assert!(
+        courses.contains("C-1,,\"PHY \"\"honors\"\"\",\"Physics\nline two\",school-1,T1,active,,"),
+        "{courses}"
+    );
 }
 
 #[test]
@@ -88,6 +122,10 @@ fn folder_output_matches_zip_contents() {
     let mut buf = Cursor::new(Vec::new());
     write_zip(&plan(), &mut buf, "p.zip".as_ref()).unwrap();
     for (name, content) in unzip(buf.get_ref()) {
-        assert_eq!(std::fs::read_to_string(dir.path().join(&name)).unwrap(), content, "{name}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(&name)).unwrap(),
+            content,
+            "{name}"
+        );
     }
 }

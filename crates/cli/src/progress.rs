@@ -16,7 +16,11 @@ pub struct Ui {
 
 impl Ui {
     pub fn new(quiet: bool) -> Ui {
-        Ui { quiet, bar: Mutex::new(None), files: Mutex::new(BTreeMap::new()) }
+        Ui {
+            quiet,
+            bar: Mutex::new(None),
+            files: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// A status line on stderr (suppressed by --quiet).
@@ -39,9 +43,11 @@ impl Ui {
     pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(len), self.target());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {percent:>3}% {elapsed_precise} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg:<22} [{bar:30}] {percent:>3}% {elapsed_precise} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(msg.to_string());
         bar
@@ -49,7 +55,10 @@ impl Ui {
 
     fn spinner(&self, msg: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(None, self.target());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed_precise}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed_precise}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar.set_message(msg.to_string());
         bar
@@ -74,7 +83,9 @@ impl Observer for Ui {
         let (sum_done, sum_total) = match self.files.lock() {
             Ok(mut files) => {
                 files.insert(file.to_string(), (done, total));
-                files.values().fold((0, 0), |(d, t), (fd, ft)| (d + fd, t + ft.max(fd)))
+                files
+                    .values()
+                    .fold((0, 0), |(d, t), (fd, ft)| (d + fd, t + ft.max(fd)))
             }
             Err(_) => return,
         };
@@ -83,9 +94,11 @@ impl Observer for Ui {
                 if bar.length() != Some(sum_total) {
                     bar.set_length(sum_total);
                     bar.set_style(
-                        ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
-                            .unwrap_or_else(|_| ProgressStyle::default_bar())
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "{spinner} {msg:<22} [{bar:30}] {bytes}/{total_bytes} eta {eta}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                     );
                 }
                 bar.set_message("reading source");
@@ -98,7 +111,9 @@ impl Observer for Ui {
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
                 match fraction {
-                    Some(f) => bar.set_message(format!("{message} {:.0}%", (f * 100.0).clamp(0.0, 100.0))),
+                    Some(f) => {
+                        bar.set_message(format!("{message} {:.0}%", (f * 100.0).clamp(0.0, 100.0)))
+                    }
                     None => bar.set_message(message.to_string()),
                 }
             }
@@ -112,7 +127,13 @@ impl Observer for Ui {
             }
         }
         if std::env::var_os("ROSTERBRIDGE_REPORT_PEAK_RSS").is_some() {
-            eprintln!("stage {:<20} {:>8.2}s  rss {} kB  peak {} kB", stage.label(), elapsed.as_secs_f64(), proc_status("VmRSS:"), proc_status("VmHWM:"));
+            eprintln!(
+                "stage {:<20} {:>8.2}s  rss {} kB  peak {} kB",
+                stage.label(),
+                elapsed.as_secs_f64(),
+                proc_status("VmRSS:"),
+                proc_status("VmHWM:")
+            );
         } else if !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             eprintln!("  {:<20} {:>8.2}s", stage.label(), elapsed.as_secs_f64());
         }
@@ -123,7 +144,11 @@ impl Observer for Ui {
 fn proc_status(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix(field)).map(|v| v.trim().trim_end_matches(" kB").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+        })
         .unwrap_or_else(|| "?".into())
 }
 

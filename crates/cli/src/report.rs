@@ -18,13 +18,22 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
     for ((sev, code), n) in shown {
         if n > PER_CODE {
-            eprintln!("{sev}[{code}]: … and {} more like this (use --json to see all)", n - PER_CODE);
+            eprintln!(
+                "{sev}[{code}]: … and {} more like this (use --json to see all)",
+                n - PER_CODE
+            );
         }
     }
 }
 
 pub fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     (errors, warnings)
 }

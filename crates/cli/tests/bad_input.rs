@@ -12,7 +12,11 @@ fn fails_cleanly(breakage: impl Fn(&Fixture), expected: &[&str]) -> Run {
     let db_before = std::fs::read(f.path("rosterbridge.state.db")).unwrap();
     breakage(&f);
     let run = f.rb(&["apply", "--sink", "folder", "--out", "outbox"]);
-    assert_ne!(run.code, 0, "apply should fail:\n{}\n{}", run.stdout, run.stderr);
+    assert_ne!(
+        run.code, 0,
+        "apply should fail:\n{}\n{}",
+        run.stdout, run.stderr
+    );
     let all = format!("{}{}", run.stdout, run.stderr);
     for e in expected {
         assert!(all.contains(e), "missing {e:?} in:\n{all}");
@@ -24,19 +28,30 @@ fn fails_cleanly(breakage: impl Fn(&Fixture), expected: &[&str]) -> Run {
         assert!(after.1 <= before.1 + 1);
     }
     let _ = db_before;
-    assert!(!f.path("outbox/rosterbridge-run-2.zip").exists(), "nothing was written");
+    assert!(
+        !f.path("outbox/rosterbridge-run-2.zip").exists(),
+        "nothing was written"
+    );
     run
 }
 
 #[test]
 fn a_missing_required_file_is_named() {
-    fails_cleanly(|f| std::fs::remove_file(f.path("district/users.csv")).unwrap(), &["users.csv"]);
+    fails_cleanly(
+        |f| std::fs::remove_file(f.path("district/users.csv")).unwrap(),
+        &["users.csv"],
+    );
 }
 
 #[test]
 fn a_missing_required_column_is_named_with_its_file() {
     fails_cleanly(
-        |f| f.district(&[("classes.csv", &CLASSES.replace("schoolSourcedId,", "school,"))]),
+        |f| {
+            f.district(&[(
+                "classes.csv",
+                &CLASSES.replace("schoolSourcedId,", "school,"),
+            )])
+        },
         &["classes.csv", "schoolSourcedId"],
     );
 }
@@ -44,7 +59,12 @@ fn a_missing_required_column_is_named_with_its_file() {
 #[test]
 fn a_duplicate_sourced_id_is_named_with_both_lines() {
     let run = fails_cleanly(
-        |f| f.district(&[("users.csv", &format!("{USERS}008,,,true,sch-1,student,lisa2,,Lisa,Two,,,,,,,09,\n"))]),
+        |f| {
+            f.district(&[(
+                "users.csv",
+                &format!("{USERS}008,,,true,sch-1,student,lisa2,,Lisa,Two,,,,,,,09,\n"),
+            )])
+        },
         &["users.csv:7", "008"],
     );
     assert!(run.stderr.contains("first at line 4"), "{}", run.stderr);
@@ -53,7 +73,12 @@ fn a_duplicate_sourced_id_is_named_with_both_lines() {
 #[test]
 fn an_enrollment_pointing_at_an_unknown_user_is_named() {
     fails_cleanly(
-        |f| f.district(&[("enrollments.csv", &format!("{ENROLLMENTS}e-9,,,cls-001,sch-1,ghost,student,false,,\n"))]),
+        |f| {
+            f.district(&[(
+                "enrollments.csv",
+                &format!("{ENROLLMENTS}e-9,,,cls-001,sch-1,ghost,student,false,,\n"),
+            )])
+        },
         &["enrollments.csv:7", "ghost"],
     );
 }
@@ -61,7 +86,12 @@ fn an_enrollment_pointing_at_an_unknown_user_is_named() {
 #[test]
 fn an_enrollment_pointing_at_an_unknown_class_is_named() {
     fails_cleanly(
-        |f| f.district(&[("enrollments.csv", &format!("{ENROLLMENTS}e-9,,,cls-404,sch-1,007,student,false,,\n"))]),
+        |f| {
+            f.district(&[(
+                "enrollments.csv",
+                &format!("{ENROLLMENTS}e-9,,,cls-404,sch-1,007,student,false,,\n"),
+            )])
+        },
         &["enrollments.csv:7", "cls-404"],
     );
 }
@@ -69,7 +99,12 @@ fn an_enrollment_pointing_at_an_unknown_class_is_named() {
 #[test]
 fn a_bad_date_is_named_with_its_value() {
     fails_cleanly(
-        |f| f.district(&[("academicSessions.csv", &SESSIONS.replace("2027-01-15", "2027-13-45"))]),
+        |f| {
+            f.district(&[(
+                "academicSessions.csv",
+                &SESSIONS.replace("2027-01-15", "2027-13-45"),
+            )])
+        },
         &["academicSessions.csv:3", "2027-13-45"],
     );
 }
@@ -93,7 +128,10 @@ fn an_empty_users_file_is_held_by_the_threshold() {
         |f| {
             let header = USERS.lines().next().unwrap();
             let enr = ENROLLMENTS.lines().next().unwrap();
-            f.district(&[("users.csv", &format!("{header}\n")), ("enrollments.csv", &format!("{enr}\n"))]);
+            f.district(&[
+                ("users.csv", &format!("{header}\n")),
+                ("enrollments.csv", &format!("{enr}\n")),
+            ]);
         },
         &["held by the safety threshold", "users 5 of 5"],
     );
@@ -103,7 +141,12 @@ fn an_empty_users_file_is_held_by_the_threshold() {
 #[test]
 fn a_config_with_an_unknown_key_is_refused_with_its_location() {
     fails_cleanly(
-        |f| f.write("rosterbridge.toml", &CONFIG.replace("account_id = 1", "account_id = 1\nacount = 2")),
+        |f| {
+            f.write(
+                "rosterbridge.toml",
+                &CONFIG.replace("account_id = 1", "account_id = 1\nacount = 2"),
+            )
+        },
         &["rosterbridge.toml:8:1", "acount"],
     );
 }
@@ -111,7 +154,12 @@ fn a_config_with_an_unknown_key_is_refused_with_its_location() {
 #[test]
 fn a_config_with_a_wrong_type_is_refused_with_its_location() {
     fails_cleanly(
-        |f| f.write("rosterbridge.toml", &CONFIG.replace("account_id = 1", "account_id = \"one\"")),
+        |f| {
+            f.write(
+                "rosterbridge.toml",
+                &CONFIG.replace("account_id = 1", "account_id = \"one\""),
+            )
+        },
         &["rosterbridge.toml:7", "invalid type"],
     );
 }
@@ -121,9 +169,15 @@ fn with_skip_policy_bad_rows_are_reported_and_the_rest_applied() {
     let f = Fixture::new();
     f.write(
         "rosterbridge.toml",
-        &CONFIG.replace("path = \"district\"\n", "path = \"district\"\non_row_error = \"skip\"\n"),
+        &CONFIG.replace(
+            "path = \"district\"\n",
+            "path = \"district\"\non_row_error = \"skip\"\n",
+        ),
     );
-    f.district(&[("enrollments.csv", &format!("{ENROLLMENTS}e-9,,,cls-001,sch-1,ghost,student,false,,\n"))]);
+    f.district(&[(
+        "enrollments.csv",
+        &format!("{ENROLLMENTS}e-9,,,cls-001,sch-1,ghost,student,false,,\n"),
+    )]);
     let run = f.rb(&["apply", "--sink", "folder", "--out", "outbox"]);
     run.ok();
     assert!(run.stderr.contains("ghost"), "{}", run.stderr);

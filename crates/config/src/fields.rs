@@ -214,7 +214,12 @@ names!(
 fn required(entity: &str, field: &str) -> bool {
     matches!(
         (entity, field),
-        ("users", "login_id") | ("courses", "short_name") | ("courses", "long_name") | ("sections", "name") | ("terms", "name") | ("accounts", "name")
+        ("users", "login_id")
+            | ("courses", "short_name")
+            | ("courses", "long_name")
+            | ("sections", "name")
+            | ("terms", "name")
+            | ("accounts", "name")
     )
 }
 
@@ -230,7 +235,11 @@ pub struct FieldMappings {
 
 impl FieldMappings {
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.courses.is_empty() && self.sections.is_empty() && self.terms.is_empty() && self.accounts.is_empty()
+        self.users.is_empty()
+            && self.courses.is_empty()
+            && self.sections.is_empty()
+            && self.terms.is_empty()
+            && self.accounts.is_empty()
     }
     pub fn user(&self, f: UserField) -> Option<&FieldRule<UserProp, UserField>> {
         self.users.iter().find(|r| r.target == f)
@@ -238,7 +247,10 @@ impl FieldMappings {
 }
 
 /// Compiles `"{a} text {b}"`; `Err` names the problem (unknown property, unclosed brace).
-pub fn compile<P: Copy>(text: &str, parse: impl Fn(&str) -> Option<P>) -> Result<Template<P>, String> {
+pub fn compile<P: Copy>(
+    text: &str,
+    parse: impl Fn(&str) -> Option<P>,
+) -> Result<Template<P>, String> {
     let mut parts = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -246,7 +258,9 @@ pub fn compile<P: Copy>(text: &str, parse: impl Fn(&str) -> Option<P>) -> Result
             parts.push(Part::Lit(rest[..open].to_string()));
         }
         let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { return Err(format!("unclosed `{{` in template {text:?}")) };
+        let Some(close) = after.find('}') else {
+            return Err(format!("unclosed `{{` in template {text:?}"));
+        };
         let name = after[..close].trim();
         match parse(name) {
             Some(p) => parts.push(Part::Prop(p)),
@@ -274,11 +288,61 @@ pub(crate) fn validate_fields(raw: &RawFields, p: &mut crate::raw::Problems<'_>)
     for (entity, fields) in raw {
         let e = entity.get_ref().as_str();
         match e {
-            "users" => out.users = entity_rules(e, fields, p, UserField::parse, UserField::names, UserProp::parse, UserProp::names),
-            "courses" => out.courses = entity_rules(e, fields, p, CourseField::parse, CourseField::names, ClassProp::parse, ClassProp::names),
-            "sections" => out.sections = entity_rules(e, fields, p, SectionField::parse, SectionField::names, ClassProp::parse, ClassProp::names),
-            "terms" => out.terms = entity_rules(e, fields, p, TermField::parse, TermField::names, SessionProp::parse, SessionProp::names),
-            "accounts" => out.accounts = entity_rules(e, fields, p, AccountField::parse, AccountField::names, OrgProp::parse, OrgProp::names),
+            "users" => {
+                out.users = entity_rules(
+                    e,
+                    fields,
+                    p,
+                    UserField::parse,
+                    UserField::names,
+                    UserProp::parse,
+                    UserProp::names,
+                )
+            }
+            "courses" => {
+                out.courses = entity_rules(
+                    e,
+                    fields,
+                    p,
+                    CourseField::parse,
+                    CourseField::names,
+                    ClassProp::parse,
+                    ClassProp::names,
+                )
+            }
+            "sections" => {
+                out.sections = entity_rules(
+                    e,
+                    fields,
+                    p,
+                    SectionField::parse,
+                    SectionField::names,
+                    ClassProp::parse,
+                    ClassProp::names,
+                )
+            }
+            "terms" => {
+                out.terms = entity_rules(
+                    e,
+                    fields,
+                    p,
+                    TermField::parse,
+                    TermField::names,
+                    SessionProp::parse,
+                    SessionProp::names,
+                )
+            }
+            "accounts" => {
+                out.accounts = entity_rules(
+                    e,
+                    fields,
+                    p,
+                    AccountField::parse,
+                    AccountField::names,
+                    OrgProp::parse,
+                    OrgProp::names,
+                )
+            }
             _ => p.at(
                 "mapping.fields",
                 entity,
@@ -304,12 +368,19 @@ fn entity_rules<P: Copy, T: Copy>(
     for (name, value) in fields {
         let key = format!("mapping.fields.{entity}.{}", name.get_ref());
         let Some(t) = target(name.get_ref()) else {
-            p.at(&key, name, format!("`{}` is not a Canvas field of {entity}", name.get_ref()), &format!("fields of {entity}: {}", targets()));
+            p.at(
+                &key,
+                name,
+                format!("`{}` is not a Canvas field of {entity}", name.get_ref()),
+                &format!("fields of {entity}: {}", targets()),
+            );
             continue;
         };
         let at = value.span().start;
         let shown = value.get_ref().to_string();
-        let bad = |p: &mut crate::raw::Problems<'_>, msg: String, hint: &str| p.at_value(&key, at, shown.clone(), msg, hint);
+        let bad = |p: &mut crate::raw::Problems<'_>, msg: String, hint: &str| {
+            p.at_value(&key, at, shown.clone(), msg, hint)
+        };
         let (source, case) = match value.get_ref() {
             toml::Value::String(s) => (Some(Src::Template(s.clone())), Case::None),
             toml::Value::Table(t) => {
@@ -318,15 +389,23 @@ fn entity_rules<P: Copy, T: Copy>(
                 let mut ok = true;
                 for (k, v) in t {
                     match (k.as_str(), v) {
-                        ("property", toml::Value::String(s)) => src = Some(Src::Property(s.clone())),
-                        ("template", toml::Value::String(s)) => src = Some(Src::Template(s.clone())),
+                        ("property", toml::Value::String(s)) => {
+                            src = Some(Src::Property(s.clone()))
+                        }
+                        ("template", toml::Value::String(s)) => {
+                            src = Some(Src::Template(s.clone()))
+                        }
                         ("static", toml::Value::String(s)) => src = Some(Src::Static(s.clone())),
                         ("case", toml::Value::String(s)) => match s.as_str() {
                             "none" => case = Case::None,
                             "lower" => case = Case::Lower,
                             "upper" => case = Case::Upper,
                             _ => {
-                                bad(p, format!("`case` must be none, lower or upper, not {s:?}"), "e.g. case = \"lower\"");
+                                bad(
+                                    p,
+                                    format!("`case` must be none, lower or upper, not {s:?}"),
+                                    "e.g. case = \"lower\"",
+                                );
                                 ok = false;
                             }
                         },
@@ -339,47 +418,82 @@ fn entity_rules<P: Copy, T: Copy>(
                 if !ok {
                     continue;
                 }
-                if t.keys().filter(|k| matches!(k.as_str(), "property" | "template" | "static")).count() > 1 {
+                if t.keys()
+                    .filter(|k| matches!(k.as_str(), "property" | "template" | "static"))
+                    .count()
+                    > 1
+                {
                     bad(p, "give one of `property`, `template` and `static`, not several".into(), "a template can join properties and text: template = \"{givenName} {familyName}\"");
                     continue;
                 }
                 (src, case)
             }
             _ => {
-                bad(p, "a field mapping is a template string or a table".into(), "e.g. login_id = { property = \"email\", case = \"lower\" }");
+                bad(
+                    p,
+                    "a field mapping is a template string or a table".into(),
+                    "e.g. login_id = { property = \"email\", case = \"lower\" }",
+                );
                 continue;
             }
         };
         let value = match source {
             None => {
-                bad(p, "the field mapping says neither `property`, `template` nor `static`".into(), "e.g. { property = \"email\" }");
+                bad(
+                    p,
+                    "the field mapping says neither `property`, `template` nor `static`".into(),
+                    "e.g. { property = \"email\" }",
+                );
                 continue;
             }
             Some(Src::Static(s)) => FieldValue::Static(s),
             Some(Src::Property(name)) => match prop(name.trim()) {
-                Some(pr) => FieldValue::Template(Template { parts: vec![Part::Prop(pr)] }),
+                Some(pr) => FieldValue::Template(Template {
+                    parts: vec![Part::Prop(pr)],
+                }),
                 None => {
-                    bad(p, format!("unknown property `{name}` for {entity}"), &format!("valid properties: {}", props()));
+                    bad(
+                        p,
+                        format!("unknown property `{name}` for {entity}"),
+                        &format!("valid properties: {}", props()),
+                    );
                     continue;
                 }
             },
             Some(Src::Template(text)) => match compile(&text, prop) {
                 Ok(t) => FieldValue::Template(t),
                 Err(e) => {
-                    bad(p, format!("{e} in the template of {entity}.{}", name.get_ref()), &format!("valid properties: {}", props()));
+                    bad(
+                        p,
+                        format!("{e} in the template of {entity}.{}", name.get_ref()),
+                        &format!("valid properties: {}", props()),
+                    );
                     continue;
                 }
             },
         };
         let empty = match &value {
             FieldValue::Static(s) => s.trim().is_empty(),
-            FieldValue::Template(t) => !t.parts.iter().any(|x| matches!(x, Part::Prop(_)) || matches!(x, Part::Lit(s) if !s.trim().is_empty())),
+            FieldValue::Template(t) => !t.parts.iter().any(|x| {
+                matches!(x, Part::Prop(_)) || matches!(x, Part::Lit(s) if !s.trim().is_empty())
+            }),
         };
         if empty && required(entity, name.get_ref()) {
-            bad(p, format!("`{entity}.{}` is required by Canvas and cannot be mapped to nothing", name.get_ref()), "map it to a property, or leave the key out for the default");
+            bad(
+                p,
+                format!(
+                    "`{entity}.{}` is required by Canvas and cannot be mapped to nothing",
+                    name.get_ref()
+                ),
+                "map it to a property, or leave the key out for the default",
+            );
             continue;
         }
-        rules.push(FieldRule { target: t, value, case });
+        rules.push(FieldRule {
+            target: t,
+            value,
+            case,
+        });
     }
     rules
 }
@@ -397,7 +511,11 @@ mod tests {
     #[test]
     fn templates_collapse_empty_parts_and_apply_case() {
         let t = compile("{givenName} {middleName} {familyName}", UserProp::parse).unwrap();
-        let rule = FieldRule { target: UserField::FullName, value: FieldValue::Template(t), case: Case::Upper };
+        let rule = FieldRule {
+            target: UserField::FullName,
+            value: FieldValue::Template(t),
+            case: Case::Upper,
+        };
         let out = rule.render(|p, s| match p {
             UserProp::GivenName => s.push_str("Bart"),
             UserProp::MiddleName => {}
@@ -405,7 +523,10 @@ mod tests {
             _ => unreachable!(),
         });
         assert_eq!(out, "BART SIMPSON");
-        assert_eq!(compile("{nope}", UserProp::parse).unwrap_err(), "unknown property `nope`");
+        assert_eq!(
+            compile("{nope}", UserProp::parse).unwrap_err(),
+            "unknown property `nope`"
+        );
         assert!(compile("{givenName", UserProp::parse).is_err());
     }
 }

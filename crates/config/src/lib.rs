@@ -20,12 +20,12 @@ mod raw;
 mod sources;
 pub use fields::FieldMappings;
 pub use marks::*;
+pub use ops::{
+    chrono_free, CanvasTarget, DateWindow, Environment, NotifyConfig, NotifyEvent, RunConfig,
+    SafetyRules, ScopeRule, SmtpConfig, SmtpTls, Threshold, Thresholds,
+};
 pub use options::*;
 pub use profiles::{choose_profile, CourseTemplate, Profile, ProfileChoice, ProfileError};
-pub use ops::{
-    chrono_free, CanvasTarget, DateWindow, Environment, NotifyConfig, NotifyEvent, RunConfig, SafetyRules, ScopeRule, SmtpConfig, SmtpTls,
-    Threshold, Thresholds,
-};
 pub use raw::*;
 pub use sources::*;
 
@@ -33,19 +33,27 @@ pub use sources::*;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Every problem found, each with its location.
     #[error("{} problem(s) in {}", .diagnostics.len(), .path.display())]
-    Invalid { path: PathBuf, diagnostics: Vec<Diagnostic> },
+    Invalid {
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+    },
 }
 
 impl ConfigError {
     /// The problems as diagnostics (one for a read error).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         match self {
-            ConfigError::Read { path, source } => vec![Diagnostic::error("config-unreadable", source.to_string())
-                .at(Location::file(path.display().to_string()))
-                .hint("check the --config path")],
+            ConfigError::Read { path, source } => {
+                vec![Diagnostic::error("config-unreadable", source.to_string())
+                    .at(Location::file(path.display().to_string()))
+                    .hint("check the --config path")]
+            }
             ConfigError::Invalid { diagnostics, .. } => diagnostics.clone(),
         }
     }
@@ -144,7 +152,11 @@ pub(crate) struct Extras {
     pub profiles: Vec<Profile>,
 }
 
-pub(crate) fn validate_extras(m: &RawMapping, profiles: &[profiles::RawProfile], p: &mut raw::Problems<'_>) -> Extras {
+pub(crate) fn validate_extras(
+    m: &RawMapping,
+    profiles: &[profiles::RawProfile],
+    p: &mut raw::Problems<'_>,
+) -> Extras {
     let first = p.list.len();
     let extras = validate_extras_unsorted(m, profiles, p);
     // Tables are read as sorted maps; report in file order.
@@ -152,8 +164,16 @@ pub(crate) fn validate_extras(m: &RawMapping, profiles: &[profiles::RawProfile],
     extras
 }
 
-fn validate_extras_unsorted(m: &RawMapping, profiles: &[profiles::RawProfile], p: &mut raw::Problems<'_>) -> Extras {
-    let terms = m.terms.as_ref().map(|t| options::validate_terms(t, p)).unwrap_or_default();
+fn validate_extras_unsorted(
+    m: &RawMapping,
+    profiles: &[profiles::RawProfile],
+    p: &mut raw::Problems<'_>,
+) -> Extras {
+    let terms = m
+        .terms
+        .as_ref()
+        .map(|t| options::validate_terms(t, p))
+        .unwrap_or_default();
     let profiles = profiles::validate_profiles(profiles, p);
     if terms == TermSource::AcademicPeriod {
         for prof in profiles.iter().filter(|pr| pr.academic_period.is_none()) {
@@ -171,9 +191,22 @@ fn validate_extras_unsorted(m: &RawMapping, profiles: &[profiles::RawProfile], p
             );
         }
     }
-    let fields = m.fields.as_ref().map(|f| fields::validate_fields(f, p)).unwrap_or_default();
-    let matching = m.matching.as_ref().map(|x| options::validate_matching(x, p)).unwrap_or_default();
-    if matching.users.as_ref().is_some_and(|u| u.contains(&MatchKey::IntegrationId)) && fields.user(fields::UserField::IntegrationId).is_none() {
+    let fields = m
+        .fields
+        .as_ref()
+        .map(|f| fields::validate_fields(f, p))
+        .unwrap_or_default();
+    let matching = m
+        .matching
+        .as_ref()
+        .map(|x| options::validate_matching(x, p))
+        .unwrap_or_default();
+    if matching
+        .users
+        .as_ref()
+        .is_some_and(|u| u.contains(&MatchKey::IntegrationId))
+        && fields.user(fields::UserField::IntegrationId).is_none()
+    {
         p.list.push(
             Diagnostic::error("config-invalid", "`mapping.match.users` matches by integration_id, but users get none: map `mapping.fields.users.integration_id`".to_string())
                 .at(Location::file(&p.file).with_field("mapping.match.users"))
@@ -181,13 +214,29 @@ fn validate_extras_unsorted(m: &RawMapping, profiles: &[profiles::RawProfile], p
         );
     }
     Extras {
-        actions: m.actions.as_ref().map(|a| options::validate_actions(a, p)).unwrap_or_default(),
+        actions: m
+            .actions
+            .as_ref()
+            .map(|a| options::validate_actions(a, p))
+            .unwrap_or_default(),
         fields,
         matching,
         terms,
-        accounts: m.accounts.as_ref().map(|a| options::validate_accounts(a, p)).unwrap_or_default(),
-        enrollments: m.enrollments.as_ref().map(|e| options::validate_enrollments(e, p)).unwrap_or_default(),
-        scope: m.scope.as_ref().map(|s| options::validate_scope(s, p)).unwrap_or_default(),
+        accounts: m
+            .accounts
+            .as_ref()
+            .map(|a| options::validate_accounts(a, p))
+            .unwrap_or_default(),
+        enrollments: m
+            .enrollments
+            .as_ref()
+            .map(|e| options::validate_enrollments(e, p))
+            .unwrap_or_default(),
+        scope: m
+            .scope
+            .as_ref()
+            .map(|s| options::validate_scope(s, p))
+            .unwrap_or_default(),
         profiles,
     }
 }
@@ -301,15 +350,20 @@ pub struct SafetyConfig {
 
 impl Default for SafetyConfig {
     fn default() -> Self {
-        SafetyConfig { max_removal_percent: 10.0, rules: SafetyRules::default() }
+        SafetyConfig {
+            max_removal_percent: 10.0,
+            rules: SafetyRules::default(),
+        }
     }
 }
 
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Config::parse(&text, path)
     }
 
@@ -329,7 +383,10 @@ impl Config {
                     loc.column = Some(col);
                     d = d.value(text.get(span.clone()).unwrap_or("").to_string());
                 }
-                return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: vec![d.at(loc)] });
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    diagnostics: vec![d.at(loc)],
+                });
             }
         };
         raw.validate(text, path)
@@ -340,6 +397,11 @@ impl Config {
 pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line as u32, col as u32)
 }

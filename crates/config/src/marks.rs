@@ -126,7 +126,13 @@ const DEFAULT_OUT: &str = "marks-export";
 
 impl RawMarks {
     /// Checks the table; `base` resolves `out`, `source` gives the provider to write to.
-    pub(crate) fn validate(&self, p: &mut Problems<'_>, base: &Path, source_kind: SourceKind, rest: Option<&RestSourceConfig>) -> MarksConfig {
+    pub(crate) fn validate(
+        &self,
+        p: &mut Problems<'_>,
+        base: &Path,
+        source_kind: SourceKind,
+        rest: Option<&RestSourceConfig>,
+    ) -> MarksConfig {
         let enabled = self.enabled.as_ref().is_some_and(|e| *e.get_ref());
         let mark_type = match &self.mark_type {
             None => MarkType::Numeric,
@@ -134,7 +140,12 @@ impl RawMarks {
                 "numeric" => MarkType::Numeric,
                 "literal" => MarkType::Literal,
                 _ => {
-                    p.at("marks.type", t, "`marks.type` must be \"numeric\" or \"literal\"".into(), "numeric sends the score; literal sends a mark from the scale");
+                    p.at(
+                        "marks.type",
+                        t,
+                        "`marks.type` must be \"numeric\" or \"literal\"".into(),
+                        "numeric sends the score; literal sends a mark from the scale",
+                    );
                     MarkType::Numeric
                 }
             },
@@ -145,7 +156,12 @@ impl RawMarks {
                 "final" => GradeChoice::Final,
                 "current" => GradeChoice::Current,
                 _ => {
-                    p.at("marks.grade", g, "`marks.grade` must be \"final\" or \"current\"".into(), "final counts ungraded work as zero; current counts graded work only");
+                    p.at(
+                        "marks.grade",
+                        g,
+                        "`marks.grade` must be \"final\" or \"current\"".into(),
+                        "final counts ungraded work as zero; current counts graded work only",
+                    );
                     GradeChoice::Final
                 }
             },
@@ -156,10 +172,19 @@ impl RawMarks {
         };
         if self.scale.is_some() && mark_type == MarkType::Numeric {
             if let Some(s) = &self.scale {
-                p.at_span("marks.scale", s.span(), "`marks.scale` is only used with type = \"literal\"".into(), "remove it, or set type = \"literal\"");
+                p.at_span(
+                    "marks.scale",
+                    s.span(),
+                    "`marks.scale` is only used with type = \"literal\"".into(),
+                    "remove it, or set type = \"literal\"",
+                );
             }
         }
-        let classes = self.classes.as_ref().map(|c| c.get_ref().clone()).unwrap_or_default();
+        let classes = self
+            .classes
+            .as_ref()
+            .map(|c| c.get_ref().clone())
+            .unwrap_or_default();
         if let Some(c) = &self.classes {
             if c.get_ref().iter().any(|x| x.trim().is_empty() || x == "*") {
                 p.at_span("marks.classes", c.span(), "`marks.classes` has an empty entry (or a lone `*`)".into(), "list class SIS ids, or prefixes ending in `*`; leave the key out for every class");
@@ -167,38 +192,78 @@ impl RawMarks {
         }
         let mark_period = match &self.mark_period {
             Some(m) if m.get_ref().trim().is_empty() => {
-                p.at("marks.mark_period", m, "`marks.mark_period` is empty".into(), "the sourcedId of the grading period (academic session) the marks are for");
+                p.at(
+                    "marks.mark_period",
+                    m,
+                    "`marks.mark_period` is empty".into(),
+                    "the sourcedId of the grading period (academic session) the marks are for",
+                );
                 String::new()
             }
             Some(m) => m.get_ref().clone(),
             None => {
                 if enabled {
-                    p.missing("marks.mark_period", "marks syncing needs `marks.mark_period`".into(), "the sourcedId of the grading period (academic session) the marks are for");
+                    p.missing(
+                        "marks.mark_period",
+                        "marks syncing needs `marks.mark_period`".into(),
+                        "the sourcedId of the grading period (academic session) the marks are for",
+                    );
                 }
                 String::new()
             }
         };
         let canvas_grading_period_id = match &self.canvas_grading_period_id {
             Some(g) if *g.get_ref() <= 0 => {
-                p.at("marks.canvas_grading_period_id", g, "`marks.canvas_grading_period_id` must be a positive Canvas id".into(), "leave it out to read the course's overall grades");
+                p.at(
+                    "marks.canvas_grading_period_id",
+                    g,
+                    "`marks.canvas_grading_period_id` must be a positive Canvas id".into(),
+                    "leave it out to read the course's overall grades",
+                );
                 None
             }
             Some(g) => Some(*g.get_ref() as u64),
             None => None,
         };
-        let text = |key: &str, v: &Option<Spanned<String>>, default: &str, hint: &str, p: &mut Problems<'_>| match v {
+        let text = |key: &str,
+                    v: &Option<Spanned<String>>,
+                    default: &str,
+                    hint: &str,
+                    p: &mut Problems<'_>| match v {
             Some(t) if t.get_ref().trim().is_empty() => {
-                p.at(&format!("marks.{key}"), t, format!("`marks.{key}` is empty"), hint);
+                p.at(
+                    &format!("marks.{key}"),
+                    t,
+                    format!("`marks.{key}` is empty"),
+                    hint,
+                );
                 default.to_string()
             }
             Some(t) => t.get_ref().clone(),
             None => default.to_string(),
         };
-        let line_item_title = text("line_item_title", &self.line_item_title, "Final mark", "the title the SIS shows for the mark", p);
-        let category = text("category", &self.category, "rosterbridge-final-marks", "the category sourcedId line items are filed under", p);
+        let line_item_title = text(
+            "line_item_title",
+            &self.line_item_title,
+            "Final mark",
+            "the title the SIS shows for the mark",
+            p,
+        );
+        let category = text(
+            "category",
+            &self.category,
+            "rosterbridge-final-marks",
+            "the category sourcedId line items are filed under",
+            p,
+        );
         let csv_version = match &self.csv_version {
             Some(v) if !matches!(v.get_ref().as_str(), "1.1" | "1.2") => {
-                p.at("marks.csv_version", v, "`marks.csv_version` must be \"1.1\" or \"1.2\"".into(), "the OneRoster version whose lineItems/results columns the export uses");
+                p.at(
+                    "marks.csv_version",
+                    v,
+                    "`marks.csv_version` must be \"1.1\" or \"1.2\"".into(),
+                    "the OneRoster version whose lineItems/results columns the export uses",
+                );
                 "1.1".into()
             }
             Some(v) => v.get_ref().clone(),
@@ -208,12 +273,25 @@ impl RawMarks {
             Some(o) => base.join(o.get_ref()),
             None => base.join(DEFAULT_OUT),
         };
-        let default_target = if source_kind == SourceKind::OneRosterRest { "oneroster" } else { "csv" };
-        let target_name = self.target.as_ref().map(|t| t.get_ref().as_str()).unwrap_or(default_target);
+        let default_target = if source_kind == SourceKind::OneRosterRest {
+            "oneroster"
+        } else {
+            "csv"
+        };
+        let target_name = self
+            .target
+            .as_ref()
+            .map(|t| t.get_ref().as_str())
+            .unwrap_or(default_target);
         let target = match target_name {
             "csv" => {
                 if let Some(g) = &self.gradebook_url {
-                    p.at("marks.gradebook_url", g, "`marks.gradebook_url` is for target = \"oneroster\"".into(), "remove it, or set target = \"oneroster\"");
+                    p.at(
+                        "marks.gradebook_url",
+                        g,
+                        "`marks.gradebook_url` is for target = \"oneroster\"".into(),
+                        "remove it, or set target = \"oneroster\"",
+                    );
                 }
                 MarksTarget::Csv { dir: out() }
             }
@@ -249,7 +327,19 @@ impl RawMarks {
                 MarksTarget::Csv { dir: out() }
             }
         };
-        MarksConfig { enabled, mark_type, grade, scale, classes, mark_period, canvas_grading_period_id, target, line_item_title, category, csv_version }
+        MarksConfig {
+            enabled,
+            mark_type,
+            grade,
+            scale,
+            classes,
+            mark_period,
+            canvas_grading_period_id,
+            target,
+            line_item_title,
+            category,
+            csv_version,
+        }
     }
 }
 
@@ -273,10 +363,17 @@ fn parse_scale(p: &mut Problems<'_>, s: &Spanned<toml::Value>) -> ScaleConfig {
             let mut ok = true;
             for item in items {
                 let name = item.get("name").and_then(|n| n.as_str());
-                let min = item.get("min").and_then(|m| m.as_float().or_else(|| m.as_integer().map(|i| i as f64)));
-                let extra = item.as_table().is_some_and(|t| t.keys().any(|k| k != "name" && k != "min"));
+                let min = item
+                    .get("min")
+                    .and_then(|m| m.as_float().or_else(|| m.as_integer().map(|i| i as f64)));
+                let extra = item
+                    .as_table()
+                    .is_some_and(|t| t.keys().any(|k| k != "name" && k != "min"));
                 match (name, min) {
-                    (Some(n), Some(m)) if !n.trim().is_empty() && !extra => bands.push(ScaleBand { name: n.to_string(), min: m }),
+                    (Some(n), Some(m)) if !n.trim().is_empty() && !extra => bands.push(ScaleBand {
+                        name: n.to_string(),
+                        min: m,
+                    }),
                     _ => {
                         ok = false;
                         p.at_span("marks.scale", s.span(), "every band of `marks.scale` needs a non-empty `name` and a number `min` (and nothing else)".into(), HINT);
@@ -288,26 +385,51 @@ fn parse_scale(p: &mut Problems<'_>, s: &Spanned<toml::Value>) -> ScaleConfig {
                 return ScaleConfig::Canvas;
             }
             if bands.is_empty() {
-                p.at_span("marks.scale", s.span(), "`marks.scale` has no bands".into(), HINT);
+                p.at_span(
+                    "marks.scale",
+                    s.span(),
+                    "`marks.scale` has no bands".into(),
+                    HINT,
+                );
             }
             // Canvas's own rules for a grading scheme (app/models/grading_standard.rb):
             // no negative bounds, no two bands with one bound, and a band starting at 0.
             if bands.iter().any(|b| b.min < 0.0 || b.min.is_nan()) {
-                p.at_span("marks.scale", s.span(), "`marks.scale` has a negative `min`".into(), "bounds are percentages from 0");
+                p.at_span(
+                    "marks.scale",
+                    s.span(),
+                    "`marks.scale` has a negative `min`".into(),
+                    "bounds are percentages from 0",
+                );
             }
             let mut mins: Vec<f64> = bands.iter().map(|b| b.min).collect();
             mins.sort_by(|a, b| a.total_cmp(b));
             if mins.windows(2).any(|w| w[0] == w[1]) {
-                p.at_span("marks.scale", s.span(), "two bands of `marks.scale` have the same `min`".into(), "each band needs its own lower bound");
+                p.at_span(
+                    "marks.scale",
+                    s.span(),
+                    "two bands of `marks.scale` have the same `min`".into(),
+                    "each band needs its own lower bound",
+                );
             }
             if !bands.is_empty() && !bands.iter().any(|b| b.min == 0.0) {
-                p.at_span("marks.scale", s.span(), "`marks.scale` must have a band with min = 0 (the lowest mark)".into(), "add e.g. { name = \"F\", min = 0 }");
+                p.at_span(
+                    "marks.scale",
+                    s.span(),
+                    "`marks.scale` must have a band with min = 0 (the lowest mark)".into(),
+                    "add e.g. { name = \"F\", min = 0 }",
+                );
             }
             bands.sort_by(|a, b| b.min.total_cmp(&a.min));
             ScaleConfig::Bands(bands)
         }
         _ => {
-            p.at_span("marks.scale", s.span(), "`marks.scale` must be \"canvas\" or a list of bands".into(), HINT);
+            p.at_span(
+                "marks.scale",
+                s.span(),
+                "`marks.scale` must be \"canvas\" or a list of bands".into(),
+                HINT,
+            );
             ScaleConfig::Canvas
         }
     }

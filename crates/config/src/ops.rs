@@ -30,8 +30,16 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            removals: Threshold { percent: 10.0, floor: 0, ceiling: None },
-            updates: Threshold { percent: 75.0, floor: 10, ceiling: None },
+            removals: Threshold {
+                percent: 10.0,
+                floor: 0,
+                ceiling: None,
+            },
+            updates: Threshold {
+                percent: 75.0,
+                floor: 10,
+                ceiling: None,
+            },
         }
     }
 }
@@ -65,12 +73,18 @@ pub mod chrono_free {
     impl Date {
         pub fn parse(s: &str) -> Option<Date> {
             let s = s.trim();
-            let s = s.get(..10).filter(|_| s.len() == 10 || s.as_bytes().get(10) == Some(&b'T'))?;
+            let s = s
+                .get(..10)
+                .filter(|_| s.len() == 10 || s.as_bytes().get(10) == Some(&b'T'))?;
             let mut parts = s.split('-');
             let year = parts.next()?.parse().ok()?;
             let month: u32 = parts.next()?.parse().ok()?;
             let day: u32 = parts.next()?.parse().ok()?;
-            ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(Date { year, month, day })
+            ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(Date {
+                year,
+                month,
+                day,
+            })
         }
     }
 
@@ -84,6 +98,27 @@ pub mod chrono_free {
 impl DateWindow {
     pub fn contains(&self, d: chrono_free::Date) -> bool {
         self.start <= d && d <= self.end
+    }
+}
+
+impl std::fmt::Display for DateWindow {
+    /// `2027-06-12..2027-06-20 (reason)`, as plans and errors show a window.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)?;
+        match &self.reason {
+            Some(r) if !r.is_empty() => write!(f, " ({r})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A chrono date as the windows count days.
+pub fn date_of(d: chrono::NaiveDate) -> chrono_free::Date {
+    use chrono::Datelike;
+    chrono_free::Date {
+        year: d.year(),
+        month: d.month(),
+        day: d.day(),
     }
 }
 
@@ -128,6 +163,25 @@ impl Default for SafetyRules {
 }
 
 impl SafetyRules {
+    /// The rules for a run of `profile`: the profile's own rollover windows join the
+    /// `[safety]` ones, their reason naming the profile so a plan or refusal says whose
+    /// window it is.
+    pub fn for_profile(&self, profile: Option<&crate::Profile>) -> SafetyRules {
+        let mut rules = self.clone();
+        if let Some(p) = profile {
+            let named = |w: &DateWindow| DateWindow {
+                reason: Some(match &w.reason {
+                    Some(r) if !r.is_empty() => format!("{r}, profile {}", p.name),
+                    _ => format!("profile {}", p.name),
+                }),
+                ..w.clone()
+            };
+            rules.blackout.extend(p.blackout.iter().map(named));
+            rules.add_only.extend(p.add_only.iter().map(named));
+        }
+        rules
+    }
+
     /// The thresholds for a kind (its override, else the defaults).
     pub fn for_kind(&self, kind: Kind) -> Thresholds {
         self.kinds.get(&kind).copied().unwrap_or(self.thresholds)
@@ -143,7 +197,9 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { timeout_minutes: 360 }
+        RunConfig {
+            timeout_minutes: 360,
+        }
     }
 }
 
@@ -165,7 +221,12 @@ impl NotifyEvent {
             NotifyEvent::Stale => "stale",
         }
     }
-    const ALL: [NotifyEvent; 4] = [NotifyEvent::Held, NotifyEvent::Failed, NotifyEvent::PartialFailure, NotifyEvent::Stale];
+    const ALL: [NotifyEvent; 4] = [
+        NotifyEvent::Held,
+        NotifyEvent::Failed,
+        NotifyEvent::PartialFailure,
+        NotifyEvent::Stale,
+    ];
 }
 
 /// How the SMTP connection is secured.
@@ -324,7 +385,13 @@ pub struct RawCanvasTarget {
 fn percent(p: &mut Problems<'_>, key: &str, v: Option<f64>, offset: usize, default: f64) -> f64 {
     match v {
         Some(x) if !(0.0..=100.0).contains(&x) || x.is_nan() => {
-            p.at_value(key, offset, x.to_string(), format!("`{key}` must be between 0 and 100"), "a percent of the kind's existing objects");
+            p.at_value(
+                key,
+                offset,
+                x.to_string(),
+                format!("`{key}` must be between 0 and 100"),
+                "a percent of the kind's existing objects",
+            );
             default
         }
         Some(x) => x,
@@ -335,7 +402,13 @@ fn percent(p: &mut Problems<'_>, key: &str, v: Option<f64>, offset: usize, defau
 fn count(p: &mut Problems<'_>, key: &str, v: Option<i64>, offset: usize) -> Option<usize> {
     match v {
         Some(x) if x < 0 => {
-            p.at_value(key, offset, x.to_string(), format!("`{key}` must be 0 or more"), "a number of objects");
+            p.at_value(
+                key,
+                offset,
+                x.to_string(),
+                format!("`{key}` must be 0 or more"),
+                "a number of objects",
+            );
             None
         }
         Some(x) => Some(x as usize),
@@ -343,18 +416,46 @@ fn count(p: &mut Problems<'_>, key: &str, v: Option<i64>, offset: usize) -> Opti
     }
 }
 
-fn thresholds(p: &mut Problems<'_>, prefix: &str, raw: &RawThresholdsFlat, offset: usize, base: Thresholds) -> Thresholds {
-    let k = |name: &str| if prefix.is_empty() { format!("safety.{name}") } else { format!("safety.{prefix}.{name}") };
+fn thresholds(
+    p: &mut Problems<'_>,
+    prefix: &str,
+    raw: &RawThresholdsFlat,
+    offset: usize,
+    base: Thresholds,
+) -> Thresholds {
+    let k = |name: &str| {
+        if prefix.is_empty() {
+            format!("safety.{name}")
+        } else {
+            format!("safety.{prefix}.{name}")
+        }
+    };
     Thresholds {
         removals: Threshold {
-            percent: percent(p, &k("max_removal_percent"), raw.max_removal_percent, offset, base.removals.percent),
-            floor: count(p, &k("removal_floor"), raw.removal_floor, offset).unwrap_or(base.removals.floor),
-            ceiling: count(p, &k("removal_ceiling"), raw.removal_ceiling, offset).or(base.removals.ceiling),
+            percent: percent(
+                p,
+                &k("max_removal_percent"),
+                raw.max_removal_percent,
+                offset,
+                base.removals.percent,
+            ),
+            floor: count(p, &k("removal_floor"), raw.removal_floor, offset)
+                .unwrap_or(base.removals.floor),
+            ceiling: count(p, &k("removal_ceiling"), raw.removal_ceiling, offset)
+                .or(base.removals.ceiling),
         },
         updates: Threshold {
-            percent: percent(p, &k("max_update_percent"), raw.max_update_percent, offset, base.updates.percent),
-            floor: count(p, &k("update_floor"), raw.update_floor, offset).unwrap_or(base.updates.floor),
-            ceiling: count(p, &k("update_ceiling"), raw.update_ceiling, offset).or(base.updates.ceiling),
+            percent: percent(
+                p,
+                &k("max_update_percent"),
+                raw.max_update_percent,
+                offset,
+                base.updates.percent,
+            ),
+            floor: count(p, &k("update_floor"), raw.update_floor, offset)
+                .unwrap_or(base.updates.floor),
+            ceiling: count(p, &k("update_ceiling"), raw.update_ceiling, offset)
+                .or(base.updates.ceiling),
         },
     }
 }
@@ -368,21 +469,41 @@ fn date(p: &mut Problems<'_>, key: &str, v: &Spanned<toml::Value>) -> chrono_fre
     match chrono_free::Date::parse(&text) {
         Some(d) => d,
         None => {
-            p.at_value(key, v.span().start, text, format!("`{key}` must be a date, YYYY-MM-DD"), "e.g. 2027-06-20 (both ends are included)");
-            chrono_free::Date { year: 1970, month: 1, day: 1 }
+            p.at_value(
+                key,
+                v.span().start,
+                text,
+                format!("`{key}` must be a date, YYYY-MM-DD"),
+                "e.g. 2027-06-20 (both ends are included)",
+            );
+            chrono_free::Date {
+                year: 1970,
+                month: 1,
+                day: 1,
+            }
         }
     }
 }
 
-fn windows(p: &mut Problems<'_>, key: &str, raw: &[RawWindow]) -> Vec<DateWindow> {
+pub(crate) fn windows(p: &mut Problems<'_>, key: &str, raw: &[RawWindow]) -> Vec<DateWindow> {
     raw.iter()
         .map(|w| {
             let start = date(p, &format!("{key}.start"), &w.start);
             let end = date(p, &format!("{key}.end"), &w.end);
             if end < start {
-                p.at_value(&format!("{key}.end"), w.end.span().start, end.to_string(), format!("`{key}` ends before it starts"), "end is the last day of the window, on or after start");
+                p.at_value(
+                    &format!("{key}.end"),
+                    w.end.span().start,
+                    end.to_string(),
+                    format!("`{key}` ends before it starts"),
+                    "end is the last day of the window, on or after start",
+                );
             }
-            DateWindow { start, end, reason: w.reason.clone() }
+            DateWindow {
+                start,
+                end,
+                reason: w.reason.clone(),
+            }
         })
         .collect()
 }
@@ -403,7 +524,10 @@ macro_rules! six {
 impl RawSafety {
     /// `(max_removal_percent, rules)`.
     pub(crate) fn validate(&self, p: &mut Problems<'_>) -> (f64, SafetyRules) {
-        let mut rules = SafetyRules { thresholds: thresholds(p, "", &six!(self), 0, Thresholds::default()), ..Default::default() };
+        let mut rules = SafetyRules {
+            thresholds: thresholds(p, "", &six!(self), 0, Thresholds::default()),
+            ..Default::default()
+        };
         for (name, raw) in &self.kinds {
             match Kind::parse(name) {
                 Some(kind) => {
@@ -424,17 +548,35 @@ impl RawSafety {
                 p.at_value(&format!("safety.scope[{i}]"), 0, String::new(), "a `[[safety.scope]]` names exactly one of `account` (a school's SIS id) and `term` (a term's SIS id)".into(), "write account = \"sch-1\" or term = \"fall-2026\"");
             }
             let t = thresholds(p, &format!("scope[{i}]"), &six!(s), 0, rules.thresholds);
-            rules.scopes.push(ScopeRule { account: s.account.clone(), term: s.term.clone(), thresholds: t });
+            rules.scopes.push(ScopeRule {
+                account: s.account.clone(),
+                term: s.term.clone(),
+                thresholds: t,
+            });
         }
         rules.per_scope = self.per_scope.unwrap_or(true);
         if let Some(v) = &self.max_shrink_percent {
-            rules.max_shrink_percent = percent(p, "safety.max_shrink_percent", Some(*v.get_ref()), v.span().start, 50.0);
+            rules.max_shrink_percent = percent(
+                p,
+                "safety.max_shrink_percent",
+                Some(*v.get_ref()),
+                v.span().start,
+                50.0,
+            );
         }
         if let Some(v) = &self.shrink_min_existing {
-            rules.shrink_min_existing = count(p, "safety.shrink_min_existing", Some(*v.get_ref()), v.span().start).unwrap_or(20);
+            rules.shrink_min_existing = count(
+                p,
+                "safety.shrink_min_existing",
+                Some(*v.get_ref()),
+                v.span().start,
+            )
+            .unwrap_or(20);
         }
         if let Some(v) = &self.rekey_min {
-            rules.rekey_min = count(p, "safety.rekey_min", Some(*v.get_ref()), v.span().start).unwrap_or(10).max(1);
+            rules.rekey_min = count(p, "safety.rekey_min", Some(*v.get_ref()), v.span().start)
+                .unwrap_or(10)
+                .max(1);
         }
         rules.blackout = windows(p, "safety.blackout", &self.blackout);
         rules.add_only = windows(p, "safety.add_only", &self.add_only);
@@ -446,10 +588,17 @@ impl RawRun {
     pub(crate) fn validate(&self, p: &mut Problems<'_>) -> RunConfig {
         match &self.timeout_minutes {
             Some(v) if !(1..=7 * 24 * 60).contains(v.get_ref()) => {
-                p.at("run.timeout_minutes", v, "`run.timeout_minutes` must be between 1 and 10080".into(), "how long a run may take before it is stopped, e.g. 360");
+                p.at(
+                    "run.timeout_minutes",
+                    v,
+                    "`run.timeout_minutes` must be between 1 and 10080".into(),
+                    "how long a run may take before it is stopped, e.g. 360",
+                );
                 RunConfig::default()
             }
-            Some(v) => RunConfig { timeout_minutes: *v.get_ref() as u64 },
+            Some(v) => RunConfig {
+                timeout_minutes: *v.get_ref() as u64,
+            },
             None => RunConfig::default(),
         }
     }
@@ -459,7 +608,12 @@ impl RawNotify {
     pub(crate) fn validate(&self, p: &mut Problems<'_>) -> NotifyConfig {
         let webhook_url = self.webhook_url.as_ref().map(|u| {
             if !crate::raw::http_url_ok(u.get_ref()) {
-                p.at("notify.webhook_url", u, "`notify.webhook_url` is not an http(s) URL".into(), "the URL that receives a JSON POST per event");
+                p.at(
+                    "notify.webhook_url",
+                    u,
+                    "`notify.webhook_url` is not an http(s) URL".into(),
+                    "the URL that receives a JSON POST per event",
+                );
             }
             u.get_ref().clone()
         });
@@ -471,7 +625,13 @@ impl RawNotify {
                 .filter_map(|name| {
                     let e = NotifyEvent::ALL.into_iter().find(|e| e.as_str() == name);
                     if e.is_none() {
-                        p.at_value("notify.on", list.span().start, name.clone(), format!("`notify.on` has {name:?}"), "events: held, failed, partial_failure, stale");
+                        p.at_value(
+                            "notify.on",
+                            list.span().start,
+                            name.clone(),
+                            format!("`notify.on` has {name:?}"),
+                            "events: held, failed, partial_failure, stale",
+                        );
                     }
                     e
                 })
@@ -479,7 +639,12 @@ impl RawNotify {
         };
         let stale_after_hours = match &self.stale_after_hours {
             Some(v) if !(1..=24 * 365).contains(v.get_ref()) => {
-                p.at("notify.stale_after_hours", v, "`notify.stale_after_hours` must be between 1 and 8760".into(), "e.g. 26 for a nightly run");
+                p.at(
+                    "notify.stale_after_hours",
+                    v,
+                    "`notify.stale_after_hours` must be between 1 and 8760".into(),
+                    "e.g. 26 for a nightly run",
+                );
                 26
             }
             Some(v) => *v.get_ref() as u64,
@@ -488,7 +653,12 @@ impl RawNotify {
         let smtp = self.smtp.as_ref().map(|s| {
             let port = match &s.port {
                 Some(v) if !(1..=65535).contains(v.get_ref()) => {
-                    p.at("notify.smtp.port", v, "`notify.smtp.port` must be a TCP port".into(), "587 for STARTTLS, 465 for TLS, 25 for a local relay");
+                    p.at(
+                        "notify.smtp.port",
+                        v,
+                        "`notify.smtp.port` must be a TCP port".into(),
+                        "587 for STARTTLS, 465 for TLS, 25 for a local relay",
+                    );
                     587
                 }
                 Some(v) => *v.get_ref() as u16,
@@ -499,17 +669,39 @@ impl RawNotify {
                 },
             };
             if s.host.get_ref().trim().is_empty() {
-                p.at("notify.smtp.host", &s.host, "`notify.smtp.host` is empty".into(), "the SMTP server's host name");
+                p.at(
+                    "notify.smtp.host",
+                    &s.host,
+                    "`notify.smtp.host` is empty".into(),
+                    "the SMTP server's host name",
+                );
             }
             if !s.from.get_ref().contains('@') {
-                p.at("notify.smtp.from", &s.from, "`notify.smtp.from` is not a mail address".into(), "e.g. rosterbridge@district.org");
+                p.at(
+                    "notify.smtp.from",
+                    &s.from,
+                    "`notify.smtp.from` is not a mail address".into(),
+                    "e.g. rosterbridge@district.org",
+                );
             }
             if s.to.get_ref().is_empty() || s.to.get_ref().iter().any(|a| !a.contains('@')) {
-                p.at_value("notify.smtp.to", s.to.span().start, s.to.get_ref().join(", "), "`notify.smtp.to` must list mail addresses".into(), "e.g. [\"sis-admin@district.org\"]");
+                p.at_value(
+                    "notify.smtp.to",
+                    s.to.span().start,
+                    s.to.get_ref().join(", "),
+                    "`notify.smtp.to` must list mail addresses".into(),
+                    "e.g. [\"sis-admin@district.org\"]",
+                );
             }
             if let Some(env) = &s.password_env {
                 if !crate::raw::env_name_ok(env.get_ref()) {
-                    p.at("notify.smtp.password_env", env, "`notify.smtp.password_env` must be the NAME of an environment variable".into(), "never the password itself");
+                    p.at(
+                        "notify.smtp.password_env",
+                        env,
+                        "`notify.smtp.password_env` must be the NAME of an environment variable"
+                            .into(),
+                        "never the password itself",
+                    );
                 }
             }
             SmtpConfig {
@@ -522,7 +714,13 @@ impl RawNotify {
                 to: s.to.get_ref().clone(),
             }
         });
-        NotifyConfig { webhook_url, smtp, on, stale_after_hours, daily_summary: self.daily_summary }
+        NotifyConfig {
+            webhook_url,
+            smtp,
+            on,
+            stale_after_hours,
+            daily_summary: self.daily_summary,
+        }
     }
 }
 
@@ -530,21 +728,41 @@ impl RawCanvasTarget {
     pub(crate) fn validate(&self, p: &mut Problems<'_>) -> CanvasTarget {
         let url = self.url.get_ref().trim_end_matches('/').to_string();
         if !crate::raw::http_url_ok(&url) {
-            p.at("canvas.production.url", &self.url, "`canvas.production.url` is not an http(s) URL".into(), "the production Canvas base URL");
+            p.at(
+                "canvas.production.url",
+                &self.url,
+                "`canvas.production.url` is not an http(s) URL".into(),
+                "the production Canvas base URL",
+            );
         }
         if *self.account_id.get_ref() <= 0 {
-            p.at("canvas.production.account_id", &self.account_id, "`canvas.production.account_id` must be a positive Canvas account id".into(), "the root account is usually 1");
+            p.at(
+                "canvas.production.account_id",
+                &self.account_id,
+                "`canvas.production.account_id` must be a positive Canvas account id".into(),
+                "the root account is usually 1",
+            );
         }
         let token_env = match &self.token_env {
             Some(t) => {
                 if !crate::raw::env_name_ok(t.get_ref()) {
-                    p.at("canvas.production.token_env", t, "`canvas.production.token_env` must be the NAME of an environment variable".into(), "e.g. CANVAS_PROD_TOKEN");
+                    p.at(
+                        "canvas.production.token_env",
+                        t,
+                        "`canvas.production.token_env` must be the NAME of an environment variable"
+                            .into(),
+                        "e.g. CANVAS_PROD_TOKEN",
+                    );
                 }
                 t.get_ref().clone()
             }
             None => "CANVAS_PROD_TOKEN".into(),
         };
-        CanvasTarget { url, account_id: (*self.account_id.get_ref()).max(0) as u64, token_env }
+        CanvasTarget {
+            url,
+            account_id: (*self.account_id.get_ref()).max(0) as u64,
+            token_env,
+        }
     }
 }
 
@@ -573,16 +791,25 @@ impl crate::Config {
     /// The file whose presence says "promoted to production": beside the (test) state.
     pub fn promotion_marker(&self) -> std::path::PathBuf {
         // After promotion the state path is production's; the marker sits beside the test one.
-        let base = match (self.environment, self.state_path.file_name().and_then(|n| n.to_str())) {
+        let base = match (
+            self.environment,
+            self.state_path.file_name().and_then(|n| n.to_str()),
+        ) {
             // The inverse of the naming in `resolve_environment`.
-            (Environment::Production, Some(name)) => match (name.strip_suffix(".production.db"), name.strip_suffix(".production")) {
+            (Environment::Production, Some(name)) => match (
+                name.strip_suffix(".production.db"),
+                name.strip_suffix(".production"),
+            ) {
                 (Some(stem), _) => self.state_path.with_file_name(format!("{stem}.db")),
                 (None, Some(name)) => self.state_path.with_file_name(name),
                 (None, None) => self.state_path.clone(),
             },
             _ => self.state_path.clone(),
         };
-        let mut name = base.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
+        let mut name = base
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "rosterbridge".into());
         name.push(".promoted");
         base.with_file_name(name)
     }
@@ -599,7 +826,11 @@ impl crate::Config {
             self.environment = Environment::Test;
             return self;
         }
-        let name = self.state_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rosterbridge".into());
+        let name = self
+            .state_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "rosterbridge".into());
         let prod_name = match name.strip_suffix(".db") {
             Some(stem) => format!("{stem}.production.db"),
             None => format!("{name}.production"),

@@ -20,7 +20,12 @@ pub enum RoleClass {
 }
 
 impl RoleClass {
-    pub const ALL: [RoleClass; 4] = [RoleClass::Student, RoleClass::Teacher, RoleClass::Parent, RoleClass::Staff];
+    pub const ALL: [RoleClass; 4] = [
+        RoleClass::Student,
+        RoleClass::Teacher,
+        RoleClass::Parent,
+        RoleClass::Staff,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             RoleClass::Student => "student",
@@ -95,7 +100,9 @@ pub struct ActionRules {
 
 impl Default for ActionRules {
     fn default() -> Self {
-        ActionRules { allowed: [[ALL_ACTIONS; 4]; 7] }
+        ActionRules {
+            allowed: [[ALL_ACTIONS; 4]; 7],
+        }
     }
 }
 
@@ -143,13 +150,33 @@ impl MatchKey {
         (MatchKey::ExternalId, "external_id"),
     ];
     pub fn as_str(self) -> &'static str {
-        MatchKey::ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("sis_id")
+        MatchKey::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("sis_id")
     }
     /// Which keys an entity supports (the SIS id always comes first).
     pub fn supported(kind: Kind) -> &'static [MatchKey] {
         match kind {
-            Kind::Users => &[MatchKey::SisId, MatchKey::Login, MatchKey::Email, MatchKey::IntegrationId],
-            Kind::Terms | Kind::Accounts => &[MatchKey::SisId, MatchKey::Name],
+            Kind::Users => &[
+                MatchKey::SisId,
+                MatchKey::Login,
+                MatchKey::Email,
+                MatchKey::IntegrationId,
+            ],
+            Kind::Terms => &[MatchKey::SisId, MatchKey::Name],
+            // An account's external id is its Canvas integration_id (the two names say the
+            // same thing).
+            Kind::Accounts => &[
+                MatchKey::SisId,
+                MatchKey::Name,
+                MatchKey::ExternalId,
+                MatchKey::IntegrationId,
+            ],
+            Kind::Courses | Kind::Sections => {
+                &[MatchKey::SisId, MatchKey::Name, MatchKey::IntegrationId]
+            }
             _ => &[MatchKey::SisId],
         }
     }
@@ -162,11 +189,32 @@ pub struct MatchRules {
     pub users: Option<Vec<MatchKey>>,
     pub terms: Vec<MatchKey>,
     pub accounts: Vec<MatchKey>,
+    pub courses: Vec<MatchKey>,
+    pub sections: Vec<MatchKey>,
+}
+
+impl MatchRules {
+    /// The keys of a kind other than users (`[]` for kinds without first-contact matching).
+    pub fn of(&self, kind: Kind) -> &[MatchKey] {
+        match kind {
+            Kind::Terms => &self.terms,
+            Kind::Accounts => &self.accounts,
+            Kind::Courses => &self.courses,
+            Kind::Sections => &self.sections,
+            _ => &[],
+        }
+    }
 }
 
 impl Default for MatchRules {
     fn default() -> Self {
-        MatchRules { users: None, terms: vec![MatchKey::SisId, MatchKey::Name], accounts: vec![MatchKey::SisId, MatchKey::Name] }
+        MatchRules {
+            users: None,
+            terms: vec![MatchKey::SisId, MatchKey::Name],
+            accounts: vec![MatchKey::SisId, MatchKey::Name],
+            courses: vec![MatchKey::SisId],
+            sections: vec![MatchKey::SisId],
+        }
     }
 }
 
@@ -197,10 +245,18 @@ pub enum AccountLevel {
 }
 
 impl AccountLevel {
-    pub const ALL: [(AccountLevel, &'static str); 4] =
-        [(AccountLevel::Institute, "institute"), (AccountLevel::School, "school"), (AccountLevel::Grade, "grade"), (AccountLevel::MarkingPeriod, "marking_period")];
+    pub const ALL: [(AccountLevel, &'static str); 4] = [
+        (AccountLevel::Institute, "institute"),
+        (AccountLevel::School, "school"),
+        (AccountLevel::Grade, "grade"),
+        (AccountLevel::MarkingPeriod, "marking_period"),
+    ];
     pub fn as_str(self) -> &'static str {
-        AccountLevel::ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("school")
+        AccountLevel::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("school")
     }
 }
 
@@ -212,7 +268,9 @@ pub struct AccountsConfig {
 
 impl Default for AccountsConfig {
     fn default() -> Self {
-        AccountsConfig { levels: vec![AccountLevel::School] }
+        AccountsConfig {
+            levels: vec![AccountLevel::School],
+        }
     }
 }
 
@@ -232,7 +290,13 @@ pub enum RoleTarget {
 }
 
 /// Teacher types that are written as `ext:` enrollment roles (and their short keys).
-pub const TEACHER_TYPES: [&str; 5] = ["assistant", "special_associate", "supervisor", "second_supervisor", "mentor"];
+pub const TEACHER_TYPES: [&str; 5] = [
+    "assistant",
+    "special_associate",
+    "supervisor",
+    "second_supervisor",
+    "mentor",
+];
 
 /// `[mapping.enrollments]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,7 +317,13 @@ pub struct EnrollmentOptions {
 
 impl Default for EnrollmentOptions {
     fn default() -> Self {
-        EnrollmentOptions { roles: BTreeMap::new(), sync_start: None, sync_users_without_enrollments: true, keep_previous: false, disable_sync_for_new_sections: false }
+        EnrollmentOptions {
+            roles: BTreeMap::new(),
+            sync_start: None,
+            sync_users_without_enrollments: true,
+            keep_previous: false,
+            disable_sync_for_new_sections: false,
+        }
     }
 }
 
@@ -264,7 +334,9 @@ impl EnrollmentOptions {
             .roles
             .values()
             .filter_map(|t| match t {
-                RoleTarget::Role(rosterbridge_model::canvas::CanvasRole::Custom(c)) => Some(c.name.to_string()),
+                RoleTarget::Role(rosterbridge_model::canvas::CanvasRole::Custom(c)) => {
+                    Some(c.name.to_string())
+                }
                 _ => None,
             })
             .collect();
@@ -324,11 +396,24 @@ pub struct RawScope {
     pub grades: Vec<String>,
 }
 
-pub(crate) fn validate_actions(raw: &BTreeMap<Spanned<String>, Spanned<toml::Value>>, p: &mut crate::raw::Problems<'_>) -> ActionRules {
+pub(crate) fn validate_actions(
+    raw: &BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    p: &mut crate::raw::Problems<'_>,
+) -> ActionRules {
     let mut rules = ActionRules::default();
-    let parse_list = |p: &mut crate::raw::Problems<'_>, key: &str, at: usize, v: &toml::Value| -> Option<Vec<EntityAction>> {
+    let parse_list = |p: &mut crate::raw::Problems<'_>,
+                      key: &str,
+                      at: usize,
+                      v: &toml::Value|
+     -> Option<Vec<EntityAction>> {
         let toml::Value::Array(items) = v else {
-            p.at_value(key, at, v.to_string(), format!("`{key}` must be a list of actions"), "e.g. [\"create\", \"update\", \"deactivate\"], or [] for none");
+            p.at_value(
+                key,
+                at,
+                v.to_string(),
+                format!("`{key}` must be a list of actions"),
+                "e.g. [\"create\", \"update\", \"deactivate\"], or [] for none",
+            );
             return None;
         };
         let mut out = Vec::new();
@@ -338,7 +423,13 @@ pub(crate) fn validate_actions(raw: &BTreeMap<Spanned<String>, Spanned<toml::Val
                 Some("update") => out.push(EntityAction::Update),
                 Some("deactivate") => out.push(EntityAction::Deactivate),
                 _ => {
-                    p.at_value(key, at, item.to_string(), format!("`{key}`: {item} is not an action"), "actions: create, update, deactivate");
+                    p.at_value(
+                        key,
+                        at,
+                        item.to_string(),
+                        format!("`{key}`: {item} is not an action"),
+                        "actions: create, update, deactivate",
+                    );
                     return None;
                 }
             }
@@ -348,7 +439,12 @@ pub(crate) fn validate_actions(raw: &BTreeMap<Spanned<String>, Spanned<toml::Val
     for (entity, value) in raw {
         let key = format!("mapping.actions.{}", entity.get_ref());
         let Some(kind) = kind_of_entity(entity.get_ref()) else {
-            p.at(&key, entity, format!("`{}` is not an entity", entity.get_ref()), "entities: users, terms, courses, sections, enrollments, accounts, observers");
+            p.at(
+                &key,
+                entity,
+                format!("`{}` is not an entity", entity.get_ref()),
+                "entities: users, terms, courses, sections, enrollments, accounts, observers",
+            );
             continue;
         };
         let at = value.span().start;
@@ -357,7 +453,13 @@ pub(crate) fn validate_actions(raw: &BTreeMap<Spanned<String>, Spanned<toml::Val
                 for (role, list) in roles {
                     let rkey = format!("{key}.{role}");
                     let Some(rc) = RoleClass::parse(role) else {
-                        p.at_value(&rkey, at, role.clone(), format!("`{role}` is not a role class"), "roles: student, teacher, parent, staff");
+                        p.at_value(
+                            &rkey,
+                            at,
+                            role.clone(),
+                            format!("`{role}` is not a role class"),
+                            "roles: student, teacher, parent, staff",
+                        );
                         continue;
                     };
                     if let Some(list) = parse_list(p, &rkey, at, list) {
@@ -375,12 +477,22 @@ pub(crate) fn validate_actions(raw: &BTreeMap<Spanned<String>, Spanned<toml::Val
     rules
 }
 
-pub(crate) fn validate_matching(raw: &BTreeMap<Spanned<String>, Spanned<Vec<String>>>, p: &mut crate::raw::Problems<'_>) -> MatchRules {
+pub(crate) fn validate_matching(
+    raw: &BTreeMap<Spanned<String>, Spanned<Vec<String>>>,
+    p: &mut crate::raw::Problems<'_>,
+) -> MatchRules {
     let mut rules = MatchRules::default();
     for (entity, list) in raw {
         let key = format!("mapping.match.{}", entity.get_ref());
-        let Some(kind) = kind_of_entity(entity.get_ref()).filter(|k| *k != Kind::UserObservers && *k != Kind::Enrollments) else {
-            p.at(&key, entity, format!("`{}` has no first-contact matching", entity.get_ref()), "entities: users, terms, courses, sections, accounts");
+        let Some(kind) = kind_of_entity(entity.get_ref())
+            .filter(|k| *k != Kind::UserObservers && *k != Kind::Enrollments)
+        else {
+            p.at(
+                &key,
+                entity,
+                format!("`{}` has no first-contact matching", entity.get_ref()),
+                "entities: users, terms, courses, sections, accounts",
+            );
             continue;
         };
         let supported = MatchKey::supported(kind);
@@ -388,14 +500,30 @@ pub(crate) fn validate_matching(raw: &BTreeMap<Spanned<String>, Spanned<Vec<Stri
         let mut keys = Vec::new();
         let mut ok = true;
         for name in list.get_ref() {
-            match MatchKey::ALL.iter().find(|(_, n)| n == name).map(|(k, _)| *k) {
+            match MatchKey::ALL
+                .iter()
+                .find(|(_, n)| n == name)
+                .map(|(k, _)| *k)
+            {
                 Some(k) if supported.contains(&k) => keys.push(k),
                 Some(_) => {
-                    p.at_value(&key, list.span().start, name.clone(), format!("{} cannot be matched by {name:?} yet", entity.get_ref()), &format!("supported for {}: {}", entity.get_ref(), names(supported)));
+                    p.at_value(
+                        &key,
+                        list.span().start,
+                        name.clone(),
+                        format!("{} cannot be matched by {name:?} yet", entity.get_ref()),
+                        &format!("supported for {}: {}", entity.get_ref(), names(supported)),
+                    );
                     ok = false;
                 }
                 None => {
-                    p.at_value(&key, list.span().start, name.clone(), format!("{name:?} is not a matching property"), "properties: sis_id, login, email, integration_id, name, external_id");
+                    p.at_value(
+                        &key,
+                        list.span().start,
+                        name.clone(),
+                        format!("{name:?} is not a matching property"),
+                        "properties: sis_id, login, email, integration_id, name, external_id",
+                    );
                     ok = false;
                 }
             }
@@ -404,13 +532,20 @@ pub(crate) fn validate_matching(raw: &BTreeMap<Spanned<String>, Spanned<Vec<Stri
             continue;
         }
         if keys.first() != Some(&MatchKey::SisId) {
-            p.at_span(&key, list.span(), format!("`{key}` must start with \"sis_id\": the SIS id is always tried first"), "e.g. [\"sis_id\", \"login\", \"email\"]");
+            p.at_span(
+                &key,
+                list.span(),
+                format!("`{key}` must start with \"sis_id\": the SIS id is always tried first"),
+                "e.g. [\"sis_id\", \"login\", \"email\"]",
+            );
             continue;
         }
         match kind {
             Kind::Users => rules.users = Some(keys),
             Kind::Terms => rules.terms = keys,
             Kind::Accounts => rules.accounts = keys,
+            Kind::Courses => rules.courses = keys,
+            Kind::Sections => rules.sections = keys,
             _ => {}
         }
     }
@@ -425,42 +560,84 @@ pub(crate) fn validate_terms(raw: &RawTerms, p: &mut crate::raw::Problems<'_>) -
             "academic_period" => TermSource::AcademicPeriod,
             "semesters" => TermSource::Semesters,
             _ => {
-                p.at("mapping.terms.from", v, "`mapping.terms.from` must be one of: sessions, academic_period, semesters".into(), "academic_period makes one term of the profile's period");
+                p.at(
+                    "mapping.terms.from",
+                    v,
+                    "`mapping.terms.from` must be one of: sessions, academic_period, semesters"
+                        .into(),
+                    "academic_period makes one term of the profile's period",
+                );
                 TermSource::Sessions
             }
         },
     }
 }
 
-pub(crate) fn validate_accounts(raw: &RawAccounts, p: &mut crate::raw::Problems<'_>) -> AccountsConfig {
-    let Some(levels) = &raw.levels else { return AccountsConfig::default() };
+pub(crate) fn validate_accounts(
+    raw: &RawAccounts,
+    p: &mut crate::raw::Problems<'_>,
+) -> AccountsConfig {
+    let Some(levels) = &raw.levels else {
+        return AccountsConfig::default();
+    };
     let mut out = Vec::new();
     for name in levels.get_ref() {
         match AccountLevel::ALL.iter().find(|(_, n)| n == name) {
             Some((l, _)) if !out.contains(l) => out.push(*l),
-            Some(_) => p.at_value("mapping.accounts.levels", levels.span().start, name.clone(), format!("level {name:?} is listed twice"), "list each level once, top to bottom"),
+            Some(_) => p.at_value(
+                "mapping.accounts.levels",
+                levels.span().start,
+                name.clone(),
+                format!("level {name:?} is listed twice"),
+                "list each level once, top to bottom",
+            ),
             None if name == "stream" || name == "location" => {
                 if name == "location" {
                     out.push(AccountLevel::School);
                 } else {
-                    p.at_value("mapping.accounts.levels", levels.span().start, name.clone(), "the `stream` level is not available: no roster field carries a stream yet".into(), "levels: institute, school (or location), grade, marking_period");
+                    p.at_value(
+                        "mapping.accounts.levels",
+                        levels.span().start,
+                        name.clone(),
+                        "the `stream` level is not available: no roster field carries a stream yet"
+                            .into(),
+                        "levels: institute, school (or location), grade, marking_period",
+                    );
                 }
             }
-            None => p.at_value("mapping.accounts.levels", levels.span().start, name.clone(), format!("{name:?} is not an account level"), "levels: institute, school (or location), grade, marking_period"),
+            None => p.at_value(
+                "mapping.accounts.levels",
+                levels.span().start,
+                name.clone(),
+                format!("{name:?} is not an account level"),
+                "levels: institute, school (or location), grade, marking_period",
+            ),
         }
     }
     if out.is_empty() && p.list.is_empty() {
-        p.at_span("mapping.accounts.levels", levels.span(), "`mapping.accounts.levels` is empty".into(), "at least [\"school\"]");
+        p.at_span(
+            "mapping.accounts.levels",
+            levels.span(),
+            "`mapping.accounts.levels` is empty".into(),
+            "at least [\"school\"]",
+        );
     }
     AccountsConfig { levels: out }
 }
 
-pub(crate) fn validate_enrollments(raw: &RawEnrollments, p: &mut crate::raw::Problems<'_>) -> EnrollmentOptions {
+pub(crate) fn validate_enrollments(
+    raw: &RawEnrollments,
+    p: &mut crate::raw::Problems<'_>,
+) -> EnrollmentOptions {
     use rosterbridge_model::canvas::CanvasRole;
     let mut out = EnrollmentOptions::default();
     for (key, target) in raw.roles.iter().flatten() {
         let k = key.get_ref().trim();
-        let known = matches!(k, "student" | "teacher" | "secondary_teacher" | "aide" | "administrator" | "proctor") || TEACHER_TYPES.contains(&k) || k.starts_with("ext:");
+        let known = matches!(
+            k,
+            "student" | "teacher" | "secondary_teacher" | "aide" | "administrator" | "proctor"
+        ) || TEACHER_TYPES.contains(&k)
+            || k.starts_with("ext:");
         if !known {
             p.at(
                 &format!("mapping.enrollments.roles.{k}"),
@@ -471,13 +648,23 @@ pub(crate) fn validate_enrollments(raw: &RawEnrollments, p: &mut crate::raw::Pro
             continue;
         }
         let t = target.get_ref().trim();
-        let value = if t.is_empty() || t == "none" { RoleTarget::None } else { RoleTarget::Role(CanvasRole::parse(t)) };
+        let value = if t.is_empty() || t == "none" {
+            RoleTarget::None
+        } else {
+            RoleTarget::Role(CanvasRole::parse(t))
+        };
         out.roles.insert(k.to_string(), value);
     }
     if let Some(s) = &raw.sync_start {
         match crate::profiles::date_of(s.get_ref()) {
             Some(d) => out.sync_start = Some(d),
-            None => p.at_value("mapping.enrollments.sync_start", s.span().start, s.get_ref().to_string(), "`sync_start` must be a date (YYYY-MM-DD)".into(), "e.g. sync_start = 2026-08-24"),
+            None => p.at_value(
+                "mapping.enrollments.sync_start",
+                s.span().start,
+                s.get_ref().to_string(),
+                "`sync_start` must be a date (YYYY-MM-DD)".into(),
+                "e.g. sync_start = 2026-08-24",
+            ),
         }
     }
     out.sync_users_without_enrollments = raw.sync_users_without_enrollments.unwrap_or(true);
@@ -491,10 +678,19 @@ pub(crate) fn validate_scope(raw: &RawScope, p: &mut crate::raw::Problems<'_>) -
     for r in &raw.roles {
         let parsed = rosterbridge_model::roster::UserRole::parse(r.get_ref());
         if parsed.is_unknown() {
-            p.at("mapping.scope.roles", r, format!("{:?} is not a OneRoster user role", r.get_ref()), "roles: student, teacher, aide, parent, guardian, relative, administrator, …");
+            p.at(
+                "mapping.scope.roles",
+                r,
+                format!("{:?} is not a OneRoster user role", r.get_ref()),
+                "roles: student, teacher, aide, parent, guardian, relative, administrator, …",
+            );
         } else {
             roles.push(parsed.as_str().to_string());
         }
     }
-    ScopeConfig { schools: raw.schools.clone(), roles, grades: raw.grades.clone() }
+    ScopeConfig {
+        schools: raw.schools.clone(),
+        roles,
+        grades: raw.grades.clone(),
+    }
 }

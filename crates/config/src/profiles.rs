@@ -6,6 +6,7 @@
 //! uses the enabled profile whose window contains today, or the one named with
 //! `--profile`; with profiles configured and none active there is nothing to do.
 
+use crate::ops::DateWindow;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
@@ -44,7 +45,11 @@ impl CourseTemplate {
 
     /// Parses case-insensitively, ignoring spaces (`Period+Subject` and `period + subject`).
     pub fn parse(s: &str) -> Option<CourseTemplate> {
-        let norm: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        let norm: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
         Self::ALL.iter().find(|(n, _)| *n == norm).map(|(_, t)| *t)
     }
 }
@@ -62,6 +67,11 @@ pub struct Profile {
     pub academic_period: Option<String>,
     pub enabled: bool,
     pub course_template: CourseTemplate,
+    /// `[[profiles.blackout]]`: no runs of this profile in these ranges (on top of
+    /// `[[safety.blackout]]`, which holds for every profile).
+    pub blackout: Vec<DateWindow>,
+    /// `[[profiles.add_only]]`: creates and updates only, no removals, in these ranges.
+    pub add_only: Vec<DateWindow>,
     /// 1-based line of its `name` key in the file.
     pub line: u32,
 }
@@ -82,8 +92,60 @@ impl Profile {
             s.push_str(&format!("academic_period = {}\n", toml_str(p)));
         }
         s.push_str(&format!("enabled = {}\n", self.enabled));
-        s.push_str(&format!("course_template = \"{}\"\n", self.course_template.as_str()));
+        s.push_str(&format!(
+            "course_template = \"{}\"\n",
+            self.course_template.as_str()
+        ));
+        for (table, windows) in [("blackout", &self.blackout), ("add_only", &self.add_only)] {
+            for w in windows {
+                s.push_str(&format!(
+                    "\n[[profiles.{table}]]\nstart = {}\nend = {}\n",
+                    w.start, w.end
+                ));
+                if let Some(r) = &w.reason {
+                    s.push_str(&format!("reason = {}\n", toml_str(r)));
+                }
+            }
+        }
         s
+    }
+
+    /// The copy `profile copy` makes: a new name and window. Rollover windows are kept only
+    /// where they fall inside the new window (last year's June blackout means nothing to
+    /// next year's profile); the ones dropped are returned so the command can say so.
+    pub fn copy_as(
+        &self,
+        name: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> (Profile, Vec<DateWindow>) {
+        let (lo, hi) = (crate::ops::date_of(start), crate::ops::date_of(end));
+        let mut dropped = Vec::new();
+        let mut keep = |ws: &[DateWindow]| -> Vec<DateWindow> {
+            ws.iter()
+                .filter_map(|w| {
+                    if w.start >= lo && w.end <= hi {
+                        Some(w.clone())
+                    } else {
+                        dropped.push(w.clone());
+                        None
+                    }
+                })
+                .collect()
+        };
+        let blackout = keep(&self.blackout);
+        let add_only = keep(&self.add_only);
+        (
+            Profile {
+                name: name.to_string(),
+                start,
+                end,
+                blackout,
+                add_only,
+                ..self.clone()
+            },
+            dropped,
+        )
     }
 }
 
@@ -118,37 +180,58 @@ pub enum ProfileChoice<'a> {
 pub enum ProfileError {
     #[error("no profile is named {name:?}; the configuration has: {}", if .known.is_empty() { "none".to_string() } else { .known.join(", ") })]
     Unknown { name: String, known: Vec<String> },
-    #[error("profile {name:?} is disabled (enabled = false); enable it in the configuration to run it")]
+    #[error(
+        "profile {name:?} is disabled (enabled = false); enable it in the configuration to run it"
+    )]
     Disabled { name: String },
 }
 
 /// The profile for a run: the one named (`--profile`), else the enabled one whose window
 /// contains `today`.
-pub fn choose_profile<'a>(profiles: &'a [Profile], today: NaiveDate, requested: Option<&str>) -> Result<ProfileChoice<'a>, ProfileError> {
+pub fn choose_profile<'a>(
+    profiles: &'a [Profile],
+    today: NaiveDate,
+    requested: Option<&str>,
+) -> Result<ProfileChoice<'a>, ProfileError> {
     if let Some(name) = requested {
         let p = profiles
             .iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| ProfileError::Unknown { name: name.to_string(), known: profiles.iter().map(|p| p.name.clone()).collect() })?;
+            .ok_or_else(|| ProfileError::Unknown {
+                name: name.to_string(),
+                known: profiles.iter().map(|p| p.name.clone()).collect(),
+            })?;
         if !p.enabled {
-            return Err(ProfileError::Disabled { name: name.to_string() });
+            return Err(ProfileError::Disabled {
+                name: name.to_string(),
+            });
         }
         return Ok(ProfileChoice::Active(p));
     }
     if profiles.is_empty() {
         return Ok(ProfileChoice::NoProfiles);
     }
-    Ok(match profiles.iter().find(|p| p.enabled && p.contains(today)) {
-        Some(p) => ProfileChoice::Active(p),
-        None => ProfileChoice::NoneActive { today },
-    })
+    Ok(
+        match profiles.iter().find(|p| p.enabled && p.contains(today)) {
+            Some(p) => ProfileChoice::Active(p),
+            None => ProfileChoice::NoneActive { today },
+        },
+    )
 }
 
 /// A plain sentence for "no profile applies today".
 pub fn none_active_message(profiles: &[Profile], today: NaiveDate) -> String {
     let list: Vec<String> = profiles
         .iter()
-        .map(|p| format!("{} {}..{}{}", p.name, p.start, p.end, if p.enabled { "" } else { " (disabled)" }))
+        .map(|p| {
+            format!(
+                "{} {}..{}{}",
+                p.name,
+                p.start,
+                p.end,
+                if p.enabled { "" } else { " (disabled)" }
+            )
+        })
         .collect();
     format!("no execution profile is active on {today}, so there is nothing to do (profiles: {}); use --profile NAME to run one anyway", list.join("; "))
 }
@@ -163,6 +246,10 @@ pub struct RawProfile {
     pub academic_period: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub course_template: Option<Spanned<String>>,
+    #[serde(default)]
+    pub blackout: Vec<crate::ops::RawWindow>,
+    #[serde(default)]
+    pub add_only: Vec<crate::ops::RawWindow>,
 }
 
 /// A date written as a TOML date (`2026-08-01`) or a string (`"2026-08-01"`).
@@ -177,20 +264,39 @@ pub(crate) fn date_of(v: &toml::Value) -> Option<NaiveDate> {
     }
 }
 
-pub(crate) fn validate_profiles(raw: &[RawProfile], p: &mut crate::raw::Problems<'_>) -> Vec<Profile> {
+pub(crate) fn validate_profiles(
+    raw: &[RawProfile],
+    p: &mut crate::raw::Problems<'_>,
+) -> Vec<Profile> {
     let mut out: Vec<Profile> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let key = |k: &str| format!("profiles[{i}].{k}");
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() {
-            p.at(&key("name"), &r.name, "a profile needs a name".into(), "e.g. name = \"2026-2027\"");
+            p.at(
+                &key("name"),
+                &r.name,
+                "a profile needs a name".into(),
+                "e.g. name = \"2026-2027\"",
+            );
         } else if out.iter().any(|o| o.name == name) {
-            p.at(&key("name"), &r.name, format!("two profiles are named {name:?}"), "give every profile its own name");
+            p.at(
+                &key("name"),
+                &r.name,
+                format!("two profiles are named {name:?}"),
+                "give every profile its own name",
+            );
         }
         let mut date = |k: &str, v: &Spanned<toml::Value>| match date_of(v.get_ref()) {
             Some(d) => Some(d),
             None => {
-                p.at_value(&key(k), v.span().start, v.get_ref().to_string(), format!("`{}` must be a date (YYYY-MM-DD)", key(k)), "e.g. start = 2026-08-01");
+                p.at_value(
+                    &key(k),
+                    v.span().start,
+                    v.get_ref().to_string(),
+                    format!("`{}` must be a date (YYYY-MM-DD)", key(k)),
+                    "e.g. start = 2026-08-01",
+                );
                 None
             }
         };
@@ -198,7 +304,13 @@ pub(crate) fn validate_profiles(raw: &[RawProfile], p: &mut crate::raw::Problems
         let end = date("end", &r.end);
         if let (Some(s), Some(e)) = (start, end) {
             if e < s {
-                p.at_value(&key("end"), r.end.span().start, r.end.get_ref().to_string(), format!("profile {name:?} ends ({e}) before it starts ({s})"), "swap start and end");
+                p.at_value(
+                    &key("end"),
+                    r.end.span().start,
+                    r.end.get_ref().to_string(),
+                    format!("profile {name:?} ends ({e}) before it starts ({s})"),
+                    "swap start and end",
+                );
             }
         }
         let course_template = match &r.course_template {
@@ -207,7 +319,12 @@ pub(crate) fn validate_profiles(raw: &[RawProfile], p: &mut crate::raw::Problems
                 Some(t) => t,
                 None => {
                     let names: Vec<&str> = CourseTemplate::ALL.iter().map(|(n, _)| *n).collect();
-                    p.at(&key("course_template"), t, format!("`course_template` must be one of: {}", names.join(", ")), "period+group gives a course and a section per OneRoster class");
+                    p.at(
+                        &key("course_template"),
+                        t,
+                        format!("`course_template` must be one of: {}", names.join(", ")),
+                        "period+group gives a course and a section per OneRoster class",
+                    );
                     CourseTemplate::default()
                 }
             },
@@ -217,15 +334,22 @@ pub(crate) fn validate_profiles(raw: &[RawProfile], p: &mut crate::raw::Problems
                 p.at(&key("academic_period"), a, "`academic_period` is empty".into(), "name the academic session's sourcedId (usually the school year), or leave the key out");
             }
         }
+        let blackout = crate::ops::windows(p, &key("blackout"), &r.blackout);
+        let add_only = crate::ops::windows(p, &key("add_only"), &r.add_only);
         let (line, _) = crate::line_col(p.text, r.name.span().start);
         if let (Some(start), Some(end)) = (start, end) {
             out.push(Profile {
                 name,
                 start,
                 end,
-                academic_period: r.academic_period.as_ref().map(|a| a.get_ref().trim().to_string()),
+                academic_period: r
+                    .academic_period
+                    .as_ref()
+                    .map(|a| a.get_ref().trim().to_string()),
                 enabled: r.enabled.unwrap_or(true),
                 course_template,
+                blackout,
+                add_only,
                 line,
             });
         }

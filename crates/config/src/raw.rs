@@ -115,29 +115,60 @@ impl Problems<'_> {
     where
         T: std::fmt::Display,
     {
-        self.at_value(key, value.span().start, value.get_ref().to_string(), message, hint)
+        self.at_value(
+            key,
+            value.span().start,
+            value.get_ref().to_string(),
+            message,
+            hint,
+        )
     }
 
     /// A problem with one printable value at `offset`.
-    pub(crate) fn at_value(&mut self, key: &str, offset: usize, value: String, message: String, hint: &str) {
+    pub(crate) fn at_value(
+        &mut self,
+        key: &str,
+        offset: usize,
+        value: String,
+        message: String,
+        hint: &str,
+    ) {
         let (line, col) = line_col(self.text, offset);
         self.list.push(
             Diagnostic::error("config-invalid", message)
-                .at(Location::at(&self.file, line).with_column(col).with_field(key))
+                .at(Location::at(&self.file, line)
+                    .with_column(col)
+                    .with_field(key))
                 .value(value)
                 .hint(hint),
         );
     }
 
     /// A problem with a value that has no printable form (lists, tables).
-    pub(crate) fn at_span(&mut self, key: &str, span: std::ops::Range<usize>, message: String, hint: &str) {
+    pub(crate) fn at_span(
+        &mut self,
+        key: &str,
+        span: std::ops::Range<usize>,
+        message: String,
+        hint: &str,
+    ) {
         let (line, col) = line_col(self.text, span.start);
-        self.list.push(Diagnostic::error("config-invalid", message).at(Location::at(&self.file, line).with_column(col).with_field(key)).hint(hint));
+        self.list.push(
+            Diagnostic::error("config-invalid", message)
+                .at(Location::at(&self.file, line)
+                    .with_column(col)
+                    .with_field(key))
+                .hint(hint),
+        );
     }
 
     /// A required key that is absent: located at the file (it has no place of its own).
     pub(crate) fn missing(&mut self, key: &str, message: String, hint: &str) {
-        self.list.push(Diagnostic::error("config-missing", message).at(Location::file(&self.file).with_field(key)).hint(hint));
+        self.list.push(
+            Diagnostic::error("config-missing", message)
+                .at(Location::file(&self.file).with_field(key))
+                .hint(hint),
+        );
     }
 }
 
@@ -146,7 +177,11 @@ pub(crate) fn env_name_ok(name: &str) -> bool {
 }
 
 pub(crate) fn http_url_ok(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://")) && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
 }
 
 fn status_choice(
@@ -157,11 +192,19 @@ fn status_choice(
     default: Option<Status>,
 ) -> Option<Status> {
     let Some(v) = value else { return default };
-    match allowed.iter().find(|(name, _)| *name == v.get_ref().as_str()) {
+    match allowed
+        .iter()
+        .find(|(name, _)| *name == v.get_ref().as_str())
+    {
         Some((_, status)) => *status,
         None => {
             let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
-            p.at(key, v, format!("`{key}` must be one of: {}", names.join(", ")), "pick one of the listed values");
+            p.at(
+                key,
+                v,
+                format!("`{key}` must be one of: {}", names.join(", ")),
+                "pick one of the listed values",
+            );
             default
         }
     }
@@ -170,40 +213,89 @@ fn status_choice(
 impl RawConfig {
     /// Checks values and resolves paths; reports every problem at once.
     pub fn validate(self, text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut p = Problems { text, file: path.display().to_string(), list: Vec::new() };
+        let mut p = Problems {
+            text,
+            file: path.display().to_string(),
+            list: Vec::new(),
+        };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
         let (rest, clever, sis_csv) = self.source.validate_kind(&mut p);
         let rest_for_marks = rest.clone();
-        let file_kind = matches!(self.source.kind, SourceKind::OneRosterCsv | SourceKind::SisCsv);
+        let file_kind = matches!(
+            self.source.kind,
+            SourceKind::OneRosterCsv | SourceKind::SisCsv
+        );
         match &self.source.path {
-            Some(path) if path.get_ref().trim().is_empty() => p.at("source.path", path, "`source.path` is empty".into(), "name the export's folder (or the OneRoster .zip)"),
-            Some(path) if !file_kind => p.at("source.path", path, format!("`source.path` does not apply to kind {:?}", self.source.kind.name()), "network sources take `base_url`"),
-            None if file_kind => p.missing("source.path", format!("kind {:?} needs `source.path`", self.source.kind.name()), "name the export's folder (or the OneRoster .zip)"),
+            Some(path) if path.get_ref().trim().is_empty() => p.at(
+                "source.path",
+                path,
+                "`source.path` is empty".into(),
+                "name the export's folder (or the OneRoster .zip)",
+            ),
+            Some(path) if !file_kind => p.at(
+                "source.path",
+                path,
+                format!(
+                    "`source.path` does not apply to kind {:?}",
+                    self.source.kind.name()
+                ),
+                "network sources take `base_url`",
+            ),
+            None if file_kind => p.missing(
+                "source.path",
+                format!("kind {:?} needs `source.path`", self.source.kind.name()),
+                "name the export's folder (or the OneRoster .zip)",
+            ),
             _ => {}
         }
         if let Some(v) = &self.source.version {
             if !matches!(v.get_ref().as_str(), "1.1" | "1.2") {
-                p.at("source.version", v, "`source.version` must be \"1.1\" or \"1.2\"".into(), "for CSV it is only used when the package has no manifest.csv");
+                p.at(
+                    "source.version",
+                    v,
+                    "`source.version` must be \"1.1\" or \"1.2\"".into(),
+                    "for CSV it is only used when the package has no manifest.csv",
+                );
             }
         }
         if let Some(m) = &self.source.mode {
             if !matches!(m.get_ref().as_str(), "bulk" | "delta") {
-                p.at("source.mode", m, "`source.mode` must be \"bulk\" or \"delta\"".into(), "it is only used when the package has no manifest.csv");
+                p.at(
+                    "source.mode",
+                    m,
+                    "`source.mode` must be \"bulk\" or \"delta\"".into(),
+                    "it is only used when the package has no manifest.csv",
+                );
             }
         }
 
         let url = self.canvas.url.get_ref().trim_end_matches('/').to_string();
         if !http_url_ok(&url) {
-            p.at("canvas.url", &self.canvas.url, "`canvas.url` is not an http(s) URL".into(), "write the Canvas base URL, e.g. \"https://district.instructure.com\"");
+            p.at(
+                "canvas.url",
+                &self.canvas.url,
+                "`canvas.url` is not an http(s) URL".into(),
+                "write the Canvas base URL, e.g. \"https://district.instructure.com\"",
+            );
         }
         let account_id = *self.canvas.account_id.get_ref();
         if account_id <= 0 {
-            p.at("canvas.account_id", &self.canvas.account_id, "`canvas.account_id` must be a positive Canvas account id".into(), "the root account is usually 1");
+            p.at(
+                "canvas.account_id",
+                &self.canvas.account_id,
+                "`canvas.account_id` must be a positive Canvas account id".into(),
+                "the root account is usually 1",
+            );
         }
         let import_timeout_secs = match &self.canvas.import_timeout_secs {
             Some(v) if !(1..=7 * 24 * 3600).contains(v.get_ref()) => {
-                p.at("canvas.import_timeout_secs", v, "`canvas.import_timeout_secs` must be between 1 and 604800".into(), "how long to wait for a SIS import to finish, e.g. 3600");
+                p.at(
+                    "canvas.import_timeout_secs",
+                    v,
+                    "`canvas.import_timeout_secs` must be between 1 and 604800".into(),
+                    "how long to wait for a SIS import to finish, e.g. 3600",
+                );
                 3600
             }
             Some(v) => *v.get_ref(),
@@ -250,18 +342,34 @@ impl RawConfig {
 
         let root_account = self.mapping.root_account.as_ref().map(|r| {
             if r.sis_id.get_ref().trim().is_empty() {
-                p.at("mapping.root_account.sis_id", &r.sis_id, "the root sub-account needs an SIS id".into(), "for example \"district-root\"");
+                p.at(
+                    "mapping.root_account.sis_id",
+                    &r.sis_id,
+                    "the root sub-account needs an SIS id".into(),
+                    "for example \"district-root\"",
+                );
             }
             if r.name.get_ref().trim().is_empty() {
-                p.at("mapping.root_account.name", &r.name, "the root sub-account needs a name".into(), "for example \"Springfield Public Schools\"");
+                p.at(
+                    "mapping.root_account.name",
+                    &r.name,
+                    "the root sub-account needs a name".into(),
+                    "for example \"Springfield Public Schools\"",
+                );
             }
-            RootAccount { sis_id: r.sis_id.get_ref().clone(), name: r.name.get_ref().clone() }
+            RootAccount {
+                sis_id: r.sis_id.get_ref().clone(),
+                name: r.name.get_ref().clone(),
+            }
         });
         let user_removal = status_choice(
             &mut p,
             "mapping.user_removal",
             &self.mapping.user_removal,
-            &[("suspended", Some(Status::Suspended)), ("deleted", Some(Status::Deleted))],
+            &[
+                ("suspended", Some(Status::Suspended)),
+                ("deleted", Some(Status::Deleted)),
+            ],
             Some(Status::Suspended),
         )
         .unwrap_or(Status::Suspended);
@@ -269,7 +377,11 @@ impl RawConfig {
             &mut p,
             "mapping.enrollment_removal",
             &self.mapping.enrollment_removal,
-            &[("deleted", Some(Status::Deleted)), ("completed", Some(Status::Completed)), ("inactive", Some(Status::Inactive))],
+            &[
+                ("deleted", Some(Status::Deleted)),
+                ("completed", Some(Status::Completed)),
+                ("inactive", Some(Status::Inactive)),
+            ],
             Some(Status::Deleted),
         )
         .unwrap_or(Status::Deleted);
@@ -277,7 +389,11 @@ impl RawConfig {
             &mut p,
             "mapping.course_removal",
             &self.mapping.course_removal,
-            &[("leave", None), ("completed", Some(Status::Completed)), ("deleted", Some(Status::Deleted))],
+            &[
+                ("leave", None),
+                ("completed", Some(Status::Completed)),
+                ("deleted", Some(Status::Deleted)),
+            ],
             None,
         );
         let section_removal = status_choice(
@@ -295,20 +411,36 @@ impl RawConfig {
 
         let state_path = match &self.state.path {
             Some(s) if s.get_ref().trim().is_empty() => {
-                p.at("state.path", s, "`state.path` is empty".into(), "leave it out to keep the state beside the config file");
+                p.at(
+                    "state.path",
+                    s,
+                    "`state.path` is empty".into(),
+                    "leave it out to keep the state beside the config file",
+                );
                 PathBuf::new()
             }
             Some(s) => base.join(s.get_ref()),
             None => {
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "rosterbridge".into());
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "rosterbridge".into());
                 base.join(format!("{stem}.state.db"))
             }
         };
 
-        let marks = self.marks.validate(&mut p, &base, self.source.kind, rest_for_marks.as_ref());
+        let marks = self
+            .marks
+            .validate(&mut p, &base, self.source.kind, rest_for_marks.as_ref());
         let extras = crate::validate_extras(&self.mapping, &self.profiles, &mut p);
         if let (Some(_), Some(m)) = (&extras.matching.users, &self.canvas.match_users) {
-            p.at_span("canvas.match_users", m.span(), "`canvas.match_users` and `mapping.match.users` both say how users are matched".into(), "keep one: mapping.match.users = [\"sis_id\", \"login\", \"email\"]");
+            p.at_span(
+                "canvas.match_users",
+                m.span(),
+                "`canvas.match_users` and `mapping.match.users` both say how users are matched"
+                    .into(),
+                "keep one: mapping.match.users = [\"sis_id\", \"login\", \"email\"]",
+            );
         }
         let match_users = match &extras.matching.users {
             Some(keys) => keys
@@ -324,13 +456,21 @@ impl RawConfig {
         };
 
         if !p.list.is_empty() {
-            return Err(ConfigError::Invalid { path: path.to_path_buf(), diagnostics: p.list });
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                diagnostics: p.list,
+            });
         }
         Ok(Config {
             path: path.to_path_buf(),
             source: SourceConfig {
                 kind: self.source.kind,
-                path: self.source.path.as_ref().map(|p| base.join(p.get_ref())).unwrap_or_default(),
+                path: self
+                    .source
+                    .path
+                    .as_ref()
+                    .map(|p| base.join(p.get_ref()))
+                    .unwrap_or_default(),
                 version: self.source.version.map(|v| v.into_inner()),
                 mode: self.source.mode.map(|v| v.into_inner()),
                 on_row_error: self.source.on_row_error,
@@ -364,18 +504,29 @@ impl RawConfig {
             },
             profiles: extras.profiles,
             requested_profile: None,
-            safety: SafetyConfig { max_removal_percent, rules },
+            safety: SafetyConfig {
+                max_removal_percent,
+                rules,
+            },
             state_path,
             marks,
             run,
             notify,
-            environment: if production.is_some() { Environment::Test } else { Environment::Only },
+            environment: if production.is_some() {
+                Environment::Test
+            } else {
+                Environment::Only
+            },
             production,
         })
     }
 }
 
-type KindConfigs = (Option<RestSourceConfig>, Option<CleverSourceConfig>, Option<SisCsvTables>);
+type KindConfigs = (
+    Option<RestSourceConfig>,
+    Option<CleverSourceConfig>,
+    Option<SisCsvTables>,
+);
 
 impl RawSource {
     /// Checks the keys of the chosen kind, refuses keys of other kinds, and builds its settings.
@@ -386,40 +537,103 @@ impl RawSource {
         // Keys that belong to other kinds are mistakes worth pointing at, not silently ignored.
         let mut foreign = |key: &str, span: Option<std::ops::Range<usize>>, applies: bool| {
             if let (Some(span), false) = (span, applies) {
-                p.at_span(&format!("source.{key}"), span, format!("`source.{key}` does not apply to kind {name:?}"), "remove it, or check `kind`");
+                p.at_span(
+                    &format!("source.{key}"),
+                    span,
+                    format!("`source.{key}` does not apply to kind {name:?}"),
+                    "remove it, or check `kind`",
+                );
             }
         };
         let rest = kind == SourceKind::OneRosterRest;
         let csv = kind == SourceKind::OneRosterCsv;
         foreign("mode", self.mode.as_ref().map(|v| v.span()), csv);
-        foreign("version", self.version.as_ref().map(|v| v.span()), csv || rest);
-        foreign("base_url", self.base_url.as_ref().map(|v| v.span()), network);
+        foreign(
+            "version",
+            self.version.as_ref().map(|v| v.span()),
+            csv || rest,
+        );
+        foreign(
+            "base_url",
+            self.base_url.as_ref().map(|v| v.span()),
+            network,
+        );
         foreign("auth", self.auth.as_ref().map(|v| v.span()), rest);
         foreign("client_id", self.client_id.as_ref().map(|v| v.span()), rest);
-        foreign("client_secret_env", self.client_secret_env.as_ref().map(|v| v.span()), rest);
+        foreign(
+            "client_secret_env",
+            self.client_secret_env.as_ref().map(|v| v.span()),
+            rest,
+        );
         foreign("token_url", self.token_url.as_ref().map(|v| v.span()), rest);
         foreign("scopes", self.scopes.as_ref().map(|v| v.span()), rest);
-        foreign("credentials_in_body", self.credentials_in_body.as_ref().map(|v| v.span()), rest);
-        foreign("demographics", self.demographics.as_ref().map(|v| v.span()), rest);
-        foreign("token_env", self.token_env.as_ref().map(|v| v.span()), kind == SourceKind::Clever);
-        foreign("contact_types", self.contact_types.as_ref().map(|v| v.span()), kind == SourceKind::Clever);
-        foreign("page_size", self.page_size.as_ref().map(|v| v.span()), network);
-        foreign("incremental", self.incremental.as_ref().map(|v| v.span()), network);
-        foreign("timeout_seconds", self.timeout_seconds.as_ref().map(|v| v.span()), network);
-        foreign("max_attempts", self.max_attempts.as_ref().map(|v| v.span()), network);
-        foreign("tables", self.tables.as_ref().map(|v| v.span()), kind == SourceKind::SisCsv);
+        foreign(
+            "credentials_in_body",
+            self.credentials_in_body.as_ref().map(|v| v.span()),
+            rest,
+        );
+        foreign(
+            "demographics",
+            self.demographics.as_ref().map(|v| v.span()),
+            rest,
+        );
+        foreign(
+            "token_env",
+            self.token_env.as_ref().map(|v| v.span()),
+            kind == SourceKind::Clever,
+        );
+        foreign(
+            "contact_types",
+            self.contact_types.as_ref().map(|v| v.span()),
+            kind == SourceKind::Clever,
+        );
+        foreign(
+            "page_size",
+            self.page_size.as_ref().map(|v| v.span()),
+            network,
+        );
+        foreign(
+            "incremental",
+            self.incremental.as_ref().map(|v| v.span()),
+            network,
+        );
+        foreign(
+            "timeout_seconds",
+            self.timeout_seconds.as_ref().map(|v| v.span()),
+            network,
+        );
+        foreign(
+            "max_attempts",
+            self.max_attempts.as_ref().map(|v| v.span()),
+            network,
+        );
+        foreign(
+            "tables",
+            self.tables.as_ref().map(|v| v.span()),
+            kind == SourceKind::SisCsv,
+        );
 
         let network_cfg = |p: &mut Problems<'_>| {
             let mut n = NetworkConfig::default();
             if let Some(t) = &self.timeout_seconds {
                 if !(1..=3600).contains(t.get_ref()) {
-                    p.at("source.timeout_seconds", t, "`source.timeout_seconds` must be between 1 and 3600".into(), "120 suits most providers");
+                    p.at(
+                        "source.timeout_seconds",
+                        t,
+                        "`source.timeout_seconds` must be between 1 and 3600".into(),
+                        "120 suits most providers",
+                    );
                 }
                 n.timeout_seconds = (*t.get_ref()).clamp(1, 3600) as u64;
             }
             if let Some(a) = &self.max_attempts {
                 if !(1..=20).contains(a.get_ref()) {
-                    p.at("source.max_attempts", a, "`source.max_attempts` must be between 1 and 20".into(), "5 tries ride out a provider's short outage");
+                    p.at(
+                        "source.max_attempts",
+                        a,
+                        "`source.max_attempts` must be between 1 and 20".into(),
+                        "5 tries ride out a provider's short outage",
+                    );
                 }
                 n.max_attempts = (*a.get_ref()).clamp(1, 20) as u32;
             }
@@ -427,13 +641,22 @@ impl RawSource {
         };
         let page_size = |p: &mut Problems<'_>, max: i64, default: u32| match &self.page_size {
             Some(s) if !(1..=max).contains(s.get_ref()) => {
-                p.at("source.page_size", s, format!("`source.page_size` must be between 1 and {max}"), "providers cap pages anyway; 1000 is a good start");
+                p.at(
+                    "source.page_size",
+                    s,
+                    format!("`source.page_size` must be between 1 and {max}"),
+                    "providers cap pages anyway; 1000 is a good start",
+                );
                 default
             }
             Some(s) => *s.get_ref() as u32,
             None => default,
         };
-        let env = |p: &mut Problems<'_>, key: &str, v: &Option<Spanned<String>>, default: Option<&str>| -> String {
+        let env = |p: &mut Problems<'_>,
+                   key: &str,
+                   v: &Option<Spanned<String>>,
+                   default: Option<&str>|
+         -> String {
             match v {
                 Some(v) if !env_name_ok(v.get_ref()) => {
                     p.at(&format!("source.{key}"), v, format!("`source.{key}` must be the NAME of an environment variable"), "put the secret in an environment variable and name it here; never the secret itself");
@@ -443,23 +666,40 @@ impl RawSource {
                 None => match default {
                     Some(d) => d.to_string(),
                     None => {
-                        p.missing(&format!("source.{key}"), format!("kind {name:?} needs `source.{key}`"), "name the environment variable that holds the secret");
+                        p.missing(
+                            &format!("source.{key}"),
+                            format!("kind {name:?} needs `source.{key}`"),
+                            "name the environment variable that holds the secret",
+                        );
                         String::new()
                     }
                 },
             }
         };
-        let url = |p: &mut Problems<'_>, key: &str, v: &Option<Spanned<String>>, default: Option<&str>| -> String {
+        let url = |p: &mut Problems<'_>,
+                   key: &str,
+                   v: &Option<Spanned<String>>,
+                   default: Option<&str>|
+         -> String {
             match v {
                 Some(v) if !http_url_ok(v.get_ref().trim()) => {
-                    p.at(&format!("source.{key}"), v, format!("`source.{key}` is not an http(s) URL"), "write the full URL, e.g. \"https://sis.example.org/ims/oneroster/v1p1\"");
+                    p.at(
+                        &format!("source.{key}"),
+                        v,
+                        format!("`source.{key}` is not an http(s) URL"),
+                        "write the full URL, e.g. \"https://sis.example.org/ims/oneroster/v1p1\"",
+                    );
                     String::new()
                 }
                 Some(v) => v.get_ref().trim().trim_end_matches('/').to_string(),
                 None => match default {
                     Some(d) => d.to_string(),
                     None => {
-                        p.missing(&format!("source.{key}"), format!("kind {name:?} needs `source.{key}`"), "write the provider's full URL");
+                        p.missing(
+                            &format!("source.{key}"),
+                            format!("kind {name:?} needs `source.{key}`"),
+                            "write the provider's full URL",
+                        );
                         String::new()
                     }
                 },
@@ -471,12 +711,19 @@ impl RawSource {
                 let version = match &self.version {
                     Some(v) => v.get_ref().clone(),
                     None => {
-                        p.missing("source.version", "kind \"oneroster-rest\" needs `source.version` (\"1.1\" or \"1.2\")".into(), "the base URL's path tells: v1p1 or v1p2");
+                        p.missing(
+                            "source.version",
+                            "kind \"oneroster-rest\" needs `source.version` (\"1.1\" or \"1.2\")"
+                                .into(),
+                            "the base URL's path tells: v1p1 or v1p2",
+                        );
                         "1.1".into()
                     }
                 };
                 let auth_kind = match &self.auth {
-                    Some(a) if matches!(a.get_ref().as_str(), "oauth1" | "oauth2") => a.get_ref().clone(),
+                    Some(a) if matches!(a.get_ref().as_str(), "oauth1" | "oauth2") => {
+                        a.get_ref().clone()
+                    }
                     Some(a) => {
                         p.at("source.auth", a, "`source.auth` must be \"oauth1\" or \"oauth2\"".into(), "OneRoster 1.1 signs with oauth1 (some providers use oauth2); 1.2 uses oauth2");
                         "oauth1".into()
@@ -486,17 +733,31 @@ impl RawSource {
                 };
                 if let (Some(a), "1.2") = (&self.auth, version.as_str()) {
                     if a.get_ref() == "oauth1" {
-                        p.at("source.auth", a, "OneRoster 1.2 requires OAuth 2 client credentials".into(), "write auth = \"oauth2\" and set token_url");
+                        p.at(
+                            "source.auth",
+                            a,
+                            "OneRoster 1.2 requires OAuth 2 client credentials".into(),
+                            "write auth = \"oauth2\" and set token_url",
+                        );
                     }
                 }
                 let client_id = match &self.client_id {
                     Some(c) if c.get_ref().trim().is_empty() => {
-                        p.at("source.client_id", c, "`source.client_id` is empty".into(), "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued");
+                        p.at(
+                            "source.client_id",
+                            c,
+                            "`source.client_id` is empty".into(),
+                            "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued",
+                        );
                         String::new()
                     }
                     Some(c) => c.get_ref().clone(),
                     None => {
-                        p.missing("source.client_id", "kind \"oneroster-rest\" needs `source.client_id`".into(), "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued");
+                        p.missing(
+                            "source.client_id",
+                            "kind \"oneroster-rest\" needs `source.client_id`".into(),
+                            "the consumer key (OAuth 1) or client id (OAuth 2) the provider issued",
+                        );
                         String::new()
                     }
                 };
@@ -504,14 +765,38 @@ impl RawSource {
                 let auth = if auth_kind == "oauth2" {
                     let token_url = url(p, "token_url", &self.token_url, None);
                     let scopes = self.scopes.as_ref().map(|s| s.get_ref().clone());
-                    RestAuthConfig::OAuth2 { token_url, client_id, secret_env, scopes, credentials_in_body: self.credentials_in_body.as_ref().is_some_and(|b| *b.get_ref()) }
+                    RestAuthConfig::OAuth2 {
+                        token_url,
+                        client_id,
+                        secret_env,
+                        scopes,
+                        credentials_in_body: self
+                            .credentials_in_body
+                            .as_ref()
+                            .is_some_and(|b| *b.get_ref()),
+                    }
                 } else {
-                    for (key, span) in [("token_url", self.token_url.as_ref().map(|v| v.span())), ("scopes", self.scopes.as_ref().map(|v| v.span())), ("credentials_in_body", self.credentials_in_body.as_ref().map(|v| v.span()))] {
+                    for (key, span) in [
+                        ("token_url", self.token_url.as_ref().map(|v| v.span())),
+                        ("scopes", self.scopes.as_ref().map(|v| v.span())),
+                        (
+                            "credentials_in_body",
+                            self.credentials_in_body.as_ref().map(|v| v.span()),
+                        ),
+                    ] {
                         if let Some(span) = span {
-                            p.at_span(&format!("source.{key}"), span, format!("`source.{key}` is for auth = \"oauth2\""), "remove it, or set auth = \"oauth2\"");
+                            p.at_span(
+                                &format!("source.{key}"),
+                                span,
+                                format!("`source.{key}` is for auth = \"oauth2\""),
+                                "remove it, or set auth = \"oauth2\"",
+                            );
                         }
                     }
-                    RestAuthConfig::OAuth1 { consumer_key: client_id, secret_env }
+                    RestAuthConfig::OAuth1 {
+                        consumer_key: client_id,
+                        secret_env,
+                    }
                 };
                 let cfg = RestSourceConfig {
                     base_url,
@@ -526,11 +811,20 @@ impl RawSource {
             }
             SourceKind::Clever => {
                 let cfg = CleverSourceConfig {
-                    base_url: url(p, "base_url", &self.base_url, Some("https://api.clever.com/v3.0")),
+                    base_url: url(
+                        p,
+                        "base_url",
+                        &self.base_url,
+                        Some("https://api.clever.com/v3.0"),
+                    ),
                     token_env: env(p, "token_env", &self.token_env, Some("CLEVER_TOKEN")),
                     page_size: page_size(p, 10_000, 1000),
                     incremental: self.incremental.as_ref().is_some_and(|b| *b.get_ref()),
-                    contact_types: self.contact_types.as_ref().map(|c| c.get_ref().clone()).unwrap_or_else(|| vec!["Parent/Guardian".into()]),
+                    contact_types: self
+                        .contact_types
+                        .as_ref()
+                        .map(|c| c.get_ref().clone())
+                        .unwrap_or_else(|| vec!["Parent/Guardian".into()]),
                     network: network_cfg(p),
                 };
                 (None, Some(cfg), None)

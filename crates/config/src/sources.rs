@@ -15,7 +15,10 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        NetworkConfig { timeout_seconds: 120, max_attempts: 5 }
+        NetworkConfig {
+            timeout_seconds: 120,
+            max_attempts: 5,
+        }
     }
 }
 
@@ -23,9 +26,18 @@ impl Default for NetworkConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RestAuthConfig {
     /// OAuth 1.0a HMAC-SHA256 (OneRoster 1.1).
-    OAuth1 { consumer_key: String, secret_env: String },
+    OAuth1 {
+        consumer_key: String,
+        secret_env: String,
+    },
     /// OAuth 2 client credentials (OneRoster 1.2; some 1.1 providers).
-    OAuth2 { token_url: String, client_id: String, secret_env: String, scopes: Option<Vec<String>>, credentials_in_body: bool },
+    OAuth2 {
+        token_url: String,
+        client_id: String,
+        secret_env: String,
+        scopes: Option<Vec<String>>,
+        credentials_in_body: bool,
+    },
 }
 
 /// `kind = "oneroster-rest"`.

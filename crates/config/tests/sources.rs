@@ -7,7 +7,8 @@ use std::path::Path;
 const CANVAS: &str = "\n[canvas]\nurl = \"http://127.0.0.1:8089\"\naccount_id = 1\n";
 
 fn parse(source: &str) -> Result<Config, Vec<rosterbridge_model::Diagnostic>> {
-    Config::parse(&format!("{source}{CANVAS}"), Path::new("/etc/rb/sync.toml")).map_err(|e| match e {
+    Config::parse(&format!("{source}{CANVAS}"), Path::new("/etc/rb/sync.toml")).map_err(|e| match e
+    {
         e @ ConfigError::Invalid { .. } => e.diagnostics(),
         e => panic!("{e}"),
     })
@@ -29,7 +30,13 @@ incremental = true
     assert_eq!(c.source.kind, SourceKind::OneRosterRest);
     let rest = c.source.rest.unwrap();
     assert_eq!(rest.base_url, "https://sis.example.org/ims/oneroster/v1p1");
-    assert_eq!(rest.auth, RestAuthConfig::OAuth1 { consumer_key: "district-key".into(), secret_env: "ONEROSTER_SECRET".into() });
+    assert_eq!(
+        rest.auth,
+        RestAuthConfig::OAuth1 {
+            consumer_key: "district-key".into(),
+            secret_env: "ONEROSTER_SECRET".into()
+        }
+    );
     assert!(rest.incremental && rest.page_size == 1000 && rest.network.max_attempts == 5);
 
     let c = parse(
@@ -46,7 +53,9 @@ timeout_seconds = 30
     )
     .unwrap();
     let rest = c.source.rest.unwrap();
-    assert!(matches!(rest.auth, RestAuthConfig::OAuth2 { ref token_url, .. } if token_url == "https://sis.example.org/oauth/token"));
+    assert!(
+        matches!(rest.auth, RestAuthConfig::OAuth2 { ref token_url, .. } if token_url == "https://sis.example.org/oauth/token")
+    );
     assert_eq!((rest.page_size, rest.network.timeout_seconds), (5000, 30));
 }
 
@@ -65,11 +74,23 @@ page_size = 0
 "#,
     )
     .unwrap_err();
-    let fields: Vec<&str> = d.iter().filter_map(|d| d.location.as_ref()?.field.as_deref()).collect();
-    for key in ["source.base_url", "source.auth", "source.client_secret_env", "source.path", "source.page_size"] {
+    let fields: Vec<&str> = d
+        .iter()
+        .filter_map(|d| d.location.as_ref()?.field.as_deref())
+        .collect();
+    for key in [
+        "source.base_url",
+        "source.auth",
+        "source.client_secret_env",
+        "source.path",
+        "source.page_size",
+    ] {
         assert!(fields.contains(&key), "{key} not reported in {fields:?}");
     }
-    let base = d.iter().find(|x| x.location.as_ref().unwrap().field.as_deref() == Some("source.base_url")).unwrap();
+    let base = d
+        .iter()
+        .find(|x| x.location.as_ref().unwrap().field.as_deref() == Some("source.base_url"))
+        .unwrap();
     assert_eq!(base.location.as_ref().unwrap().line, Some(3));
 }
 
@@ -77,11 +98,20 @@ page_size = 0
 fn clever_defaults_and_foreign_keys() {
     let c = parse("[source]\nkind = \"clever\"\nincremental = true\n").unwrap();
     let cl = c.source.clever.unwrap();
-    assert_eq!((cl.base_url.as_str(), cl.token_env.as_str()), ("https://api.clever.com/v3.0", "CLEVER_TOKEN"));
+    assert_eq!(
+        (cl.base_url.as_str(), cl.token_env.as_str()),
+        ("https://api.clever.com/v3.0", "CLEVER_TOKEN")
+    );
     assert!(cl.incremental);
-    let d = parse("[source]\nkind = \"clever\"\nclient_id = \"x\"\npage_size = 20000\n").unwrap_err();
+    let d =
+        parse("[source]\nkind = \"clever\"\nclient_id = \"x\"\npage_size = 20000\n").unwrap_err();
     assert_eq!(d.len(), 2, "{d:?}");
-    assert!(d[0].message.contains("`source.client_id` does not apply to kind \"clever\""), "{}", d[0].message);
+    assert!(
+        d[0].message
+            .contains("`source.client_id` does not apply to kind \"clever\""),
+        "{}",
+        d[0].message
+    );
     assert_eq!(d[0].location.as_ref().unwrap().line, Some(3));
 }
 
@@ -137,5 +167,9 @@ role_map = { S = "student", T = "teacher" }
     assert!(d[0].message.contains("needs `[source.tables.*]`"), "{d:?}");
     let d = parse("[source]\nkind = \"sis-csv\"\npath = \"x\"\n[source.tables]\nsessions = { file = \"p.csv\", id = \"a\", title = \"b\", start = \"c\", end = \"d\" }\nclasses = { file = \"g.csv\", id = \"a\", title = \"b\", terms = \"c\" }\n[[source.tables.people]]\nfile = \"s.csv\"\nid = \"a\"\ngiven_name = \"b\"\nfamily_name = \"c\"\n").unwrap_err();
     let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-    assert!(msgs.iter().any(|m| m.contains("exactly one of `role`")) && msgs.iter().any(|m| m.contains("neither `schools`")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("exactly one of `role`"))
+            && msgs.iter().any(|m| m.contains("neither `schools`")),
+        "{msgs:?}"
+    );
 }

@@ -10,25 +10,27 @@
 
 use rosterbridge_canvas_client::{CanvasClient, ClientOptions, Token};
 use rosterbridge_config::{CanvasMode, Config, RowErrorPolicy};
-use rosterbridge_sink::sis_import::{SisImportSink, SisImportSinkOptions};
-use rosterbridge_sink::{ChangeResult, Sink, SinkProgress};
 use rosterbridge_model::kind::{Kind, Status};
 use rosterbridge_model::roster::{OneRosterVersion, RosterCounts};
 use rosterbridge_model::{Diagnostic, Severity};
 use rosterbridge_plan::{Plan, PlanOptions, RemovalPolicy};
+use rosterbridge_sink::sis_import::{SisImportSink, SisImportSinkOptions};
+use rosterbridge_sink::{ChangeResult, Sink, SinkProgress};
 use rosterbridge_source_oneroster::{CsvSourceOptions, ReadObserver, TableMode, TableSummary};
-use rosterbridge_state::{ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunId, RunOutcome, RunStart, StateStore};
+use rosterbridge_state::{
+    ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunId, RunOutcome, RunStart, StateStore,
+};
 use rosterbridge_state_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod error;
-pub mod marks;
-pub mod roles;
 pub mod lock;
+pub mod marks;
 pub mod notify;
 pub mod ops;
 pub mod reconcile;
+pub mod roles;
 pub mod source;
 pub mod undo;
 pub use error::EngineError;
@@ -91,19 +93,42 @@ pub fn open_store(path: &Path) -> Result<SqliteStore, EngineError> {
 pub fn source_options(config: &Config) -> CsvSourceOptions {
     CsvSourceOptions {
         path: config.source.path.clone(),
-        version: config.source.version.as_deref().map(|v| if v == "1.2" { OneRosterVersion::V1_2 } else { OneRosterVersion::V1_1 }),
-        mode: config.source.mode.as_deref().map(|m| if m == "delta" { TableMode::Delta } else { TableMode::Bulk }),
+        version: config.source.version.as_deref().map(|v| {
+            if v == "1.2" {
+                OneRosterVersion::V1_2
+            } else {
+                OneRosterVersion::V1_1
+            }
+        }),
+        mode: config.source.mode.as_deref().map(|m| {
+            if m == "delta" {
+                TableMode::Delta
+            } else {
+                TableMode::Bulk
+            }
+        }),
     }
 }
 
 /// The planner options a configuration names.
 pub fn plan_options(config: &Config) -> PlanOptions {
     let mut removal = RemovalPolicy::default();
-    removal.status.insert(Kind::Users, Some(config.mapping.user_removal));
-    removal.status.insert(Kind::Enrollments, Some(config.mapping.enrollment_removal));
-    removal.status.insert(Kind::Courses, config.mapping.course_removal);
-    removal.status.insert(Kind::Sections, config.mapping.section_removal);
-    PlanOptions { removal, max_removal_percent: config.safety.max_removal_percent }
+    removal
+        .status
+        .insert(Kind::Users, Some(config.mapping.user_removal));
+    removal
+        .status
+        .insert(Kind::Enrollments, Some(config.mapping.enrollment_removal));
+    removal
+        .status
+        .insert(Kind::Courses, config.mapping.course_removal);
+    removal
+        .status
+        .insert(Kind::Sections, config.mapping.section_removal);
+    PlanOptions {
+        removal,
+        max_removal_percent: config.safety.max_removal_percent,
+    }
 }
 
 /// A plan with everything known about how it was made.
@@ -125,11 +150,19 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 }
 
-fn timed<T>(observer: &dyn Observer, timings: &mut Vec<(Stage, Duration)>, stage: Stage, f: impl FnOnce() -> T) -> T {
+fn timed<T>(
+    observer: &dyn Observer,
+    timings: &mut Vec<(Stage, Duration)>,
+    stage: Stage,
+    f: impl FnOnce() -> T,
+) -> T {
     observer.stage(stage);
     let start = Instant::now();
     let out = f();
@@ -144,76 +177,131 @@ pub fn today() -> chrono::NaiveDate {
     // One "today" for profiles, sync_start and the safety windows (ROSTERBRIDGE_TODAY
     // rehearses another day).
     let d = ops::today();
-    chrono::NaiveDate::from_ymd_opt(d.year, d.month, d.day).unwrap_or_else(|| chrono::Utc::now().date_naive())
+    chrono::NaiveDate::from_ymd_opt(d.year, d.month, d.day)
+        .unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
 /// Reads the source, maps it and plans against the state store, as of today. Changes nothing.
-pub fn prepare(config: &Config, store: &dyn StateStore, observer: &dyn Observer) -> Result<Prepared, EngineError> {
+pub fn prepare(
+    config: &Config,
+    store: &dyn StateStore,
+    observer: &dyn Observer,
+) -> Result<Prepared, EngineError> {
     prepare_on(config, store, observer, today())
 }
 
 /// The profile for a run on `today`: `Ok(None)` without profiles, `Err(NoActiveProfile)`
 /// (a plain sentence; nothing to do) when none is active.
-pub fn active_profile(config: &Config, today: chrono::NaiveDate) -> Result<Option<&rosterbridge_config::Profile>, EngineError> {
+pub fn active_profile(
+    config: &Config,
+    today: chrono::NaiveDate,
+) -> Result<Option<&rosterbridge_config::Profile>, EngineError> {
     match config.profile_for(today)? {
         rosterbridge_config::ProfileChoice::NoProfiles => Ok(None),
         rosterbridge_config::ProfileChoice::Active(p) => Ok(Some(p)),
         rosterbridge_config::ProfileChoice::NoneActive { today } => {
-            Err(EngineError::NoActiveProfile { message: rosterbridge_config::profiles::none_active_message(&config.profiles, today) })
+            Err(EngineError::NoActiveProfile {
+                message: rosterbridge_config::profiles::none_active_message(
+                    &config.profiles,
+                    today,
+                ),
+            })
         }
     }
 }
 
 /// [`prepare`] as of a given day (which profile is active, `sync_start`).
-pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observer, today: chrono::NaiveDate) -> Result<Prepared, EngineError> {
+pub fn prepare_on(
+    config: &Config,
+    store: &dyn StateStore,
+    observer: &dyn Observer,
+    today: chrono::NaiveDate,
+) -> Result<Prepared, EngineError> {
     let profile = active_profile(config, today)?;
     let mut timings = Vec::new();
     let prior = source::prior_tables(config, store)?;
-    let source::SourceOutput { read, snapshot: source_snapshot } =
-        timed(observer, &mut timings, Stage::ReadSource, || source::read_source(config, &prior, &SourceProgress(observer)))?;
+    let source::SourceOutput {
+        read,
+        snapshot: source_snapshot,
+    } = timed(observer, &mut timings, Stage::ReadSource, || {
+        source::read_source(config, &prior, &SourceProgress(observer))
+    })?;
     drop(prior);
     let roster_counts = read.roster.counts();
     let (version, tables) = (read.version, read.tables);
     let mut diagnostics = read.diagnostics;
     let map_ctx = rosterbridge_mapping::MapContext { profile };
     let roster = read.roster;
-    let mapped = timed(observer, &mut timings, Stage::Map, || rosterbridge_mapping::map_owned(roster, &config.mapping, &map_ctx));
+    let mapped = timed(observer, &mut timings, Stage::Map, || {
+        rosterbridge_mapping::map_owned(roster, &config.mapping, &map_ctx)
+    });
     diagnostics.extend(mapped.diagnostics);
     let desired = mapped.desired;
     let user_roles = mapped.user_roles;
-    let (out_users, out_classes, past_classes) = (mapped.out_of_scope_users, mapped.out_of_scope_classes, mapped.outside_period_classes);
+    let (out_users, out_classes, past_classes) = (
+        mapped.out_of_scope_users,
+        mapped.out_of_scope_classes,
+        mapped.outside_period_classes,
+    );
 
-    let snapshot = timed(observer, &mut timings, Stage::LoadState, || store.snapshot())?;
-    let diff = timed(observer, &mut timings, Stage::Diff, || rosterbridge_plan::diff(&desired, &snapshot));
-    let mut past_note: Option<usize> = None;
-    let plan = timed(observer, &mut timings, Stage::BuildPlan, || -> Result<Plan, EngineError> {
-        let prior = store.load_records(&diff.records_needed())?;
-        // Safety (thresholds per kind and scope, guards, rollover windows): see plan::safety.
-        let rules = &config.safety.rules;
-        let context = if diff.gone.is_empty() { Default::default() } else { ops::load_context(store, &snapshot, &prior)? };
-        drop(snapshot);
-        let rekey = rosterbridge_plan::safety::rekey(&desired, &diff, &prior, rules);
-        let options = plan_options(config);
-        let mut plan = rosterbridge_plan::build(desired, &diff, &prior, &options);
-        let e = &config.mapping.enrollments;
-        let rules_of_actions = rosterbridge_plan::actions::Rules {
-            actions: &config.mapping.actions,
-            user_roles: &user_roles,
-            today,
-            sync_start: e.sync_start,
-            keep_previous: e.keep_previous,
-            disable_new_sections: e.disable_sync_for_new_sections,
-        };
-        let kept = rosterbridge_plan::actions::keep_outside_period(&mut plan, &past_classes, options.max_removal_percent);
-        if kept > 0 {
-            past_note = Some(kept);
-        }
-        rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
-        rosterbridge_plan::actions::apply(&mut plan, &rules_of_actions, options.max_removal_percent);
-        // Last, so that the verdict covers what the actions left in the plan.
-        rosterbridge_plan::safety::assess(&mut plan, rules, &context, rekey, ops::date_of(today));
-        Ok(plan)
+    let snapshot = timed(observer, &mut timings, Stage::LoadState, || {
+        store.snapshot()
     })?;
+    let diff = timed(observer, &mut timings, Stage::Diff, || {
+        rosterbridge_plan::diff(&desired, &snapshot)
+    });
+    let mut past_note: Option<usize> = None;
+    let plan = timed(
+        observer,
+        &mut timings,
+        Stage::BuildPlan,
+        || -> Result<Plan, EngineError> {
+            let prior = store.load_records(&diff.records_needed())?;
+            // Safety (thresholds per kind and scope, guards, rollover windows): see plan::safety.
+            let rules = &config.safety.rules.for_profile(profile);
+            let context = if diff.gone.is_empty() {
+                Default::default()
+            } else {
+                ops::load_context(store, &snapshot, &prior)?
+            };
+            drop(snapshot);
+            let rekey = rosterbridge_plan::safety::rekey(&desired, &diff, &prior, rules);
+            let options = plan_options(config);
+            let mut plan = rosterbridge_plan::build(desired, &diff, &prior, &options);
+            let e = &config.mapping.enrollments;
+            let rules_of_actions = rosterbridge_plan::actions::Rules {
+                actions: &config.mapping.actions,
+                user_roles: &user_roles,
+                today,
+                sync_start: e.sync_start,
+                keep_previous: e.keep_previous,
+                disable_new_sections: e.disable_sync_for_new_sections,
+            };
+            let kept = rosterbridge_plan::actions::keep_outside_period(
+                &mut plan,
+                &past_classes,
+                options.max_removal_percent,
+            );
+            if kept > 0 {
+                past_note = Some(kept);
+            }
+            rosterbridge_plan::actions::mark_out_of_scope(&mut plan, &out_users, &out_classes);
+            rosterbridge_plan::actions::apply(
+                &mut plan,
+                &rules_of_actions,
+                options.max_removal_percent,
+            );
+            // Last, so that the verdict covers what the actions left in the plan.
+            rosterbridge_plan::safety::assess(
+                &mut plan,
+                rules,
+                &context,
+                rekey,
+                ops::date_of(today),
+            );
+            Ok(plan)
+        },
+    )?;
     if let Some(n) = past_note {
         diagnostics.push(Diagnostic::info(
             "kept-outside-academic-period",
@@ -221,7 +309,16 @@ pub fn prepare_on(config: &Config, store: &dyn StateStore, observer: &dyn Observ
         ));
     }
     diagnostics.sort_by_key(|a| a.severity);
-    Ok(Prepared { plan, diagnostics, version, tables, roster: roster_counts, timings, source_snapshot, profile: profile.map(|p| p.name.clone()) })
+    Ok(Prepared {
+        plan,
+        diagnostics,
+        version,
+        tables,
+        roster: roster_counts,
+        timings,
+        source_snapshot,
+        profile: profile.map(|p| p.name.clone()),
+    })
 }
 
 /// How an apply is allowed to proceed.
@@ -272,17 +369,29 @@ pub(crate) fn now() -> String {
 }
 
 /// Checks the gates (row errors, safety) without touching anything.
-pub fn gate(config: &Config, prepared: &Prepared, options: ApplyOptions) -> Result<(), EngineError> {
+pub fn gate(
+    config: &Config,
+    prepared: &Prepared,
+    options: ApplyOptions,
+) -> Result<(), EngineError> {
     let errors = prepared.error_count();
     if errors > 0 && config.source.on_row_error == RowErrorPolicy::Fail {
         return Err(EngineError::RowErrors { count: errors });
     }
     if prepared.plan.safety.held && !options.allow_removals {
-        let approved = options.approved.is_some_and(|f| f == rosterbridge_plan::safety::fingerprint(&prepared.plan));
+        let approved = options
+            .approved
+            .is_some_and(|f| f == rosterbridge_plan::safety::fingerprint(&prepared.plan));
         if !approved {
             return Err(EngineError::Held {
                 violations: prepared.plan.safety.violations.clone(),
-                holds: prepared.plan.safety.holds.iter().map(|h| h.message.clone()).collect(),
+                holds: prepared
+                    .plan
+                    .safety
+                    .holds
+                    .iter()
+                    .map(|h| h.message.clone())
+                    .collect(),
                 plan_id: None,
             });
         }
@@ -292,9 +401,16 @@ pub fn gate(config: &Config, prepared: &Prepared, options: ApplyOptions) -> Resu
 
 /// The folder for a run's audit files: `<state file>.archive/run-<id>/` beside the state.
 pub fn archive_dir(config: &Config, run: RunId) -> PathBuf {
-    let mut name = config.state_path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
+    let mut name = config
+        .state_path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "rosterbridge".into());
     name.push(".archive");
-    config.state_path.with_file_name(name).join(format!("run-{run}"))
+    config
+        .state_path
+        .with_file_name(name)
+        .join(format!("run-{run}"))
 }
 
 /// The Canvas sink the configuration names (`[canvas] mode`), with the token read from
@@ -304,39 +420,57 @@ pub fn canvas_sink(config: &Config) -> Result<Box<dyn Sink>, EngineError> {
 }
 
 /// The Canvas sink the configuration names, over a given client.
-pub fn canvas_sink_with(config: &Config, client: CanvasClient) -> Result<Box<dyn Sink>, EngineError> {
+pub fn canvas_sink_with(
+    config: &Config,
+    client: CanvasClient,
+) -> Result<Box<dyn Sink>, EngineError> {
     match config.canvas.mode {
         CanvasMode::SisImport => {
             let mut options = SisImportSinkOptions::new(config.canvas.account_id);
             options.timeout = Duration::from_secs(config.canvas.import_timeout_secs);
             options.import.override_sis_stickiness = config.canvas.override_sis_stickiness;
             options.user_match = user_match(config);
-            options.match_by_name = match_by_name(config);
+            options.match_objects = match_objects(config);
             Ok(Box::new(SisImportSink { client, options }))
         }
         CanvasMode::Rest => {
             let mut sink = rosterbridge_sink::rest::RestSink::new(client, config.canvas.account_id);
             sink.options.user_match = user_match(config);
-            sink.options.match_by_name = match_by_name(config);
+            sink.options.match_objects = match_objects(config);
             // REST creates enrollments by type and role id: resolve custom roles first.
-            sink.options.custom_roles = roles::check_custom_roles(config, &sink.client)?.into_iter().map(|r| (r.name, r.role_id, r.base_role_type)).collect();
+            sink.options.custom_roles = roles::check_custom_roles(config, &sink.client)?
+                .into_iter()
+                .map(|r| (r.name, r.role_id, r.base_role_type))
+                .collect();
             Ok(Box::new(sink))
         }
     }
 }
 
-/// Kinds matched by name on first contact (`[mapping.match] terms / accounts`).
-fn match_by_name(config: &Config) -> Vec<Kind> {
+/// First contact for terms, sub-accounts, courses and sections (`[mapping.match]`): the keys
+/// after the SIS id, as the sinks look for them.
+fn match_objects(config: &Config) -> rosterbridge_sink::matching::ObjectRules {
     use rosterbridge_config::MatchKey;
+    use rosterbridge_sink::matching::ObjectMatch;
     let m = &config.mapping.matching;
-    let mut kinds = Vec::new();
-    if m.terms.contains(&MatchKey::Name) {
-        kinds.push(Kind::Terms);
-    }
-    if m.accounts.contains(&MatchKey::Name) {
-        kinds.push(Kind::Accounts);
-    }
-    kinds
+    [Kind::Terms, Kind::Accounts, Kind::Courses, Kind::Sections]
+        .into_iter()
+        .map(|kind| {
+            let how = m
+                .of(kind)
+                .iter()
+                .filter_map(|k| match k {
+                    MatchKey::Name => Some(ObjectMatch::Name),
+                    MatchKey::IntegrationId | MatchKey::ExternalId => {
+                        Some(ObjectMatch::IntegrationId)
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>();
+            (kind, how)
+        })
+        .filter(|(_, how)| !how.is_empty())
+        .collect()
 }
 
 fn user_match(config: &Config) -> Vec<rosterbridge_sink::matching::UserMatch> {
@@ -363,7 +497,12 @@ pub fn canvas_preflight(config: &Config) -> Result<Vec<roles::ResolvedRole>, Eng
 
 /// A Canvas client for the configured instance.
 pub fn canvas_client(config: &Config) -> Result<CanvasClient, EngineError> {
-    let token = std::env::var(&config.canvas.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| EngineError::MissingToken { env: config.canvas.token_env.clone() })?;
+    let token = std::env::var(&config.canvas.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| EngineError::MissingToken {
+            env: config.canvas.token_env.clone(),
+        })?;
     canvas_client_with(config, Token::new(token))
 }
 
@@ -393,30 +532,55 @@ pub fn apply(
     observer: &dyn Observer,
     command: &str,
 ) -> Result<ApplyReport, EngineError> {
-    if let Some(w) = ops::blackout(config, ops::today()) {
-        return Err(EngineError::Blackout { window: format!("{}..{}", w.start, w.end), reason: w.reason.clone().unwrap_or_default() });
-    }
+    ops::refuse_in_blackout(config)?;
     let lock = lock::acquire(&config.state_path)?;
     if let Some(stale) = &lock.took_over {
-        eprintln!("warning: took over a stale run lock ({stale}): that run's process no longer exists");
+        eprintln!(
+            "warning: took over a stale run lock ({stale}): that run's process no longer exists"
+        );
     }
     let _watchdog = ops::Watchdog::start(config, ops::run_timeout(config));
     mark_interrupted_runs(config, store)?;
-    let run = store.begin_run(&RunStart { command: command.into(), profile: prepared.profile.clone(), started_at: now(), owner: this_process() })?;
+    let run = store.begin_run(&RunStart {
+        command: command.into(),
+        profile: prepared.profile.clone(),
+        started_at: now(),
+        owner: this_process(),
+    })?;
     let result = match apply_inner(config, store, prepared, sink, options, observer, run) {
         Ok(report) => Ok(report),
         Err(mut e) => {
-            let outcome = if matches!(e, EngineError::Held { .. }) { RunOutcome::Held } else { RunOutcome::Failed };
+            let outcome = if matches!(e, EngineError::Held { .. }) {
+                RunOutcome::Held
+            } else {
+                RunOutcome::Failed
+            };
             let mut summary = serde_json::json!({ "plan": prepared.plan.summary, "sink": sink.name(), "environment": config.environment.as_str(), "safety": prepared.plan.safety });
-            if let EngineError::Held { violations, holds, plan_id } = &mut e {
-                let mut reasons: Vec<String> = violations.iter().map(|v| format!("{} {} of {} removed ({:.1}% > {}%)", v.kind, v.removals, v.existing, v.percent, v.limit_percent)).collect();
+            if let EngineError::Held {
+                violations,
+                holds,
+                plan_id,
+            } = &mut e
+            {
+                let mut reasons: Vec<String> = violations
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{} {} of {} removed ({:.1}% > {}%)",
+                            v.kind, v.removals, v.existing, v.percent, v.limit_percent
+                        )
+                    })
+                    .collect();
                 reasons.extend(holds.iter().cloned());
                 let held = rosterbridge_state::HeldPlan {
                     id: 0,
                     run: Some(run),
                     created_at: now(),
                     base_version: prepared.plan.base_version,
-                    fingerprint: format!("{:016x}", rosterbridge_plan::safety::fingerprint(&prepared.plan)),
+                    fingerprint: format!(
+                        "{:016x}",
+                        rosterbridge_plan::safety::fingerprint(&prepared.plan)
+                    ),
                     summary: serde_json::json!({ "plan": prepared.plan.summary, "changes": prepared.plan.changes.len() }),
                     reasons,
                     status: rosterbridge_state::HeldStatus::Held,
@@ -452,20 +616,40 @@ pub fn apply(
 
 /// `pid@host` of this process (None where the host name cannot be read).
 pub(crate) fn this_process() -> Option<String> {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").or_else(|_| std::fs::read_to_string("/etc/hostname")).ok()?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()?;
     Some(format!("{}@{}", std::process::id(), host.trim()))
 }
 
 /// Runs left `running` by a process of this host that no longer exists (killed, crashed,
 /// machine restarted) are marked failed, so `runs` and `status` do not show them as going
 /// on. Runs of other hosts, or whose process still lives, are left alone.
-pub(crate) fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore) -> Result<(), EngineError> {
-    let Some(me) = this_process() else { return Ok(()) };
-    let host = me.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
-    for r in store.runs(100)?.into_iter().filter(|r| r.outcome == RunOutcome::Running) {
-        let Some((pid, owner_host)) = r.owner.as_deref().and_then(|o| o.split_once('@')) else { continue };
+pub(crate) fn mark_interrupted_runs(
+    config: &Config,
+    store: &mut dyn StateStore,
+) -> Result<(), EngineError> {
+    let Some(me) = this_process() else {
+        return Ok(());
+    };
+    let host = me
+        .split_once('@')
+        .map(|(_, h)| h.to_string())
+        .unwrap_or_default();
+    for r in store
+        .runs(100)?
+        .into_iter()
+        .filter(|r| r.outcome == RunOutcome::Running)
+    {
+        let Some((pid, owner_host)) = r.owner.as_deref().and_then(|o| o.split_once('@')) else {
+            continue;
+        };
         let alive = Path::new("/proc").join(pid).exists();
-        if owner_host == host && pid != std::process::id().to_string() && !alive && Path::new("/proc/self").exists() {
+        if owner_host == host
+            && pid != std::process::id().to_string()
+            && !alive
+            && Path::new("/proc/self").exists()
+        {
             store.finish_run(
                 r.id,
                 &RunFinish {
@@ -482,7 +666,12 @@ pub(crate) fn mark_interrupted_runs(config: &Config, store: &mut dyn StateStore)
 }
 
 fn list_dir(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path().display().to_string()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -500,10 +689,19 @@ fn apply_inner(
     let plan = &prepared.plan;
     let mut timings = Vec::new();
     let archive = archive_dir(config, run);
-    std::fs::create_dir_all(&archive).map_err(|source| EngineError::Archive { path: archive.clone(), source })?;
-    let sink_report = timed(observer, &mut timings, Stage::Apply, || sink.apply(plan, run, &archive, &SinkObserver(observer)))?;
+    std::fs::create_dir_all(&archive).map_err(|source| EngineError::Archive {
+        path: archive.clone(),
+        source,
+    })?;
+    let sink_report = timed(observer, &mut timings, Stage::Apply, || {
+        sink.apply(plan, run, &archive, &SinkObserver(observer))
+    })?;
     if sink_report.results.len() != plan.changes.len() {
-        return Err(EngineError::SinkContract { sink: sink.name(), got: sink_report.results.len(), want: plan.changes.len() });
+        return Err(EngineError::SinkContract {
+            sink: sink.name(),
+            got: sink_report.results.len(),
+            want: plan.changes.len(),
+        });
     }
     let mut rejections = Vec::new();
     let mut rejected = 0;
@@ -513,13 +711,33 @@ fn apply_inner(
         .zip(&sink_report.results)
         .map(|(c, r)| {
             let (result, canvas_id, adopted) = match r {
-                ChangeResult::Applied { how, canvas_id, adopted } => (OutcomeResult::Applied { how: how.clone() }, *canvas_id, *adopted),
+                ChangeResult::Applied {
+                    how,
+                    canvas_id,
+                    adopted,
+                } => (
+                    OutcomeResult::Applied { how: how.clone() },
+                    *canvas_id,
+                    *adopted,
+                ),
                 ChangeResult::Rejected { message } => {
                     rejected += 1;
                     if rejections.len() < REJECTIONS_KEPT {
-                        rejections.push(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone(), source: plan.src(c).map(|s| s.to_string()) });
+                        rejections.push(Rejection {
+                            kind: c.kind,
+                            key: plan.key(c),
+                            action: c.action.as_str().into(),
+                            message: message.clone(),
+                            source: plan.src(c).map(|s| s.to_string()),
+                        });
                     }
-                    (OutcomeResult::Rejected { message: message.clone() }, None, false)
+                    (
+                        OutcomeResult::Rejected {
+                            message: message.clone(),
+                        },
+                        None,
+                        false,
+                    )
                 }
             };
             ChangeOutcome {
@@ -529,7 +747,11 @@ fn apply_inner(
                 content_hash: c.content_hash,
                 result,
                 canvas_id,
-                ownership: if adopted { Ownership::Adopted } else { Ownership::Created },
+                ownership: if adopted {
+                    Ownership::Adopted
+                } else {
+                    Ownership::Created
+                },
             }
         })
         .collect();
@@ -540,23 +762,39 @@ fn apply_inner(
             .iter()
             .zip(&sink_report.results)
             .filter_map(|(c, r)| match r {
-                ChangeResult::Rejected { message } => Some(Rejection { kind: c.kind, key: plan.key(c), action: c.action.as_str().into(), message: message.clone(), source: plan.src(c).map(|s| s.to_string()) }),
+                ChangeResult::Rejected { message } => Some(Rejection {
+                    kind: c.kind,
+                    key: plan.key(c),
+                    action: c.action.as_str().into(),
+                    message: message.clone(),
+                    source: plan.src(c).map(|s| s.to_string()),
+                }),
                 ChangeResult::Applied { .. } => None,
             })
             .collect();
         let path = archive.join("rejected.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap_or_default()).map_err(|source| EngineError::Archive { path, source })?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap_or_default())
+            .map_err(|source| EngineError::Archive { path, source })?;
     }
-    let source_tables = source::snapshot(config, &prepared.source_snapshot, &source::prior_tables(config, store)?)?;
-    let version = timed(observer, &mut timings, Stage::RecordState, || -> Result<u64, EngineError> {
-        let v = if outcomes.is_empty() {
-            plan.base_version
-        } else {
-            store.record_outcomes(run, plan.base_version, &outcomes)?
-        };
-        store.save_source_tables(&source_tables)?;
-        Ok(v)
-    })?;
+    let source_tables = source::snapshot(
+        config,
+        &prepared.source_snapshot,
+        &source::prior_tables(config, store)?,
+    )?;
+    let version = timed(
+        observer,
+        &mut timings,
+        Stage::RecordState,
+        || -> Result<u64, EngineError> {
+            let v = if outcomes.is_empty() {
+                plan.base_version
+            } else {
+                store.record_outcomes(run, plan.base_version, &outcomes)?
+            };
+            store.save_source_tables(&source_tables)?;
+            Ok(v)
+        },
+    )?;
     let outcome = if plan.is_empty() {
         RunOutcome::NoChanges
     } else if rejected == 0 {
@@ -577,7 +815,11 @@ fn apply_inner(
         RunOutcome::Failed | RunOutcome::PartialFailure => Some(format!(
             "{rejected} of {} change(s) rejected by Canvas; they stay pending{}",
             plan.changes.len(),
-            sink_report.notes.first().map(|n| format!(" ({n})")).unwrap_or_default()
+            sink_report
+                .notes
+                .first()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         )),
         _ => None,
     };

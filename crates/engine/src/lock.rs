@@ -13,9 +13,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("another run of this configuration is in progress ({owner}, since {since}); lock file {path}")]
-    Busy { path: PathBuf, owner: String, since: String },
+    Busy {
+        path: PathBuf,
+        owner: String,
+        since: String,
+    },
     #[error("cannot take the run lock {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The lock, released (file removed) on drop.
@@ -34,7 +41,10 @@ impl Drop for RunLock {
 
 /// `<state>.lock`.
 pub fn lock_path(state: &Path) -> PathBuf {
-    let mut name = state.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "rosterbridge".into());
+    let mut name = state
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "rosterbridge".into());
     name.push(".lock");
     state.with_file_name(name)
 }
@@ -70,7 +80,12 @@ impl Owner {
         let (pid, host) = lines.next()?.trim().split_once('@')?;
         let start = lines.next().and_then(|l| l.trim().parse().ok());
         let since = lines.next().unwrap_or("").trim().to_string();
-        Some(Owner { pid: pid.parse().ok()?, host: host.to_string(), start, since })
+        Some(Owner {
+            pid: pid.parse().ok()?,
+            host: host.to_string(),
+            start,
+            since,
+        })
     }
 
     /// Alive, as far as this host can tell (other hosts' processes are assumed alive).
@@ -98,16 +113,28 @@ pub fn acquire(state: &Path) -> Result<RunLock, LockError> {
     );
     let mut took_over = None;
     for _ in 0..3 {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut f) => {
-                f.write_all(content.as_bytes()).map_err(|source| LockError::Io { path: path.clone(), source })?;
+                f.write_all(content.as_bytes())
+                    .map_err(|source| LockError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
                 return Ok(RunLock { path, took_over });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let stale = match Owner::parse(&text) {
                     Some(o) if o.alive() => {
-                        return Err(LockError::Busy { path, owner: format!("{}@{}", o.pid, o.host), since: o.since });
+                        return Err(LockError::Busy {
+                            path,
+                            owner: format!("{}@{}", o.pid, o.host),
+                            since: o.since,
+                        });
                     }
                     Some(o) => format!("{}@{} since {}", o.pid, o.host, o.since),
                     // Half-written by a process that died while writing it: stale too.
@@ -131,7 +158,10 @@ pub fn acquire(state: &Path) -> Result<RunLock, LockError> {
             Err(source) => return Err(LockError::Io { path, source }),
         }
     }
-    Err(LockError::Io { path, source: std::io::Error::other("the lock kept reappearing") })
+    Err(LockError::Io {
+        path,
+        source: std::io::Error::other("the lock kept reappearing"),
+    })
 }
 
 #[cfg(test)]
@@ -153,8 +183,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("x.state.db");
         // A pid that cannot exist (above pid_max).
-        std::fs::write(lock_path(&state), format!("99999999@{}\n123\n2026-01-01T00:00:00Z\n", host())).unwrap();
+        std::fs::write(
+            lock_path(&state),
+            format!("99999999@{}\n123\n2026-01-01T00:00:00Z\n", host()),
+        )
+        .unwrap();
         let lock = acquire(&state).unwrap();
-        assert_eq!(lock.took_over.as_deref(), Some(format!("99999999@{} since 2026-01-01T00:00:00Z", host()).as_str()));
+        assert_eq!(
+            lock.took_over.as_deref(),
+            Some(format!("99999999@{} since 2026-01-01T00:00:00Z", host()).as_str())
+        );
     }
 }

@@ -16,7 +16,11 @@ pub enum NotifyError {
     #[error("webhook {url}: {message}")]
     Webhook { url: String, message: String },
     #[error("mail through {host}:{port}: {message}")]
-    Mail { host: String, port: u16, message: String },
+    Mail {
+        host: String,
+        port: u16,
+        message: String,
+    },
 }
 
 /// One message: `event` names it, `text` is the human line, the rest is detail.
@@ -58,14 +62,28 @@ fn body(config: &Config, message: &Message) -> Value {
 }
 
 fn post_webhook(url: &str, config: &Config, message: &Message) -> Result<(), NotifyError> {
-    let err = |m: String| NotifyError::Webhook { url: url.to_string(), message: m };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| err(e.to_string()))?;
+    let err = |m: String| NotifyError::Webhook {
+        url: url.to_string(),
+        message: m,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(e.to_string()))?;
     // reqwest is built without a rustls provider of its own (as in canvas-client).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| err(e.to_string()))?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| err(e.to_string()))?;
     let payload = body(config, message);
     runtime.block_on(async {
-        let resp = client.post(url).json(&payload).send().await.map_err(|e| err(e.to_string()))?;
+        let resp = client
+            .post(url)
+            .json(&payload)
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(err(format!("answered {}", resp.status())));
         }
@@ -77,27 +95,55 @@ fn send_mail(smtp: &rosterbridge_config::SmtpConfig, message: &Message) -> Resul
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::{SmtpTransport, Transport};
-    let err = |m: String| NotifyError::Mail { host: smtp.host.clone(), port: smtp.port, message: m };
+    let err = |m: String| NotifyError::Mail {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        message: m,
+    };
     let mut builder = lettre::Message::builder()
-        .from(smtp.from.parse().map_err(|e: lettre::address::AddressError| err(format!("from {:?}: {e}", smtp.from)))?)
+        .from(
+            smtp.from
+                .parse()
+                .map_err(|e: lettre::address::AddressError| {
+                    err(format!("from {:?}: {e}", smtp.from))
+                })?,
+        )
         .subject(message.subject.clone());
     for to in &smtp.to {
-        builder = builder.to(to.parse().map_err(|e: lettre::address::AddressError| err(format!("to {to:?}: {e}")))?);
+        builder = builder.to(to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| err(format!("to {to:?}: {e}")))?);
     }
-    let text = format!("{}\n\n{}\n", message.text, serde_json::to_string_pretty(&message.detail).unwrap_or_default());
-    let mail = builder.header(ContentType::TEXT_PLAIN).body(text).map_err(|e| err(e.to_string()))?;
+    let text = format!(
+        "{}\n\n{}\n",
+        message.text,
+        serde_json::to_string_pretty(&message.detail).unwrap_or_default()
+    );
+    let mail = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)
+        .map_err(|e| err(e.to_string()))?;
     let mut transport = match smtp.tls {
         SmtpTls::None => SmtpTransport::builder_dangerous(&smtp.host),
-        SmtpTls::Starttls => SmtpTransport::starttls_relay(&smtp.host).map_err(|e| err(e.to_string()))?,
+        SmtpTls::Starttls => {
+            SmtpTransport::starttls_relay(&smtp.host).map_err(|e| err(e.to_string()))?
+        }
         SmtpTls::Tls => SmtpTransport::relay(&smtp.host).map_err(|e| err(e.to_string()))?,
     }
     .port(smtp.port)
     .timeout(Some(Duration::from_secs(30)));
     if let (Some(user), Some(env)) = (&smtp.username, &smtp.password_env) {
-        let password = std::env::var(env).map_err(|_| err(format!("the password variable {env} (notify.smtp.password_env) is not set")))?;
+        let password = std::env::var(env).map_err(|_| {
+            err(format!(
+                "the password variable {env} (notify.smtp.password_env) is not set"
+            ))
+        })?;
         transport = transport.credentials(Credentials::new(user.clone(), password));
     }
-    transport.build().send(&mail).map_err(|e| err(e.to_string()))?;
+    transport
+        .build()
+        .send(&mail)
+        .map_err(|e| err(e.to_string()))?;
     Ok(())
 }
 
@@ -119,36 +165,66 @@ pub fn for_run(config: &Config, run: &RunRecord) -> Option<Message> {
     };
     Some(Message {
         event: event.as_str().into(),
-        subject: format!("rosterbridge: run {} {}", run.id, event.as_str().replace('_', " ")),
-        text: format!("Run {} ({}) {what}.{}", run.id, run.command, run.message.as_deref().map(|m| format!(" {m}")).unwrap_or_default()),
+        subject: format!(
+            "rosterbridge: run {} {}",
+            run.id,
+            event.as_str().replace('_', " ")
+        ),
+        text: format!(
+            "Run {} ({}) {what}.{}",
+            run.id,
+            run.command,
+            run.message
+                .as_deref()
+                .map(|m| format!(" {m}"))
+                .unwrap_or_default()
+        ),
         detail: serde_json::to_value(run).unwrap_or(Value::Null),
     })
 }
 
 fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// The last sync that succeeded (or found nothing to do): "last synchronized".
-pub fn last_success(store: &dyn StateStore) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
+/// The last sync that succeeded (or found nothing to do), under any profile: "last synchronized".
+pub fn last_success(
+    store: &dyn StateStore,
+) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
     last_success_of(store, None)
 }
 
-/// The same for one execution profile (`None`: runs without a profile).
-pub fn last_success_of(store: &dyn StateStore, profile: Option<&str>) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
+/// The same for one execution profile (`None`: any).
+pub fn last_success_of(
+    store: &dyn StateStore,
+    profile: Option<&str>,
+) -> Result<Option<RunRecord>, rosterbridge_state::StateError> {
     store.last_success(crate::undo::SYNC_COMMANDS, profile)
 }
 
 /// "No successful run for N hours": once per stale period (remembered in the store).
-pub fn stale_check(config: &Config, store: &mut dyn StateStore, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Message>, rosterbridge_state::StateError> {
+pub fn stale_check(
+    config: &Config,
+    store: &mut dyn StateStore,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Message>, rosterbridge_state::StateError> {
     if !config.notify.wants(NotifyEvent::Stale) {
         return Ok(None);
     }
     let last = last_success(store)?;
     let since = match &last {
-        Some(r) => r.ended_at.as_deref().or(Some(r.started_at.as_str())).and_then(parse_time),
+        Some(r) => r
+            .ended_at
+            .as_deref()
+            .or(Some(r.started_at.as_str()))
+            .and_then(parse_time),
         // Never succeeded: count from the first run.
-        None => store.runs(10_000)?.last().and_then(|r| parse_time(&r.started_at)),
+        None => store
+            .runs(10_000)?
+            .last()
+            .and_then(|r| parse_time(&r.started_at)),
     };
     let Some(since) = since else { return Ok(None) };
     let hours = (now - since).num_minutes() as f64 / 60.0;
@@ -173,9 +249,16 @@ pub fn stale_check(config: &Config, store: &mut dyn StateStore, now: chrono::Dat
 }
 
 /// A summary of the runs of the last 24 hours.
-pub fn summary(store: &dyn StateStore, now: chrono::DateTime<chrono::Utc>) -> Result<Message, rosterbridge_state::StateError> {
+pub fn summary(
+    store: &dyn StateStore,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Message, rosterbridge_state::StateError> {
     let day_ago = now - chrono::Duration::hours(24);
-    let runs: Vec<RunRecord> = store.runs(1000)?.into_iter().filter(|r| parse_time(&r.started_at).is_some_and(|t| t >= day_ago)).collect();
+    let runs: Vec<RunRecord> = store
+        .runs(1000)?
+        .into_iter()
+        .filter(|r| parse_time(&r.started_at).is_some_and(|t| t >= day_ago))
+        .collect();
     let mut by_outcome: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for r in &runs {
         *by_outcome.entry(r.outcome.as_str()).or_default() += 1;
@@ -188,8 +271,14 @@ pub fn summary(store: &dyn StateStore, now: chrono::DateTime<chrono::Utc>) -> Re
         text: format!(
             "{} run(s) in the last 24 hours{}; last successful run: {}.",
             runs.len(),
-            if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) },
-            last.as_ref().and_then(|r| r.ended_at.clone()).unwrap_or_else(|| "never".into())
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            },
+            last.as_ref()
+                .and_then(|r| r.ended_at.clone())
+                .unwrap_or_else(|| "never".into())
         ),
         detail: json!({ "runs": runs, "by_outcome": by_outcome, "last_success": last }),
     })
@@ -197,7 +286,11 @@ pub fn summary(store: &dyn StateStore, now: chrono::DateTime<chrono::Utc>) -> Re
 
 /// After a run: its own notification, the stale check and the daily summary when due.
 /// Returns what could not be delivered (as text).
-pub fn after_run(config: &Config, store: &mut dyn StateStore, run: Option<&RunRecord>) -> Vec<String> {
+pub fn after_run(
+    config: &Config,
+    store: &mut dyn StateStore,
+    run: Option<&RunRecord>,
+) -> Vec<String> {
     if !config.notify.enabled() {
         return Vec::new();
     }
@@ -213,12 +306,20 @@ pub fn after_run(config: &Config, store: &mut dyn StateStore, run: Option<&RunRe
         Err(e) => problems.push(format!("stale check: {e}")),
     }
     if config.notify.daily_summary {
-        let due = store.meta("notify.summary_at").ok().flatten().and_then(|t| parse_time(&t)).is_none_or(|t| now - t >= chrono::Duration::hours(24));
+        let due = store
+            .meta("notify.summary_at")
+            .ok()
+            .flatten()
+            .and_then(|t| parse_time(&t))
+            .is_none_or(|t| now - t >= chrono::Duration::hours(24));
         if due {
             match summary(store, now) {
                 Ok(m) => {
                     messages.push(m);
-                    let _ = store.set_meta("notify.summary_at", &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    let _ = store.set_meta(
+                        "notify.summary_at",
+                        &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
                 }
                 Err(e) => problems.push(format!("daily summary: {e}")),
             }

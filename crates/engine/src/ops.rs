@@ -15,28 +15,72 @@ use std::path::{Path, PathBuf};
 /// Today's local date; `ROSTERBRIDGE_TODAY=YYYY-MM-DD` pretends another day (to rehearse a
 /// rollover window, and in tests).
 pub fn today() -> Date {
-    if let Some(d) = std::env::var("ROSTERBRIDGE_TODAY").ok().and_then(|s| Date::parse(&s)) {
+    if let Some(d) = std::env::var("ROSTERBRIDGE_TODAY")
+        .ok()
+        .and_then(|s| Date::parse(&s))
+    {
         return d;
     }
     use chrono::Datelike;
     let now = chrono::Local::now().date_naive();
-    Date { year: now.year(), month: now.month(), day: now.day() }
+    Date {
+        year: now.year(),
+        month: now.month(),
+        day: now.day(),
+    }
 }
 
 /// A calendar day as the safety rules count it.
 pub fn date_of(d: chrono::NaiveDate) -> Date {
     use chrono::Datelike;
-    Date { year: d.year(), month: d.month(), day: d.day() }
+    Date {
+        year: d.year(),
+        month: d.month(),
+        day: d.day(),
+    }
 }
 
-/// The blackout window today falls in, if any.
-pub fn blackout(config: &Config, today: Date) -> Option<&DateWindow> {
-    config.safety.rules.blackout.iter().find(|w| w.contains(today))
+/// The blackout window today falls in, if any: a `[[safety.blackout]]` one, or one of the
+/// profile that would run today (`--profile`, else the active one).
+pub fn blackout(config: &Config, today: Date) -> Option<DateWindow> {
+    let profile = chrono::NaiveDate::from_ymd_opt(today.year, today.month, today.day)
+        .and_then(|d| crate::active_profile(config, d).ok().flatten());
+    config
+        .safety
+        .rules
+        .for_profile(profile)
+        .blackout
+        .into_iter()
+        .find(|w| w.contains(today))
+}
+
+/// Refuses up front, before the source is read, when today is in a blackout window.
+pub fn refuse_in_blackout(config: &Config) -> Result<(), EngineError> {
+    match blackout(config, today()) {
+        Some(w) => Err(EngineError::Blackout {
+            window: format!("{}..{}", w.start, w.end),
+            reason: w.reason.unwrap_or_default(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The name of the profile a run today would use (none without profiles or when none is
+/// active), for run records of commands that do not plan (undo, reconcile, marks push).
+pub fn profile_name(config: &Config) -> Option<String> {
+    crate::active_profile(config, crate::today())
+        .ok()
+        .flatten()
+        .map(|p| p.name.clone())
 }
 
 /// Loads the stored sections, courses and terms that removed objects point to (up to three
 /// hops: enrollment → section → course → term), for scopes and end dates.
-pub fn load_context(store: &dyn StateStore, snapshot: &StateSnapshot, prior: &[StoredRecord]) -> Result<Context, EngineError> {
+pub fn load_context(
+    store: &dyn StateStore,
+    snapshot: &StateSnapshot,
+    prior: &[StoredRecord],
+) -> Result<Context, EngineError> {
     let mut all: Vec<StoredRecord> = Vec::new();
     let mut frontier: Vec<(Kind, String)> = context_keys(prior);
     let mut seen: rustc_hash::FxHashSet<(Kind, String)> = Default::default();
@@ -45,7 +89,10 @@ pub fn load_context(store: &dyn StateStore, snapshot: &StateSnapshot, prior: &[S
         if frontier.is_empty() {
             break;
         }
-        let ids: Vec<i64> = frontier.iter().filter_map(|(k, key)| snapshot.get(KeyHash::of(*k, key)).map(|e| e.id)).collect();
+        let ids: Vec<i64> = frontier
+            .iter()
+            .filter_map(|(k, key)| snapshot.get(KeyHash::of(*k, key)).map(|e| e.id))
+            .collect();
         let loaded = store.load_records(&ids)?;
         frontier = context_keys(&loaded);
         all.extend(loaded);
@@ -72,13 +119,25 @@ pub struct JournalEntry {
 pub const JOURNAL: &str = "changes.jsonl";
 
 /// Writes the applied changes of a run (JSON lines) into its archive folder.
-pub fn write_journal(archive: &Path, plan: &Plan, results: &[ChangeResult]) -> Result<PathBuf, EngineError> {
+pub fn write_journal(
+    archive: &Path,
+    plan: &Plan,
+    results: &[ChangeResult],
+) -> Result<PathBuf, EngineError> {
     use std::io::Write;
     let path = archive.join(JOURNAL);
-    let io = |source| EngineError::Archive { path: path.clone(), source };
+    let io = |source| EngineError::Archive {
+        path: path.clone(),
+        source,
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
     for (c, r) in plan.changes.iter().zip(results) {
-        let ChangeResult::Applied { canvas_id, adopted, .. } = r else { continue };
+        let ChangeResult::Applied {
+            canvas_id, adopted, ..
+        } = r
+        else {
+            continue;
+        };
         let after = plan.row(c);
         let before = match (c.target, c.record) {
             (Target::Desired(_), None) => None,
@@ -95,7 +154,11 @@ pub fn write_journal(archive: &Path, plan: &Plan, results: &[ChangeResult]) -> R
             key: plan.key(c),
             action: c.action.as_str().into(),
             before,
-            after: after.values.iter().map(|v| v.as_str().to_string()).collect(),
+            after: after
+                .values
+                .iter()
+                .map(|v| v.as_str().to_string())
+                .collect(),
             canvas_id: *canvas_id,
             adopted: *adopted && c.action == rosterbridge_plan::Action::Create,
         };
@@ -108,12 +171,18 @@ pub fn write_journal(archive: &Path, plan: &Plan, results: &[ChangeResult]) -> R
 
 /// Reads a run's journal.
 pub fn read_journal(path: &Path) -> Result<Vec<JournalEntry>, EngineError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EngineError::Archive { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| EngineError::Archive {
+        path: path.to_path_buf(),
+        source,
+    })?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| EngineError::Archive { path: path.to_path_buf(), source: std::io::Error::other(format!("line {}: {e}", i + 1)) })
+            serde_json::from_str(l).map_err(|e| EngineError::Archive {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!("line {}: {e}", i + 1)),
+            })
         })
         .collect()
 }
@@ -134,7 +203,10 @@ impl Watchdog {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let config = config.clone();
         std::thread::spawn(move || {
-            if !matches!(rx.recv_timeout(timeout), Err(std::sync::mpsc::RecvTimeoutError::Timeout)) {
+            if !matches!(
+                rx.recv_timeout(timeout),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            ) {
                 return;
             }
             let message = format!("timed out after {} s ([run] timeout_minutes); stopped, only outcomes already recorded count", timeout.as_secs());
@@ -142,8 +214,15 @@ impl Watchdog {
             if let Ok(mut store) = crate::open_store(&config.state_path) {
                 let me = std::process::id().to_string();
                 let runs = store.runs(20).unwrap_or_default();
-                for r in runs.into_iter().filter(|r| r.outcome == rosterbridge_state::RunOutcome::Running) {
-                    if r.owner.as_deref().and_then(|o| o.split_once('@')).is_some_and(|(pid, _)| pid == me) {
+                for r in runs
+                    .into_iter()
+                    .filter(|r| r.outcome == rosterbridge_state::RunOutcome::Running)
+                {
+                    if r.owner
+                        .as_deref()
+                        .and_then(|o| o.split_once('@'))
+                        .is_some_and(|(pid, _)| pid == me)
+                    {
                         let _ = store.finish_run(
                             r.id,
                             &rosterbridge_state::RunFinish {
@@ -171,7 +250,10 @@ impl Watchdog {
 
 /// The run timeout: `[run] timeout_minutes`, or `ROSTERBRIDGE_TIMEOUT_SECS` (for tests).
 pub fn run_timeout(config: &Config) -> std::time::Duration {
-    match std::env::var("ROSTERBRIDGE_TIMEOUT_SECS").ok().and_then(|s| s.parse::<u64>().ok()) {
+    match std::env::var("ROSTERBRIDGE_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
         Some(s) => std::time::Duration::from_secs(s),
         None => std::time::Duration::from_secs(config.run.timeout_minutes * 60),
     }

@@ -19,7 +19,10 @@ use rosterbridge_config::Config;
 use rosterbridge_model::canvas::DesiredState;
 use rosterbridge_model::hash::content_hash;
 use rosterbridge_model::kind::{Kind, Row, Status};
-use rosterbridge_state::{ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunOutcome, RunStart, StateStore, StoredRecord};
+use rosterbridge_state::{
+    ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunOutcome, RunStart, StateStore,
+    StoredRecord,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -90,17 +93,40 @@ fn enrollment_type(role: &str) -> String {
     .to_string()
 }
 
-async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecord], extra_sections: &[String], extra_observers: &[String]) -> Result<CanvasView, EngineError> {
-    let users: Vec<Value> = client.get_all(&format!("/api/v1/accounts/{account}/users"), &[]).await?;
-    let users: HashMap<String, Value> = users.into_iter().filter_map(|u| Some((u.get("sis_user_id")?.as_str()?.to_string(), u))).collect();
+async fn read_canvas(
+    client: &CanvasClient,
+    account: u64,
+    records: &[StoredRecord],
+    extra_sections: &[String],
+    extra_observers: &[String],
+) -> Result<CanvasView, EngineError> {
+    let users: Vec<Value> = client
+        .get_all(&format!("/api/v1/accounts/{account}/users"), &[])
+        .await?;
+    let users: HashMap<String, Value> = users
+        .into_iter()
+        .filter_map(|u| Some((u.get("sis_user_id")?.as_str()?.to_string(), u)))
+        .collect();
     let states = ["created", "claimed", "available", "completed", "deleted"];
     let q: Vec<(&str, String)> = states.iter().map(|s| ("state[]", s.to_string())).collect();
-    let courses: Vec<Value> = client.get_all(&format!("/api/v1/accounts/{account}/courses"), &q).await?;
-    let courses: HashMap<String, Value> = courses.into_iter().filter_map(|c| Some((c.get("sis_course_id")?.as_str()?.to_string(), c))).collect();
+    let courses: Vec<Value> = client
+        .get_all(&format!("/api/v1/accounts/{account}/courses"), &q)
+        .await?;
+    let courses: HashMap<String, Value> = courses
+        .into_iter()
+        .filter_map(|c| Some((c.get("sis_course_id")?.as_str()?.to_string(), c)))
+        .collect();
     let mut sections = HashMap::new();
-    for c in courses.values().filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted")) {
-        let Some(id) = c.get("id").and_then(Value::as_i64) else { continue };
-        let list: Vec<Value> = client.get_all(&format!("/api/v1/courses/{id}/sections"), &[]).await?;
+    for c in courses
+        .values()
+        .filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted"))
+    {
+        let Some(id) = c.get("id").and_then(Value::as_i64) else {
+            continue;
+        };
+        let list: Vec<Value> = client
+            .get_all(&format!("/api/v1/courses/{id}/sections"), &[])
+            .await?;
         for sec in list {
             if let Some(sis) = sec.get("sis_section_id").and_then(Value::as_str) {
                 sections.insert(sis.to_string(), sec);
@@ -108,23 +134,46 @@ async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecor
         }
     }
     // Enrollments of the sections that hold stored enrollments.
-    let mut wanted: Vec<&str> = records.iter().filter(|r| r.kind == Kind::Enrollments).map(|r| r.row.get("section_id")).chain(extra_sections.iter().map(String::as_str)).collect();
+    let mut wanted: Vec<&str> = records
+        .iter()
+        .filter(|r| r.kind == Kind::Enrollments)
+        .map(|r| r.row.get("section_id"))
+        .chain(extra_sections.iter().map(String::as_str))
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let eq: Vec<(&str, String)> = ["active", "invited", "inactive", "completed"].iter().map(|s| ("state[]", s.to_string())).collect();
+    let eq: Vec<(&str, String)> = ["active", "invited", "inactive", "completed"]
+        .iter()
+        .map(|s| ("state[]", s.to_string()))
+        .collect();
     let mut enrollments = HashMap::new();
     for section in wanted {
         if !sections.contains_key(section) {
             continue;
         }
-        let list: Vec<Value> = client.get_all(&format!("/api/v1/sections/{}/enrollments", sis_path("sis_section_id", section)), &eq).await?;
+        let list: Vec<Value> = client
+            .get_all(
+                &format!(
+                    "/api/v1/sections/{}/enrollments",
+                    sis_path("sis_section_id", section)
+                ),
+                &eq,
+            )
+            .await?;
         for e in list {
-            enrollments.insert((section.to_string(), s(&e, "sis_user_id"), s(&e, "type")), e);
+            enrollments.insert(
+                (section.to_string(), s(&e, "sis_user_id"), s(&e, "type")),
+                e,
+            );
         }
     }
     // Observer links of the observers the state has links for (field lesson 6).
-    let mut observers: Vec<&str> =
-        records.iter().filter(|r| r.kind == Kind::UserObservers).map(|r| r.row.get("observer_id")).chain(extra_observers.iter().map(String::as_str)).collect();
+    let mut observers: Vec<&str> = records
+        .iter()
+        .filter(|r| r.kind == Kind::UserObservers)
+        .map(|r| r.row.get("observer_id"))
+        .chain(extra_observers.iter().map(String::as_str))
+        .collect();
     observers.sort_unstable();
     observers.dedup();
     let mut observees = std::collections::HashSet::new();
@@ -133,13 +182,28 @@ async fn read_canvas(client: &CanvasClient, account: u64, records: &[StoredRecor
         if !users.contains_key(observer) {
             continue;
         }
-        let list: Vec<Value> = client.get_all(&format!("/api/v1/users/{}/observees", sis_path("sis_user_id", observer)), &[]).await?;
+        let list: Vec<Value> = client
+            .get_all(
+                &format!(
+                    "/api/v1/users/{}/observees",
+                    sis_path("sis_user_id", observer)
+                ),
+                &[],
+            )
+            .await?;
         for student in list {
             observees.insert((observer.to_string(), s(&student, "sis_user_id")));
         }
         observers_read.insert(observer.to_string());
     }
-    Ok(CanvasView { users, courses, sections, enrollments, observees, observers_read })
+    Ok(CanvasView {
+        users,
+        courses,
+        sections,
+        enrollments,
+        observees,
+        observers_read,
+    })
 }
 
 fn user_name(row: &Row) -> String {
@@ -147,7 +211,9 @@ fn user_name(row: &Row) -> String {
     if !full.is_empty() {
         return full.to_string();
     }
-    format!("{} {}", row.get("first_name"), row.get("last_name")).trim().to_string()
+    format!("{} {}", row.get("first_name"), row.get("last_name"))
+        .trim()
+        .to_string()
 }
 
 type Push<'a> = dyn FnMut(&str, Option<&str>, &str, &str, bool) + 'a;
@@ -158,11 +224,25 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
     let mut drift = Vec::new();
     let mut row = r.row.clone();
     let mut push = |what: &str, field: Option<&str>, o: &str, c: &str, sticky: bool| {
-        drift.push(Drift { kind: r.kind, key: r.key.clone(), what: what.into(), field: field.map(str::to_string), ours: o.into(), canvas: c.into(), sticky });
+        drift.push(Drift {
+            kind: r.kind,
+            key: r.key.clone(),
+            what: what.into(),
+            field: field.map(str::to_string),
+            ours: o.into(),
+            canvas: c.into(),
+            sticky,
+        });
     };
     let deleted = |row: &mut Row, push: &mut Push<'_>| {
         if ours != Status::Deleted {
-            push("deleted_in_canvas", None, ours.as_str(), "deleted or missing", false);
+            push(
+                "deleted_in_canvas",
+                None,
+                ours.as_str(),
+                "deleted or missing",
+                false,
+            );
             row.set_status(Status::Deleted);
         }
     };
@@ -176,7 +256,13 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
                     row.set("full_name", &name);
                 }
                 if !login.is_empty() && login != r.row.get("login_id") {
-                    push("field", Some("login_id"), r.row.get("login_id"), &login, true);
+                    push(
+                        "field",
+                        Some("login_id"),
+                        r.row.get("login_id"),
+                        &login,
+                        true,
+                    );
                     row.set("login_id", &login);
                 }
             }
@@ -210,7 +296,11 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
             None => deleted(&mut row, &mut push),
         },
         Kind::Enrollments => {
-            let k = (r.row.get("section_id").to_string(), r.row.get("user_id").to_string(), enrollment_type(r.row.get("role")));
+            let k = (
+                r.row.get("section_id").to_string(),
+                r.row.get("user_id").to_string(),
+                enrollment_type(r.row.get("role")),
+            );
             match view.enrollments.get(&k) {
                 Some(e) => {
                     let state = s(e, "enrollment_state");
@@ -221,7 +311,13 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
                         _ => Status::Deleted,
                     };
                     if canvas != ours && ours != Status::Deleted {
-                        push("state", Some("status"), ours.as_str(), canvas.as_str(), false);
+                        push(
+                            "state",
+                            Some("status"),
+                            ours.as_str(),
+                            canvas.as_str(),
+                            false,
+                        );
                         row.set_status(canvas);
                     }
                 }
@@ -232,7 +328,9 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
             let observer = r.row.get("observer_id").to_string();
             let student = r.row.get("student_id").to_string();
             // An observer gone from Canvas takes its links with it.
-            if (view.observers_read.contains(&observer) || !view.users.contains_key(&observer)) && !view.observees.contains(&(observer, student)) {
+            if (view.observers_read.contains(&observer) || !view.users.contains_key(&observer))
+                && !view.observees.contains(&(observer, student))
+            {
                 deleted(&mut row, &mut push);
             }
         }
@@ -245,9 +343,19 @@ fn compare(r: &StoredRecord, view: &CanvasView) -> (Vec<Drift>, Option<Row>) {
 /// Remaster: desired objects (in the source now) that Canvas holds but the state does not
 /// know; adopted with the source's row, so the next plan sends nothing for them. Canvas
 /// objects that are not in the source are left alone (never adopted, never deactivated).
-fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collections::HashSet<(Kind, String)>) -> Vec<(Kind, String, Row, Option<i64>)> {
+fn adopt_rows(
+    desired: &DesiredState,
+    view: &CanvasView,
+    known: &std::collections::HashSet<(Kind, String)>,
+) -> Vec<(Kind, String, Row, Option<i64>)> {
     let mut out = Vec::new();
-    for kind in [Kind::Users, Kind::Courses, Kind::Sections, Kind::Enrollments, Kind::UserObservers] {
+    for kind in [
+        Kind::Users,
+        Kind::Courses,
+        Kind::Sections,
+        Kind::Enrollments,
+        Kind::UserObservers,
+    ] {
         for i in 0..desired.len(kind) {
             let key = desired.key(kind, i);
             if known.contains(&(kind, key.clone())) {
@@ -256,16 +364,26 @@ fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collection
             let row = desired.row(kind, i);
             let found = match kind {
                 Kind::Users => view.users.get(&key),
-                Kind::Courses => view.courses.get(&key).filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted")),
+                Kind::Courses => view
+                    .courses
+                    .get(&key)
+                    .filter(|c| c.get("workflow_state").and_then(Value::as_str) != Some("deleted")),
                 Kind::Sections => view.sections.get(&key),
                 Kind::UserObservers => {
-                    let link = (row.get("observer_id").to_string(), row.get("student_id").to_string());
+                    let link = (
+                        row.get("observer_id").to_string(),
+                        row.get("student_id").to_string(),
+                    );
                     if view.observees.contains(&link) {
                         out.push((kind, key, row, None));
                     }
                     continue;
                 }
-                _ => view.enrollments.get(&(row.get("section_id").to_string(), row.get("user_id").to_string(), enrollment_type(row.get("role")))),
+                _ => view.enrollments.get(&(
+                    row.get("section_id").to_string(),
+                    row.get("user_id").to_string(),
+                    enrollment_type(row.get("role")),
+                )),
             };
             if let Some(v) = found {
                 out.push((kind, key, row, v.get("id").and_then(Value::as_i64)));
@@ -277,23 +395,56 @@ fn adopt_rows(desired: &DesiredState, view: &CanvasView, known: &std::collection
 
 /// Reads Canvas, reports drift and, per `mode`, writes the state.
 /// `desired` (the source, mapped) is needed for [`Mode::Remaster`] only.
-pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desired: Option<&DesiredState>) -> Result<ReconcileReport, EngineError> {
+pub fn reconcile(
+    config: &Config,
+    store: &mut dyn StateStore,
+    mode: Mode,
+    desired: Option<&DesiredState>,
+) -> Result<ReconcileReport, EngineError> {
     let snapshot = store.snapshot()?;
-    let mut ids: Vec<i64> = snapshot.values().filter(|e| matches!(e.kind, Kind::Users | Kind::Courses | Kind::Sections | Kind::Enrollments | Kind::UserObservers)).map(|e| e.id).collect();
+    let mut ids: Vec<i64> = snapshot
+        .values()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::Users
+                    | Kind::Courses
+                    | Kind::Sections
+                    | Kind::Enrollments
+                    | Kind::UserObservers
+            )
+        })
+        .map(|e| e.id)
+        .collect();
     ids.sort_unstable();
     drop(snapshot);
     let records = store.load_records(&ids)?;
     let client = crate::canvas_client(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| EngineError::Refused(format!("cannot start a runtime: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::Refused(format!("cannot start a runtime: {e}")))?;
     let extra_sections: Vec<String> = match (mode, desired) {
-        (Mode::Remaster, Some(d)) => d.sections.iter().map(|s| s.sis_id.as_str().to_string()).collect(),
+        (Mode::Remaster, Some(d)) => d
+            .sections
+            .iter()
+            .map(|s| s.sis_id.as_str().to_string())
+            .collect(),
         _ => Vec::new(),
     };
     let extra_observers: Vec<String> = match (mode, desired) {
-        (Mode::Remaster, Some(d)) => (0..d.len(Kind::UserObservers)).map(|i| d.row(Kind::UserObservers, i).get("observer_id").to_string()).collect(),
+        (Mode::Remaster, Some(d)) => (0..d.len(Kind::UserObservers))
+            .map(|i| d.row(Kind::UserObservers, i).get("observer_id").to_string())
+            .collect(),
         _ => Vec::new(),
     };
-    let view = runtime.block_on(read_canvas(&client, config.canvas.account_id, &records, &extra_sections, &extra_observers))?;
+    let view = runtime.block_on(read_canvas(
+        &client,
+        config.canvas.account_id,
+        &records,
+        &extra_sections,
+        &extra_observers,
+    ))?;
 
     let mut drift = Vec::new();
     let mut repairs: Vec<(&StoredRecord, Row)> = Vec::new();
@@ -307,26 +458,58 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desire
         }
     }
     let mut notes = vec!["accounts and terms are not compared".to_string()];
-    if drift.iter().any(|d| d.sticky) && !config.canvas.override_sis_stickiness && config.canvas.mode == rosterbridge_config::CanvasMode::SisImport {
+    if drift.iter().any(|d| d.sticky)
+        && !config.canvas.override_sis_stickiness
+        && config.canvas.mode == rosterbridge_config::CanvasMode::SisImport
+    {
         notes.push("fields edited in Canvas are sticky: a SIS import will not overwrite them unless [canvas] override_sis_stickiness = true (or mode = \"rest\")".into());
     }
-    let known: std::collections::HashSet<(Kind, String)> = records.iter().map(|r| (r.kind, r.key.clone())).collect();
+    let known: std::collections::HashSet<(Kind, String)> =
+        records.iter().map(|r| (r.kind, r.key.clone())).collect();
     let unknown = match (mode, desired) {
         (Mode::Remaster, Some(d)) => adopt_rows(d, &view, &known),
-        (Mode::Remaster, None) => return Err(EngineError::Refused("remaster needs the source: it adopts only objects the source still has".into())),
+        (Mode::Remaster, None) => {
+            return Err(EngineError::Refused(
+                "remaster needs the source: it adopts only objects the source still has".into(),
+            ))
+        }
         _ => Vec::new(),
     };
     for (kind, key, _, _) in &unknown {
-        drift.push(Drift { kind: *kind, key: key.clone(), what: "unknown_to_state".into(), field: None, ours: String::new(), canvas: "present".into(), sticky: false });
+        drift.push(Drift {
+            kind: *kind,
+            key: key.clone(),
+            what: "unknown_to_state".into(),
+            field: None,
+            ours: String::new(),
+            canvas: "present".into(),
+            sticky: false,
+        });
     }
 
-    let mut report = ReconcileReport { run: None, checked, drift, written: 0, adopted: unknown.len(), notes };
+    let mut report = ReconcileReport {
+        run: None,
+        checked,
+        drift,
+        written: 0,
+        adopted: unknown.len(),
+        notes,
+    };
     if mode == Mode::Report || (repairs.is_empty() && unknown.is_empty()) {
         return Ok(report);
     }
     let _lock = crate::lock::acquire(&config.state_path)?;
-    let command = if mode == Mode::Remaster { "reconcile --remaster" } else { "reconcile --repair" };
-    let run = store.begin_run(&RunStart { command: command.into(), profile: None, started_at: now(), owner: crate::this_process() })?;
+    let command = if mode == Mode::Remaster {
+        "reconcile --remaster"
+    } else {
+        "reconcile --repair"
+    };
+    let run = store.begin_run(&RunStart {
+        command: command.into(),
+        profile: crate::ops::profile_name(config),
+        started_at: now(),
+        owner: crate::this_process(),
+    })?;
     let how = format!("{command}: Canvas's values");
     let mut outcomes: Vec<ChangeOutcome> = repairs
         .iter()
@@ -340,15 +523,19 @@ pub fn reconcile(config: &Config, store: &mut dyn StateStore, mode: Mode, desire
             ownership: r.ownership,
         })
         .collect();
-    outcomes.extend(unknown.iter().map(|(kind, key, row, canvas_id)| ChangeOutcome {
-        kind: *kind,
-        key: key.clone(),
-        row: row.clone(),
-        content_hash: content_hash(row),
-        result: OutcomeResult::Applied { how: how.clone() },
-        canvas_id: *canvas_id,
-        ownership: Ownership::Adopted,
-    }));
+    outcomes.extend(
+        unknown
+            .iter()
+            .map(|(kind, key, row, canvas_id)| ChangeOutcome {
+                kind: *kind,
+                key: key.clone(),
+                row: row.clone(),
+                content_hash: content_hash(row),
+                result: OutcomeResult::Applied { how: how.clone() },
+                canvas_id: *canvas_id,
+                ownership: Ownership::Adopted,
+            }),
+    );
     let version = store.snapshot()?.version;
     let recorded = store.record_outcomes(run, version, &outcomes);
     let (outcome, message) = match &recorded {

@@ -17,7 +17,9 @@ use rosterbridge_model::hash::content_hash;
 use rosterbridge_model::kind::{Kind, Row, Status};
 use rosterbridge_plan::{Action, Change, Plan, Reason, Removed, Safety, Target};
 use rosterbridge_sink::{ChangeResult, Sink};
-use rosterbridge_state::{ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunId, RunOutcome, RunStart, StateStore};
+use rosterbridge_state::{
+    ChangeOutcome, OutcomeResult, Ownership, RunFinish, RunId, RunOutcome, RunStart, StateStore,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -75,7 +77,15 @@ fn plan_of(rows: Vec<(Kind, String, Row, Action)>, base_version: u64) -> Plan {
     // Creates/updates/reactivations in dependency order, then removals in reverse order.
     rows.sort_by_key(|(k, key, _, a)| {
         let r = Kind::ALL.iter().position(|x| x == k).unwrap_or(0);
-        (a.is_removal(), if a.is_removal() { Kind::ALL.len() - r } else { r }, key.clone())
+        (
+            a.is_removal(),
+            if a.is_removal() {
+                Kind::ALL.len() - r
+            } else {
+                r
+            },
+            key.clone(),
+        )
     });
     let mut plan = Plan {
         base_version,
@@ -104,21 +114,47 @@ fn plan_of(rows: Vec<(Kind, String, Row, Action)>, base_version: u64) -> Plan {
 
 /// Reverses run `target`. `sink` is the sink to send inverse rows through (the configured
 /// Canvas sink, or a folder sink for runs that went to a folder).
-pub fn undo(config: &Config, store: &mut dyn StateStore, target: RunId, force: bool, sink: &mut dyn Sink, observer: &dyn Observer) -> Result<UndoReport, EngineError> {
-    let record = store.run(target)?.ok_or_else(|| EngineError::Refused(format!("there is no run {target}; see `rosterbridge runs`")))?;
-    if !matches!(record.outcome, RunOutcome::Succeeded | RunOutcome::PartialFailure) {
-        return Err(EngineError::Refused(format!("run {target} ended {}: it changed nothing to undo", record.outcome.as_str())));
+pub fn undo(
+    config: &Config,
+    store: &mut dyn StateStore,
+    target: RunId,
+    force: bool,
+    sink: &mut dyn Sink,
+    observer: &dyn Observer,
+) -> Result<UndoReport, EngineError> {
+    let record = store.run(target)?.ok_or_else(|| {
+        EngineError::Refused(format!("there is no run {target}; see `rosterbridge runs`"))
+    })?;
+    if !matches!(
+        record.outcome,
+        RunOutcome::Succeeded | RunOutcome::PartialFailure
+    ) {
+        return Err(EngineError::Refused(format!(
+            "run {target} ended {}: it changed nothing to undo",
+            record.outcome.as_str()
+        )));
     }
     if record.command == "undo" {
-        return Err(EngineError::Refused(format!("run {target} is itself an undo; run sync to re-apply the source")));
+        return Err(EngineError::Refused(format!(
+            "run {target} is itself an undo; run sync to re-apply the source"
+        )));
     }
     if let Some(by) = store.meta(&format!("undone.{target}"))? {
-        return Err(EngineError::Refused(format!("run {target} was already undone by run {by}")));
+        return Err(EngineError::Refused(format!(
+            "run {target} was already undone by run {by}"
+        )));
     }
     let later: Vec<RunId> = store
         .runs(10_000)?
         .into_iter()
-        .filter(|r| r.id > target && is_sync(&r.command) && matches!(r.outcome, RunOutcome::Succeeded | RunOutcome::PartialFailure))
+        .filter(|r| {
+            r.id > target
+                && is_sync(&r.command)
+                && matches!(
+                    r.outcome,
+                    RunOutcome::Succeeded | RunOutcome::PartialFailure
+                )
+        })
         .map(|r| r.id)
         .filter(|id| store.meta(&format!("undone.{id}")).ok().flatten().is_none())
         .collect();
@@ -135,24 +171,59 @@ pub fn undo(config: &Config, store: &mut dyn StateStore, target: RunId, force: b
     let entries = ops::read_journal(&journal_path)?;
 
     let _lock = crate::lock::acquire(&config.state_path)?;
-    let run = store.begin_run(&RunStart { command: "undo".into(), profile: None, started_at: now(), owner: crate::this_process() })?;
+    let run = store.begin_run(&RunStart {
+        command: "undo".into(),
+        profile: record.profile.clone(),
+        started_at: now(),
+        owner: crate::this_process(),
+    })?;
     let archive = archive_dir(config, run);
-    std::fs::create_dir_all(&archive).map_err(|source| EngineError::Archive { path: archive.clone(), source })?;
-    let result = undo_inner(config, store, &record, &entries, sink, observer, run, &archive);
+    std::fs::create_dir_all(&archive).map_err(|source| EngineError::Archive {
+        path: archive.clone(),
+        source,
+    })?;
+    let result = undo_inner(
+        config, store, &record, &entries, sink, observer, run, &archive,
+    );
     let (outcome, message, summary) = match &result {
         Ok(r) => (
-            if r.rejected == 0 { RunOutcome::Succeeded } else { RunOutcome::PartialFailure },
-            Some(format!("undo of run {target}: {} change(s) reverted ({}), {} rejected", r.reverted, r.how, r.rejected)),
+            if r.rejected == 0 {
+                RunOutcome::Succeeded
+            } else {
+                RunOutcome::PartialFailure
+            },
+            Some(format!(
+                "undo of run {target}: {} change(s) reverted ({}), {} rejected",
+                r.reverted, r.how, r.rejected
+            )),
             json!({ "undo_of": target, "how": r.how, "applied": r.reverted, "rejected": r.rejected, "notes": r.notes, "sink": sink.name() }),
         ),
-        Err(e) => (RunOutcome::Failed, Some(e.to_string()), json!({ "undo_of": target })),
+        Err(e) => (
+            RunOutcome::Failed,
+            Some(e.to_string()),
+            json!({ "undo_of": target }),
+        ),
     };
     let artifacts = {
-        let mut v: Vec<String> = std::fs::read_dir(&archive).into_iter().flatten().flatten().map(|e| e.path().display().to_string()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(&archive)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().display().to_string())
+            .collect();
         v.sort();
         v
     };
-    store.finish_run(run, &RunFinish { outcome, ended_at: now(), summary, message, artifacts })?;
+    store.finish_run(
+        run,
+        &RunFinish {
+            outcome,
+            ended_at: now(),
+            summary,
+            message,
+            artifacts,
+        },
+    )?;
     if result.is_ok() {
         store.set_meta(&format!("undone.{target}"), &run.to_string())?;
     }
@@ -189,13 +260,28 @@ fn undo_inner(
         .filter(|e| !e.adopted)
         .map(|e| {
             let (row, action) = inverse(e);
-            (e.kind, e.key.clone(), row, action, e.canvas_id, e.before.is_none())
+            (
+                e.kind,
+                e.key.clone(),
+                row,
+                action,
+                e.canvas_id,
+                e.before.is_none(),
+            )
         })
         .collect();
     let import_id = record
         .artifacts
         .iter()
-        .filter_map(|a| std::path::Path::new(a).file_name()?.to_str()?.strip_prefix(&format!("run-{target}-sis-import-"))?.strip_suffix(".json")?.parse::<i64>().ok())
+        .filter_map(|a| {
+            std::path::Path::new(a)
+                .file_name()?
+                .to_str()?
+                .strip_prefix(&format!("run-{target}-sis-import-"))?
+                .strip_suffix(".json")?
+                .parse::<i64>()
+                .ok()
+        })
         .next();
     let was_sis_import = record.summary.get("sink").and_then(|s| s.as_str()) == Some("sis_import");
     let mut outcomes: Vec<ChangeOutcome> = Vec::new();
@@ -216,7 +302,12 @@ fn undo_inner(
                 outcomes.push(outcome(*kind, key, row, *canvas_id, *created, &how));
             }
         }
-        to_send = inverses.iter().enumerate().filter(|(_, i)| i.3 == Action::Update).map(|(n, _)| n).collect();
+        to_send = inverses
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.3 == Action::Update)
+            .map(|(n, _)| n)
+            .collect();
         if !to_send.is_empty() {
             notes.push(format!("{} field update(s) sent back as a SIS import of the previous rows (restore_states reverts states only)", to_send.len()));
         }
@@ -225,21 +316,47 @@ fn undo_inner(
         to_send = (0..inverses.len()).collect();
     }
     if !to_send.is_empty() {
-        let plan = plan_of(to_send.iter().map(|i| (inverses[*i].0, inverses[*i].1.clone(), inverses[*i].2.clone(), inverses[*i].3)).collect(), 0);
+        let plan = plan_of(
+            to_send
+                .iter()
+                .map(|i| {
+                    (
+                        inverses[*i].0,
+                        inverses[*i].1.clone(),
+                        inverses[*i].2.clone(),
+                        inverses[*i].3,
+                    )
+                })
+                .collect(),
+            0,
+        );
         let report = sink.apply(&plan, run, archive, &crate::SinkObserver(observer))?;
         if report.results.len() != plan.changes.len() {
-            return Err(EngineError::SinkContract { sink: sink.name(), got: report.results.len(), want: plan.changes.len() });
+            return Err(EngineError::SinkContract {
+                sink: sink.name(),
+                got: report.results.len(),
+                want: plan.changes.len(),
+            });
         }
         notes.extend(report.notes.iter().cloned());
         for (c, r) in plan.changes.iter().zip(&report.results) {
             let key = plan.key(c);
             let row = plan.row(c);
-            let created = inverses.iter().find(|i| i.0 == c.kind && i.1 == key).is_some_and(|i| i.5);
+            let created = inverses
+                .iter()
+                .find(|i| i.0 == c.kind && i.1 == key)
+                .is_some_and(|i| i.5);
             match r {
-                ChangeResult::Applied { canvas_id, .. } => outcomes.push(outcome(c.kind, &key, &row, *canvas_id, created, &how)),
+                ChangeResult::Applied { canvas_id, .. } => {
+                    outcomes.push(outcome(c.kind, &key, &row, *canvas_id, created, &how))
+                }
                 ChangeResult::Rejected { message } => {
                     rejected += 1;
-                    notes.push(format!("{} {}: {message}", c.kind, rosterbridge_plan::display(&key)));
+                    notes.push(format!(
+                        "{} {}: {message}",
+                        c.kind,
+                        rosterbridge_plan::display(&key)
+                    ));
                 }
             }
         }
@@ -248,7 +365,14 @@ fn undo_inner(
         let version = store.snapshot()?.version;
         store.record_outcomes(run, version, &outcomes)?;
     }
-    Ok(UndoReport { run, undid: target, how, reverted: outcomes.len(), rejected, notes })
+    Ok(UndoReport {
+        run,
+        undid: target,
+        how,
+        reverted: outcomes.len(),
+        rejected,
+        notes,
+    })
 }
 
 /// Runs that send a plan to Canvas (not undo or reconcile).
@@ -258,23 +382,39 @@ pub fn is_sync(command: &str) -> bool {
     SYNC_COMMANDS.contains(&command)
 }
 
-fn outcome(kind: Kind, key: &str, row: &Row, canvas_id: Option<i64>, _created: bool, how: &str) -> ChangeOutcome {
+fn outcome(
+    kind: Kind,
+    key: &str,
+    row: &Row,
+    canvas_id: Option<i64>,
+    _created: bool,
+    how: &str,
+) -> ChangeOutcome {
     ChangeOutcome {
         kind,
         key: key.to_string(),
         row: row.clone(),
         content_hash: content_hash(row),
-        result: OutcomeResult::Applied { how: format!("undo: {how}") },
+        result: OutcomeResult::Applied {
+            how: format!("undo: {how}"),
+        },
         canvas_id,
         ownership: Ownership::Created,
     }
 }
 
 /// `PUT restore_states` and wait for its progress to finish.
-fn restore_states(config: &Config, import_id: i64, archive: &std::path::Path) -> Result<(), EngineError> {
+fn restore_states(
+    config: &Config,
+    import_id: i64,
+    archive: &std::path::Path,
+) -> Result<(), EngineError> {
     let client = crate::canvas_client(config)?;
     let account = config.canvas.account_id;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| EngineError::Refused(format!("cannot start a runtime: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::Refused(format!("cannot start a runtime: {e}")))?;
     runtime.block_on(async {
         let path = format!("/api/v1/accounts/{account}/sis_imports/{import_id}/restore_states");
         let progress: serde_json::Value = client.write(reqwest::Method::PUT, &path, vec![("undelete_only".into(), "false".into())], Retry::Safe).await?;

@@ -3,7 +3,9 @@
 //! generated district.
 
 use rosterbridge_config::Config;
-use rosterbridge_engine::{apply, open_memory_store, prepare, source, ApplyOptions, Prepared, Quiet};
+use rosterbridge_engine::{
+    apply, open_memory_store, prepare, source, ApplyOptions, Prepared, Quiet,
+};
 use rosterbridge_sandbox_roster::{ProviderConfig, RunningProvider};
 use std::path::Path;
 
@@ -28,9 +30,18 @@ struct District {
 
 fn district() -> District {
     let dir = tempfile::tempdir().unwrap();
-    rosterbridge_generate::write_oneroster_csv(&rosterbridge_generate::DistrictSpec::base(300, 21), &dir.path().join("district"), &|_, _, _| {}).unwrap();
-    let csv = plan_of(&config(dir.path(), "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n"));
-    let roster = rosterbridge_sandbox_roster::load_oneroster_csv(&dir.path().join("district")).unwrap();
+    rosterbridge_generate::write_oneroster_csv(
+        &rosterbridge_generate::DistrictSpec::base(300, 21),
+        &dir.path().join("district"),
+        &|_, _, _| {},
+    )
+    .unwrap();
+    let csv = plan_of(&config(
+        dir.path(),
+        "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n",
+    ));
+    let roster =
+        rosterbridge_sandbox_roster::load_oneroster_csv(&dir.path().join("district")).unwrap();
     let provider = RunningProvider::start(roster, ProviderConfig::default()).unwrap();
     District { dir, provider, csv }
 }
@@ -48,7 +59,10 @@ fn oneroster_rest_1_1_and_1_2_plan_exactly_what_the_csv_export_plans() {
     assert_eq!(rest.plan.desired, d.csv.plan.desired);
     assert_eq!(rest.plan.summary, d.csv.plan.summary);
     let counts = source::check_source(&c).unwrap();
-    assert_eq!(counts.iter().find(|(c, _)| c == "users").unwrap().1, Some(d.csv.roster.users as u64));
+    assert_eq!(
+        counts.iter().find(|(c, _)| c == "users").unwrap().1,
+        Some(d.csv.roster.users as u64)
+    );
 
     std::env::set_var("RB_TEST_OR2_SECRET", "sandbox-client-secret");
     let c = config(
@@ -68,8 +82,25 @@ fn oneroster_rest_1_1_and_1_2_plan_exactly_what_the_csv_export_plans() {
 fn clever_and_generic_csv_plan_the_same_people_classes_and_enrollments() {
     let d = district();
     std::env::set_var("RB_TEST_CLEVER", "sandbox-district-token");
-    let clever = plan_of(&config(d.dir.path(), &format!("[source]\nkind = \"clever\"\nbase_url = \"{}\"\ntoken_env = \"RB_TEST_CLEVER\"\n", d.provider.clever_url())));
-    assert_eq!((clever.roster.users, clever.roster.classes, clever.roster.enrollments), (d.csv.roster.users, d.csv.roster.classes, d.csv.roster.enrollments));
+    let clever = plan_of(&config(
+        d.dir.path(),
+        &format!(
+            "[source]\nkind = \"clever\"\nbase_url = \"{}\"\ntoken_env = \"RB_TEST_CLEVER\"\n",
+            d.provider.clever_url()
+        ),
+    ));
+    assert_eq!(
+        (
+            clever.roster.users,
+            clever.roster.classes,
+            clever.roster.enrollments
+        ),
+        (
+            d.csv.roster.users,
+            d.csv.roster.classes,
+            d.csv.roster.enrollments
+        )
+    );
 
     let sis = plan_of(&config(
         d.dir.path(),
@@ -116,16 +147,36 @@ fn an_incremental_rest_run_after_an_apply_plans_no_changes() {
     let first = prepare(&c, &store, &Quiet).unwrap();
     let out = d.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let mut sink = rosterbridge_sink::folder::FolderSink { out_dir: out.clone() };
-    apply(&c, &mut store, &first, &mut sink, ApplyOptions { allow_removals: true, ..Default::default() }, &Quiet, "apply").unwrap();
+    let mut sink = rosterbridge_sink::folder::FolderSink {
+        out_dir: out.clone(),
+    };
+    apply(
+        &c,
+        &mut store,
+        &first,
+        &mut sink,
+        ApplyOptions {
+            allow_removals: true,
+            ..Default::default()
+        },
+        &Quiet,
+        "apply",
+    )
+    .unwrap();
     let saved = rosterbridge_state::StateStore::source_tables(&store).unwrap();
-    assert!(saved.iter().any(|t| t.file == rosterbridge_source_oneroster_rest::CURSOR_FILE));
+    assert!(saved
+        .iter()
+        .any(|t| t.file == rosterbridge_source_oneroster_rest::CURSOR_FILE));
 
     let before = d.provider.state.requests();
     let second = prepare(&c, &store, &Quiet).unwrap();
     assert!(second.plan.is_empty(), "{:?}", second.plan.summary);
     // One page per collection: nothing changed since the cursor.
-    assert!(d.provider.state.requests() - before <= 6, "{} requests", d.provider.state.requests() - before);
+    assert!(
+        d.provider.state.requests() - before <= 6,
+        "{} requests",
+        d.provider.state.requests() - before
+    );
 
     let renamed = d.provider.state.mutate(|data| {
         let id = data.roster.users[1].sourced_id.to_string();
@@ -134,7 +185,14 @@ fn an_incremental_rest_run_after_an_apply_plans_no_changes() {
     });
     let third = prepare(&c, &store, &Quiet).unwrap();
     assert_eq!(third.plan.changes.len(), 1, "{:?}", third.plan.summary);
-    assert!(third.plan.changes_of(rosterbridge_model::Kind::Users).count() == 1, "{renamed}");
+    assert!(
+        third
+            .plan
+            .changes_of(rosterbridge_model::Kind::Users)
+            .count()
+            == 1,
+        "{renamed}"
+    );
 }
 
 #[test]
@@ -146,5 +204,9 @@ fn a_missing_secret_names_the_variable() {
     );
     let store = open_memory_store().unwrap();
     let err = prepare(&c, &store, &Quiet).unwrap_err();
-    assert!(err.to_string().contains("RB_TEST_UNSET_SECRET (named by `source.client_secret_env`) is not set"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("RB_TEST_UNSET_SECRET (named by `source.client_secret_env`) is not set"),
+        "{err}"
+    );
 }

@@ -32,15 +32,36 @@ fn joined(a: &str, b: &str) -> SisId {
 }
 
 /// The sub-accounts of the configured levels, and each class's account (deepest level).
-fn accounts(roster: &Roster, config: &MappingConfig, class_terms: &[ClassTerm], masks: &Masks, idx: &Index<'_>) -> (Vec<cv::Account>, Vec<Option<SisId>>) {
+fn accounts(
+    roster: &Roster,
+    config: &MappingConfig,
+    class_terms: &[ClassTerm],
+    masks: &Masks,
+    idx: &Index<'_>,
+) -> (Vec<cv::Account>, Vec<Option<SisId>>) {
     let mut out: BTreeMap<SisId, cv::Account> = BTreeMap::new();
     let root = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
     if let Some(r) = &config.root_account {
-        out.insert(SisId::new(&r.sis_id), cv::Account { sis_id: SisId::new(&r.sis_id), integration_id: None, parent: None, name: Str::new(&r.name), src: None });
+        out.insert(
+            SisId::new(&r.sis_id),
+            cv::Account {
+                sis_id: SisId::new(&r.sis_id),
+                integration_id: None,
+                parent: None,
+                name: Str::new(&r.name),
+                src: None,
+            },
+        );
     }
     let levels = &config.accounts.levels;
     let mut add = |sis: SisId, parent: Option<SisId>, name: Str, src| {
-        out.entry(sis.clone()).or_insert(cv::Account { sis_id: sis, integration_id: None, parent, name, src });
+        out.entry(sis.clone()).or_insert(cv::Account {
+            sis_id: sis,
+            integration_id: None,
+            parent,
+            name,
+            src,
+        });
     };
     // Org levels for every school in scope, as the default does.
     for (oi, org) in roster.orgs.iter().enumerate() {
@@ -52,12 +73,22 @@ fn accounts(roster: &Roster, config: &MappingConfig, class_terms: &[ClassTerm], 
             match level {
                 AccountLevel::Institute => {
                     if let Some(d) = org.parent.as_ref().and_then(|p| idx.org(p.as_str())) {
-                        add(d.sourced_id.clone(), parent.clone(), d.name.clone(), Some(d.src));
+                        add(
+                            d.sourced_id.clone(),
+                            parent.clone(),
+                            d.name.clone(),
+                            Some(d.src),
+                        );
                         parent = Some(d.sourced_id.clone());
                     }
                 }
                 AccountLevel::School => {
-                    add(org.sourced_id.clone(), parent.clone(), org.name.clone(), Some(org.src));
+                    add(
+                        org.sourced_id.clone(),
+                        parent.clone(),
+                        org.name.clone(),
+                        Some(org.src),
+                    );
                     break;
                 }
                 _ => break,
@@ -75,27 +106,51 @@ fn accounts(roster: &Roster, config: &MappingConfig, class_terms: &[ClassTerm], 
         for level in levels {
             match level {
                 AccountLevel::Institute => {
-                    if let Some(d) = school.and_then(|s| s.parent.as_ref()).and_then(|p| idx.org(p.as_str())) {
-                        add(d.sourced_id.clone(), parent.clone(), d.name.clone(), Some(d.src));
+                    if let Some(d) = school
+                        .and_then(|s| s.parent.as_ref())
+                        .and_then(|p| idx.org(p.as_str()))
+                    {
+                        add(
+                            d.sourced_id.clone(),
+                            parent.clone(),
+                            d.name.clone(),
+                            Some(d.src),
+                        );
                         parent = Some(d.sourced_id.clone());
                     }
                 }
                 AccountLevel::School => {
-                    let name = school.map(|s| s.name.clone()).unwrap_or_else(|| Str::new(class.school.as_str()));
-                    add(class.school.clone(), parent.clone(), name, school.map(|s| s.src));
+                    let name = school
+                        .map(|s| s.name.clone())
+                        .unwrap_or_else(|| Str::new(class.school.as_str()));
+                    add(
+                        class.school.clone(),
+                        parent.clone(),
+                        name,
+                        school.map(|s| s.src),
+                    );
                     parent = Some(class.school.clone());
                 }
                 AccountLevel::Grade => {
                     if let Some(g) = class.grades.first() {
-                        let sis = joined(parent.as_ref().map(|p| p.as_str()).unwrap_or("root"), &format!("grade-{g}"));
+                        let sis = joined(
+                            parent.as_ref().map(|p| p.as_str()).unwrap_or("root"),
+                            &format!("grade-{g}"),
+                        );
                         add(sis.clone(), parent.clone(), compact_name("Grade ", g), None);
                         parent = Some(sis);
                     }
                 }
                 AccountLevel::MarkingPeriod => {
                     if let Some(t) = class_terms.get(ci).and_then(|t| t.term.as_ref()) {
-                        let sis = joined(parent.as_ref().map(|p| p.as_str()).unwrap_or("root"), t.as_str());
-                        let name = idx.session(t.as_str()).map(|s| s.title.clone()).unwrap_or_else(|| Str::new(t.as_str()));
+                        let sis = joined(
+                            parent.as_ref().map(|p| p.as_str()).unwrap_or("root"),
+                            t.as_str(),
+                        );
+                        let name = idx
+                            .session(t.as_str())
+                            .map(|s| s.title.clone())
+                            .unwrap_or_else(|| Str::new(t.as_str()));
                         add(sis.clone(), parent.clone(), name, None);
                         parent = Some(sis);
                     }
@@ -115,7 +170,12 @@ fn compact_name(prefix: &str, v: &str) -> Str {
 
 /// The subjects of a class for the group-subject shapes: its subject codes, else its course.
 fn subjects_of(class: &rosterbridge_model::roster::Class) -> Vec<&str> {
-    let mut v: Vec<&str> = class.subject_codes.iter().map(|s| s.as_str()).filter(|s| !s.trim().is_empty()).collect();
+    let mut v: Vec<&str> = class
+        .subject_codes
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .collect();
     v.dedup();
     if v.is_empty() {
         v.push(class.course.as_str());
@@ -123,16 +183,27 @@ fn subjects_of(class: &rosterbridge_model::roster::Class) -> Vec<&str> {
     v
 }
 
-pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, class_terms: &[ClassTerm], masks: &Masks) -> Shaped {
+pub fn build(
+    roster: &Roster,
+    config: &MappingConfig,
+    template: CourseTemplate,
+    class_terms: &[ClassTerm],
+    masks: &Masks,
+) -> Shaped {
     let idx = Index::new(roster);
     let (accounts, class_account) = if config.accounts.is_default() {
         // Schools as the default mapping makes them (root, then schools; filtered by scope).
         let (a, _) = accounts(roster, config, class_terms, masks, &idx);
-        let account_ids: rustc_hash::FxHashSet<&str> = a.iter().map(|x| x.sis_id.as_str()).collect();
+        let account_ids: rustc_hash::FxHashSet<&str> =
+            a.iter().map(|x| x.sis_id.as_str()).collect();
         let ca = roster
             .classes
             .iter()
-            .map(|c| account_ids.contains(c.school.as_str()).then(|| c.school.clone()))
+            .map(|c| {
+                account_ids
+                    .contains(c.school.as_str())
+                    .then(|| c.school.clone())
+            })
             .collect();
         (a, ca)
     } else {
@@ -152,13 +223,35 @@ pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, 
         let ct = class_terms.get(ci).cloned().unwrap_or_default();
         let term_id = ct.term.as_ref().map(|t| t.as_str());
         let account = class_account.get(ci).cloned().flatten();
-        let course_row = |sis: SisId, short: Str, long: Str, term: Option<SisId>, ctx: &fields::ClassContext<'_>| {
-            let mut c = cv::Course { sis_id: sis, integration_id: None, short_name: short, long_name: long, account: account.clone(), term, start: ct.start, end: ct.end, src: Some(class.src) };
+        let course_row = |sis: SisId,
+                          short: Str,
+                          long: Str,
+                          term: Option<SisId>,
+                          ctx: &fields::ClassContext<'_>| {
+            let mut c = cv::Course {
+                sis_id: sis,
+                integration_id: None,
+                short_name: short,
+                long_name: long,
+                account: account.clone(),
+                term,
+                start: ct.start,
+                end: ct.end,
+                src: Some(class.src),
+            };
             fields::apply_course(&mut c, ctx, rules);
             c
         };
         let section_row = |sis: SisId, course: SisId, name: Str, ctx: &fields::ClassContext<'_>| {
-            let mut s = cv::Section { sis_id: sis, integration_id: None, course, name, start: None, end: None, src: Some(class.src) };
+            let mut s = cv::Section {
+                sis_id: sis,
+                integration_id: None,
+                course,
+                name,
+                start: None,
+                end: None,
+                src: Some(class.src),
+            };
             fields::apply_section(&mut s, ctx, rules);
             s
         };
@@ -167,15 +260,29 @@ pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, 
                 .class_code
                 .clone()
                 .filter(|c| !c.trim().is_empty())
-                .or_else(|| idx.course(class.course.as_str()).and_then(|c| c.course_code.clone()))
+                .or_else(|| {
+                    idx.course(class.course.as_str())
+                        .and_then(|c| c.course_code.clone())
+                })
                 .filter(|c| !c.trim().is_empty())
                 .unwrap_or_else(|| class.title.clone())
         };
         match template {
             CourseTemplate::PeriodGroup => {
                 let ctx = idx.context(class, term_id, None);
-                courses.push(course_row(class.sourced_id.clone(), default_short(), class.title.clone(), ct.term.clone(), &ctx));
-                sections.push(section_row(class.sourced_id.clone(), class.sourced_id.clone(), class.title.clone(), &ctx));
+                courses.push(course_row(
+                    class.sourced_id.clone(),
+                    default_short(),
+                    class.title.clone(),
+                    ct.term.clone(),
+                    &ctx,
+                ));
+                sections.push(section_row(
+                    class.sourced_id.clone(),
+                    class.sourced_id.clone(),
+                    class.title.clone(),
+                    &ctx,
+                ));
             }
             CourseTemplate::PeriodSubject => {
                 let ctx = idx.context(class, term_id, None);
@@ -198,20 +305,40 @@ pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, 
                         };
                     }
                     None => {
-                        let short = course.and_then(|c| c.course_code.clone()).filter(|c| !c.trim().is_empty()).unwrap_or_else(|| course.map(|c| c.title.clone()).unwrap_or_else(|| class.title.clone()));
-                        let long = course.map(|c| c.title.clone()).unwrap_or_else(|| class.title.clone());
+                        let short = course
+                            .and_then(|c| c.course_code.clone())
+                            .filter(|c| !c.trim().is_empty())
+                            .unwrap_or_else(|| {
+                                course
+                                    .map(|c| c.title.clone())
+                                    .unwrap_or_else(|| class.title.clone())
+                            });
+                        let long = course
+                            .map(|c| c.title.clone())
+                            .unwrap_or_else(|| class.title.clone());
                         shared.insert(sis.clone(), courses.len());
                         courses.push(course_row(sis.clone(), short, long, ct.term.clone(), &ctx));
                     }
                 }
-                sections.push(section_row(class.sourced_id.clone(), sis, class.title.clone(), &ctx));
+                sections.push(section_row(
+                    class.sourced_id.clone(),
+                    sis,
+                    class.title.clone(),
+                    &ctx,
+                ));
             }
             CourseTemplate::PeriodGroupSubject | CourseTemplate::GroupGroupSubject => {
                 let subjects = subjects_of(class);
                 let group_course = template == CourseTemplate::GroupGroupSubject;
                 if group_course {
                     let ctx = idx.context(class, term_id, None);
-                    courses.push(course_row(class.sourced_id.clone(), default_short(), class.title.clone(), None, &ctx));
+                    courses.push(course_row(
+                        class.sourced_id.clone(),
+                        default_short(),
+                        class.title.clone(),
+                        None,
+                        &ctx,
+                    ));
                 }
                 for subject in subjects {
                     let ctx = idx.context(class, term_id, Some(subject));
@@ -220,7 +347,13 @@ pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, 
                     let course_sis = if group_course {
                         class.sourced_id.clone()
                     } else {
-                        courses.push(course_row(sis.clone(), compact_name(&format!("{} ", default_short()), subject), name.clone(), ct.term.clone(), &ctx));
+                        courses.push(course_row(
+                            sis.clone(),
+                            compact_name(&format!("{} ", default_short()), subject),
+                            name.clone(),
+                            ct.term.clone(),
+                            &ctx,
+                        ));
                         sis.clone()
                     };
                     sections.push(section_row(sis, course_sis, name, &ctx));
@@ -229,5 +362,10 @@ pub fn build(roster: &Roster, config: &MappingConfig, template: CourseTemplate, 
         }
     }
     sections_of.push(sections.len() as u32);
-    Shaped { courses, sections, sections_of, accounts }
+    Shaped {
+        courses,
+        sections,
+        sections_of,
+        accounts,
+    }
 }

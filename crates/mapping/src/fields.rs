@@ -2,7 +2,10 @@
 //! that set configured fields. Only runs for entities with configured fields; the default
 //! mapping never enters this module.
 
-use rosterbridge_config::fields::{AccountField, ClassProp, CourseField, FieldMappings, OrgProp, SectionField, SessionProp, TermField, UserField, UserProp};
+use rosterbridge_config::fields::{
+    AccountField, ClassProp, CourseField, FieldMappings, OrgProp, SectionField, SessionProp,
+    TermField, UserField, UserProp,
+};
 use rosterbridge_model::canvas::{self as cv, UserFields};
 use rosterbridge_model::roster::{AcademicSession, Class, Course, Org, Roster, User};
 use rosterbridge_model::Str;
@@ -125,14 +128,25 @@ fn opt_str(s: String) -> Option<Str> {
 
 /// Sets the configured user fields (login_id is set while users are mapped, because
 /// duplicate logins are checked there). `slots[i]` is roster user i's desired index.
-pub fn apply_users(users: &mut [cv::User], roster: &Roster, slots: &[Option<u32>], rules: &FieldMappings) {
-    let rules: Vec<_> = rules.users.iter().filter(|r| r.target != UserField::LoginId).collect();
+pub fn apply_users(
+    users: &mut [cv::User],
+    roster: &Roster,
+    slots: &[Option<u32>],
+    rules: &FieldMappings,
+) {
+    let rules: Vec<_> = rules
+        .users
+        .iter()
+        .filter(|r| r.target != UserField::LoginId)
+        .collect();
     if rules.is_empty() {
         return;
     }
     for (ui, slot) in slots.iter().enumerate() {
         let Some(slot) = slot else { continue };
-        let (Some(src), Some(dst)) = (roster.users.get(ui), users.get_mut(*slot as usize)) else { continue };
+        let (Some(src), Some(dst)) = (roster.users.get(ui), users.get_mut(*slot as usize)) else {
+            continue;
+        };
         for rule in &rules {
             let v = rule.render(|p, out| user_prop(src, p, out));
             match rule.target {
@@ -141,7 +155,9 @@ pub fn apply_users(users: &mut [cv::User], roster: &Roster, slots: &[Option<u32>
                 UserField::LastName => dst.last_name = Str::from(v),
                 UserField::Email => dst.email = opt_str(v),
                 other => {
-                    let x = dst.extra.get_or_insert_with(|| Box::new(UserFields::default()));
+                    let x = dst
+                        .extra
+                        .get_or_insert_with(|| Box::new(UserFields::default()));
                     let v = opt_str(v);
                     match other {
                         UserField::FullName => x.full_name = v,
@@ -154,7 +170,11 @@ pub fn apply_users(users: &mut [cv::User], roster: &Roster, slots: &[Option<u32>
                 }
             }
         }
-        if dst.extra.as_deref().is_some_and(|x| *x == UserFields::default()) {
+        if dst
+            .extra
+            .as_deref()
+            .is_some_and(|x| *x == UserFields::default())
+        {
             dst.extra = None;
         }
     }
@@ -186,7 +206,9 @@ pub fn apply_terms(terms: &mut [cv::Term], roster: &Roster, rules: &FieldMapping
         return;
     }
     for t in terms {
-        let Some(s) = roster.sessions.iter().find(|s| s.sourced_id == t.sis_id) else { continue };
+        let Some(s) = roster.sessions.iter().find(|s| s.sourced_id == t.sis_id) else {
+            continue;
+        };
         for rule in &rules.terms {
             let v = rule.render(|p, out| session_prop(s, p, out));
             match rule.target {
@@ -202,7 +224,9 @@ pub fn apply_accounts(accounts: &mut [cv::Account], roster: &Roster, rules: &Fie
         return;
     }
     for a in accounts {
-        let Some(o) = roster.orgs.iter().find(|o| o.sourced_id == a.sis_id) else { continue };
+        let Some(o) = roster.orgs.iter().find(|o| o.sourced_id == a.sis_id) else {
+            continue;
+        };
         for rule in &rules.accounts {
             let v = rule.render(|p, out| org_prop(o, p, out));
             match rule.target {
@@ -215,13 +239,25 @@ pub fn apply_accounts(accounts: &mut [cv::Account], roster: &Roster, rules: &Fie
 
 /// Applies configured course and section fields when every class made one course and one
 /// section of the same index (the default shape).
-pub fn apply_class_shaped(desired: &mut cv::DesiredState, roster: &Roster, class_terms: &[crate::terms::ClassTerm], rules: &FieldMappings) {
+pub fn apply_class_shaped(
+    desired: &mut cv::DesiredState,
+    roster: &Roster,
+    class_terms: &[crate::terms::ClassTerm],
+    rules: &FieldMappings,
+) {
     if rules.courses.is_empty() && rules.sections.is_empty() {
         return;
     }
     let idx = Index::new(roster);
     for (ci, class) in roster.classes.iter().enumerate() {
-        let ctx = idx.context(class, class_terms.get(ci).and_then(|t| t.term.as_ref()).map(|t| t.as_str()), None);
+        let ctx = idx.context(
+            class,
+            class_terms
+                .get(ci)
+                .and_then(|t| t.term.as_ref())
+                .map(|t| t.as_str()),
+            None,
+        );
         if let Some(c) = desired.courses.get_mut(ci) {
             apply_course(c, &ctx, rules);
         }
@@ -241,12 +277,29 @@ pub struct Index<'a> {
 impl<'a> Index<'a> {
     pub fn new(roster: &'a Roster) -> Index<'a> {
         Index {
-            courses: roster.courses.iter().map(|c| (c.sourced_id.as_str(), c)).collect(),
-            sessions: roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect(),
-            orgs: roster.orgs.iter().map(|o| (o.sourced_id.as_str(), o)).collect(),
+            courses: roster
+                .courses
+                .iter()
+                .map(|c| (c.sourced_id.as_str(), c))
+                .collect(),
+            sessions: roster
+                .sessions
+                .iter()
+                .map(|s| (s.sourced_id.as_str(), s))
+                .collect(),
+            orgs: roster
+                .orgs
+                .iter()
+                .map(|o| (o.sourced_id.as_str(), o))
+                .collect(),
         }
     }
-    pub fn context(&self, class: &'a Class, term: Option<&str>, subject: Option<&'a str>) -> ClassContext<'a> {
+    pub fn context(
+        &self,
+        class: &'a Class,
+        term: Option<&str>,
+        subject: Option<&'a str>,
+    ) -> ClassContext<'a> {
         ClassContext {
             class,
             course: self.courses.get(class.course.as_str()).copied(),

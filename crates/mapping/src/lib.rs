@@ -58,7 +58,12 @@ pub fn map(roster: &Roster, config: &MappingConfig) -> Mapped {
 
 /// Maps a roster to the desired Canvas state under a profile.
 pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
-    map_impl(roster, Enrollments::Borrowed(&roster.enrollments), config, ctx)
+    map_impl(
+        roster,
+        Enrollments::Borrowed(&roster.enrollments),
+        config,
+        ctx,
+    )
 }
 
 /// [`map_with`], consuming the roster: the enrollments become desired enrollments in the
@@ -83,12 +88,26 @@ impl Enrollments<'_> {
     }
 }
 
-fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
+fn map_impl(
+    roster: &Roster,
+    source_enrollments: Enrollments<'_>,
+    config: &MappingConfig,
+    ctx: &MapContext<'_>,
+) -> Mapped {
     let mut diagnostics = Vec::new();
     let mut desired = DesiredState::default();
-    let masks = scope::compute(roster, source_enrollments.as_slice(), config, ctx.profile, &mut diagnostics);
+    let masks = scope::compute(
+        roster,
+        source_enrollments.as_slice(),
+        config,
+        ctx.profile,
+        &mut diagnostics,
+    );
     let template = ctx.profile.map(|p| p.course_template).unwrap_or_default();
-    let default_shape = template == CourseTemplate::PeriodGroup && masks.classes.is_none() && masks.orgs.is_none() && config.accounts.is_default();
+    let default_shape = template == CourseTemplate::PeriodGroup
+        && masks.classes.is_none()
+        && masks.orgs.is_none()
+        && config.accounts.is_default();
 
     // Accounts.
     let root_parent = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
@@ -123,14 +142,21 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
     fields::apply_terms(&mut desired.terms, roster, &config.fields);
 
     // Courses and sections, one of each per class.
-    let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> =
-        roster.courses.iter().map(|c| (c.sourced_id.as_str(), c)).collect();
+    let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> = roster
+        .courses
+        .iter()
+        .map(|c| (c.sourced_id.as_str(), c))
+        .collect();
     for (ci, class) in roster.classes.iter().enumerate() {
         let short_name = class
             .class_code
             .clone()
             .filter(|c| !c.trim().is_empty())
-            .or_else(|| courses_by_id.get(class.course.as_str()).and_then(|c| c.course_code.clone()))
+            .or_else(|| {
+                courses_by_id
+                    .get(class.course.as_str())
+                    .and_then(|c| c.course_code.clone())
+            })
             .filter(|c| !c.trim().is_empty())
             .unwrap_or_else(|| class.title.clone());
         let class_term = &term_plan.class_terms[ci];
@@ -139,7 +165,9 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
             integration_id: None,
             short_name,
             long_name: class.title.clone(),
-            account: account_ids.contains(class.school.as_str()).then(|| class.school.clone()),
+            account: account_ids
+                .contains(class.school.as_str())
+                .then(|| class.school.clone()),
             term: class_term.term.clone(),
             start: class_term.start,
             end: class_term.end,
@@ -181,8 +209,20 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
             if !masks.user(e.user as usize) || !masks.class(e.class as usize) {
                 return None;
             }
-            match roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles) {
-                Ok(role) => Some(cv::Enrollment { section: e.class, user: e.user, role, status: Status::Active, start: e.begin_date, end: e.end_date, src: Some(e.src) }),
+            match roles::resolve(
+                e,
+                roster.users.get(e.user as usize),
+                &config.enrollments.roles,
+            ) {
+                Ok(role) => Some(cv::Enrollment {
+                    section: e.class,
+                    user: e.user,
+                    role,
+                    status: Status::Active,
+                    start: e.begin_date,
+                    end: e.end_date,
+                    src: Some(e.src),
+                }),
                 Err(key) => {
                     role_skips.push((Str::new(key), e.user));
                     None
@@ -191,7 +231,8 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
         };
         let out: Vec<cv::Enrollment> = match (sections_of, source_enrollments) {
             (None, Enrollments::Owned(v)) => {
-                let mut out: Vec<cv::Enrollment> = v.into_iter().filter_map(|e| convert(&e)).collect();
+                let mut out: Vec<cv::Enrollment> =
+                    v.into_iter().filter_map(|e| convert(&e)).collect();
                 out.shrink_to_fit();
                 out
             }
@@ -199,10 +240,18 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
             (Some(of), source) => {
                 let mut out = Vec::with_capacity(source.as_slice().len());
                 for e in source.as_slice() {
-                    let Some(enrollment) = convert(e) else { continue };
-                    let (from, to) = (of.get(e.class as usize).copied().unwrap_or(0), of.get(e.class as usize + 1).copied().unwrap_or(0));
+                    let Some(enrollment) = convert(e) else {
+                        continue;
+                    };
+                    let (from, to) = (
+                        of.get(e.class as usize).copied().unwrap_or(0),
+                        of.get(e.class as usize + 1).copied().unwrap_or(0),
+                    );
                     for s in from..to {
-                        out.push(cv::Enrollment { section: s, ..enrollment.clone() });
+                        out.push(cv::Enrollment {
+                            section: s,
+                            ..enrollment.clone()
+                        });
                     }
                 }
                 out
@@ -210,11 +259,18 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
         };
         // Observer pairs in roster indexes, from either direction of agentSourcedIds
         // (mapped to desired users once `user_slot` is known).
-        let by_id: FxHashMap<&str, u32> = roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i as u32)).collect();
+        let by_id: FxHashMap<&str, u32> = roster
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.sourced_id.as_str(), i as u32))
+            .collect();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         for (ui, user) in roster.users.iter().enumerate() {
             for agent in &user.agents {
-                let Some(&ai) = by_id.get(agent.as_str()) else { continue };
+                let Some(&ai) = by_id.get(agent.as_str()) else {
+                    continue;
+                };
                 let other = &roster.users[ai as usize];
                 if user.role.is_agent() && other.role == UserRole::Student {
                     pairs.push((ui as u32, ai));
@@ -235,16 +291,24 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
             let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
                 FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
             desired.users.reserve_exact(roster.users.len());
-            let login_rule = config.fields.user(rosterbridge_config::fields::UserField::LoginId);
+            let login_rule = config
+                .fields
+                .user(rosterbridge_config::fields::UserField::LoginId);
             for (ui, user) in roster.users.iter().enumerate() {
                 if !masks.user(ui) {
                     continue;
                 }
                 let mapped_login: std::borrow::Cow<'_, str> = match login_rule {
-                    Some(rule) => std::borrow::Cow::Owned(rule.render(|p, out| fields::user_prop(user, p, out))),
+                    Some(rule) => std::borrow::Cow::Owned(
+                        rule.render(|p, out| fields::user_prop(user, p, out)),
+                    ),
                     None => {
                         let username = user.username.trim();
-                        std::borrow::Cow::Borrowed(if !username.is_empty() { username } else { user.email.as_deref().map(str::trim).unwrap_or("") })
+                        std::borrow::Cow::Borrowed(if !username.is_empty() {
+                            username
+                        } else {
+                            user.email.as_deref().map(str::trim).unwrap_or("")
+                        })
                     }
                 };
                 let login: &str = &mapped_login;
@@ -293,7 +357,11 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
                     first_name: user.given_name.clone(),
                     last_name: user.family_name.clone(),
                     email: user.email.clone().filter(|e| !e.trim().is_empty()),
-                    status: if user.enabled { Status::Active } else { Status::Suspended },
+                    status: if user.enabled {
+                        Status::Active
+                    } else {
+                        Status::Suspended
+                    },
                     src: Some(user.src),
                     extra: None,
                 });
@@ -347,7 +415,12 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
     // Observer links (sorted and de-duplicated with the other kinds below).
     desired.observers = observer_pairs
         .into_iter()
-        .filter_map(|(o, s)| Some(cv::ObserverLink { observer: slot_of(o)?, student: slot_of(s)? }))
+        .filter_map(|(o, s)| {
+            Some(cv::ObserverLink {
+                observer: slot_of(o)?,
+                student: slot_of(s)?,
+            })
+        })
         .collect();
 
     fields::apply_users(&mut desired.users, roster, &user_slot, &config.fields);
@@ -363,13 +436,49 @@ fn map_impl(roster: &Roster, source_enrollments: Enrollments<'_>, config: &Mappi
         roles
     };
 
-    let out_of_scope_users = masks.users.as_ref().map(|m| roster.users.iter().zip(m).filter(|(_, k)| !**k).map(|(u, _)| u.sourced_id.to_string()).collect()).unwrap_or_default();
-    let out_of_scope_classes = masks.classes.as_ref().map(|m| roster.classes.iter().zip(m).filter(|(_, k)| !**k).map(|(c, _)| c.sourced_id.to_string()).collect()).unwrap_or_default();
+    let out_of_scope_users = masks
+        .users
+        .as_ref()
+        .map(|m| {
+            roster
+                .users
+                .iter()
+                .zip(m)
+                .filter(|(_, k)| !**k)
+                .map(|(u, _)| u.sourced_id.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let out_of_scope_classes = masks
+        .classes
+        .as_ref()
+        .map(|m| {
+            roster
+                .classes
+                .iter()
+                .zip(m)
+                .filter(|(_, k)| !**k)
+                .map(|(c, _)| c.sourced_id.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
 
-    let outside_period_classes = masks.outside_period.iter().filter_map(|&ci| roster.classes.get(ci)).map(|c| c.sourced_id.to_string()).collect();
+    let outside_period_classes = masks
+        .outside_period
+        .iter()
+        .filter_map(|&ci| roster.classes.get(ci))
+        .map(|c| c.sourced_id.to_string())
+        .collect();
 
     sort_and_dedupe(&mut desired, &mut diagnostics);
-    Mapped { desired, diagnostics, user_roles, out_of_scope_users, out_of_scope_classes, outside_period_classes }
+    Mapped {
+        desired,
+        diagnostics,
+        user_roles,
+        out_of_scope_users,
+        out_of_scope_classes,
+        outside_period_classes,
+    }
 }
 
 /// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive
@@ -412,7 +521,10 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
         group.extend_from_slice(list);
         group.sort_by(|&a, &b| {
             let (x, y) = (&d.enrollments[a as usize], &d.enrollments[b as usize]);
-            x.section.cmp(&y.section).then_with(|| x.role.as_str().cmp(y.role.as_str())).then(a.cmp(&b))
+            x.section
+                .cmp(&y.section)
+                .then_with(|| x.role.as_str().cmp(y.role.as_str()))
+                .then(a.cmp(&b))
         });
         let mut first = group[0];
         for &i in &group[1..] {
@@ -433,7 +545,10 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
         .take(1000)
         .map(|&(i, first)| {
             let (f, e) = (&d.enrollments[first as usize], &d.enrollments[i as usize]);
-            let loc = e.src.map(|s| Location::at(s.table.file_name(), s.line)).unwrap_or_default();
+            let loc = e
+                .src
+                .map(|s| Location::at(s.table.file_name(), s.line))
+                .unwrap_or_default();
             Diagnostic::warning(
                 "duplicate-enrollment",
                 format!(
@@ -457,7 +572,9 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     if dup_count > dups.len() {
         dups.push(Diagnostic::warning(
             "duplicate-enrollment",
-            format!("{dup_count} duplicate enrollment rows in all (only the first 1000 are listed)"),
+            format!(
+                "{dup_count} duplicate enrollment rows in all (only the first 1000 are listed)"
+            ),
         ));
     }
     diagnostics.extend(dups);

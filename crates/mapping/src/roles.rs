@@ -8,7 +8,11 @@ use rosterbridge_model::roster::{Enrollment, EnrollmentRole, User, UserRole};
 use std::collections::BTreeMap;
 
 /// The Canvas role of an enrollment, or `Err(key)`: the SIS role key that is not synced.
-pub fn resolve<'a>(e: &'a Enrollment, user: Option<&User>, roles: &'a BTreeMap<String, RoleTarget>) -> Result<CanvasRole, &'a str> {
+pub fn resolve<'a>(
+    e: &'a Enrollment,
+    user: Option<&User>,
+    roles: &'a BTreeMap<String, RoleTarget>,
+) -> Result<CanvasRole, &'a str> {
     if roles.is_empty() {
         return match &e.role {
             EnrollmentRole::Student => Ok(CanvasRole::Student),
@@ -23,16 +27,21 @@ pub fn resolve<'a>(e: &'a Enrollment, user: Option<&User>, roles: &'a BTreeMap<S
     let found: Option<(&RoleTarget, &str)> = match &e.role {
         EnrollmentRole::Other(s) => {
             let bare = s.strip_prefix("ext:").unwrap_or(s);
-            pick(s.as_str())
-                .map(|t| (t, s.as_str()))
-                .or_else(|| TEACHER_TYPES.iter().find(|t| t.eq_ignore_ascii_case(bare)).and_then(|t| pick(t).map(|r| (r, *t))))
+            pick(s.as_str()).map(|t| (t, s.as_str())).or_else(|| {
+                TEACHER_TYPES
+                    .iter()
+                    .find(|t| t.eq_ignore_ascii_case(bare))
+                    .and_then(|t| pick(t).map(|r| (r, *t)))
+            })
         }
         EnrollmentRole::Teacher => {
             let aide = user.is_some_and(|u| u.role == UserRole::Aide);
             if aide {
                 pick("aide").map(|t| (t, "aide"))
             } else if e.primary == Some(false) {
-                pick("secondary_teacher").map(|t| (t, "secondary_teacher")).or_else(|| pick("teacher").map(|t| (t, "teacher")))
+                pick("secondary_teacher")
+                    .map(|t| (t, "secondary_teacher"))
+                    .or_else(|| pick("teacher").map(|t| (t, "teacher")))
             } else {
                 pick("teacher").map(|t| (t, "teacher"))
             }
@@ -45,7 +54,9 @@ pub fn resolve<'a>(e: &'a Enrollment, user: Option<&User>, roles: &'a BTreeMap<S
         // Not configured: the defaults for the four spec roles.
         None => match &e.role {
             EnrollmentRole::Student => Ok(CanvasRole::Student),
-            EnrollmentRole::Teacher if user.is_some_and(|u| u.role == UserRole::Aide) => Ok(CanvasRole::Ta),
+            EnrollmentRole::Teacher if user.is_some_and(|u| u.role == UserRole::Aide) => {
+                Ok(CanvasRole::Ta)
+            }
             EnrollmentRole::Teacher => Ok(CanvasRole::Teacher),
             other => Err(other.as_str()),
         },

@@ -22,23 +22,38 @@ pub struct Masks {
 
 impl Masks {
     pub fn class(&self, i: usize) -> bool {
-        self.classes.as_ref().is_none_or(|m| m.get(i).copied().unwrap_or(false))
+        self.classes
+            .as_ref()
+            .is_none_or(|m| m.get(i).copied().unwrap_or(false))
     }
     pub fn user(&self, i: usize) -> bool {
-        self.users.as_ref().is_none_or(|m| m.get(i).copied().unwrap_or(false))
+        self.users
+            .as_ref()
+            .is_none_or(|m| m.get(i).copied().unwrap_or(false))
     }
     pub fn org(&self, i: usize) -> bool {
-        self.orgs.as_ref().is_none_or(|m| m.get(i).copied().unwrap_or(false))
+        self.orgs
+            .as_ref()
+            .is_none_or(|m| m.get(i).copied().unwrap_or(false))
     }
 }
 
 /// True when session `id` is `period` or lies under it.
-pub fn within(by_id: &FxHashMap<&str, &rosterbridge_model::roster::AcademicSession>, id: &str, period: &str) -> bool {
+pub fn within(
+    by_id: &FxHashMap<&str, &rosterbridge_model::roster::AcademicSession>,
+    id: &str,
+    period: &str,
+) -> bool {
     let mut cur = Some(id);
     for _ in 0..8 {
         match cur {
             Some(c) if c == period => return true,
-            Some(c) => cur = by_id.get(c).and_then(|s| s.parent.as_ref()).map(|p| p.as_str()),
+            Some(c) => {
+                cur = by_id
+                    .get(c)
+                    .and_then(|s| s.parent.as_ref())
+                    .map(|p| p.as_str())
+            }
             None => return false,
         }
     }
@@ -46,7 +61,13 @@ pub fn within(by_id: &FxHashMap<&str, &rosterbridge_model::roster::AcademicSessi
 }
 
 /// `enrollments` are the roster's (passed apart: [`crate::map_owned`] holds them outside it).
-pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrollment], config: &MappingConfig, profile: Option<&Profile>, diagnostics: &mut Vec<Diagnostic>) -> Masks {
+pub fn compute(
+    roster: &Roster,
+    enrollments: &[rosterbridge_model::roster::Enrollment],
+    config: &MappingConfig,
+    profile: Option<&Profile>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Masks {
     let scope = &config.scope;
     let period = profile.and_then(|p| p.academic_period.as_deref());
     let users_need_enrollments = !config.enrollments.sync_users_without_enrollments;
@@ -59,18 +80,38 @@ pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrol
     let roles: FxHashSet<&str> = scope.roles.iter().map(String::as_str).collect();
 
     // Orgs: by sourcedId or identifier; a district stays when one of its schools does.
-    let named = |o: &rosterbridge_model::roster::Org| schools.contains(o.sourced_id.as_str()) || o.identifier.as_deref().is_some_and(|i| schools.contains(i));
+    let named = |o: &rosterbridge_model::roster::Org| {
+        schools.contains(o.sourced_id.as_str())
+            || o.identifier.as_deref().is_some_and(|i| schools.contains(i))
+    };
     let org_in: Vec<bool> = roster
         .orgs
         .iter()
-        .map(|o| schools.is_empty() || named(o) || roster.orgs.iter().any(|c| c.parent.as_ref() == Some(&o.sourced_id) && named(c)))
+        .map(|o| {
+            schools.is_empty()
+                || named(o)
+                || roster
+                    .orgs
+                    .iter()
+                    .any(|c| c.parent.as_ref() == Some(&o.sourced_id) && named(c))
+        })
         .collect();
-    let school_ok: FxHashSet<&str> = roster.orgs.iter().zip(&org_in).filter(|(_, k)| **k).map(|(o, _)| o.sourced_id.as_str()).collect();
+    let school_ok: FxHashSet<&str> = roster
+        .orgs
+        .iter()
+        .zip(&org_in)
+        .filter(|(_, k)| **k)
+        .map(|(o, _)| o.sourced_id.as_str())
+        .collect();
     if !schools.is_empty() {
         masks.orgs = Some(org_in);
     }
 
-    let sessions: FxHashMap<&str, &rosterbridge_model::roster::AcademicSession> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
+    let sessions: FxHashMap<&str, &rosterbridge_model::roster::AcademicSession> = roster
+        .sessions
+        .iter()
+        .map(|s| (s.sourced_id.as_str(), s))
+        .collect();
     if let (Some(p), Some(prof)) = (period, profile) {
         if !sessions.contains_key(p) {
             // Every class would leave the scope: a mass removal, surely a typo.
@@ -104,7 +145,10 @@ pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrol
                     by_school += 1;
                     return false;
                 }
-                if !grades.is_empty() && !c.grades.is_empty() && !c.grades.iter().any(|g| grades.contains(g.as_str())) {
+                if !grades.is_empty()
+                    && !c.grades.is_empty()
+                    && !c.grades.iter().any(|g| grades.contains(g.as_str()))
+                {
                     by_grade += 1;
                     return false;
                 }
@@ -135,11 +179,18 @@ pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrol
                     by_role += 1;
                     return false;
                 }
-                if !schools.is_empty() && !u.orgs.is_empty() && !u.orgs.iter().any(|o| school_ok.contains(o.as_str())) {
+                if !schools.is_empty()
+                    && !u.orgs.is_empty()
+                    && !u.orgs.iter().any(|o| school_ok.contains(o.as_str()))
+                {
                     by_school += 1;
                     return false;
                 }
-                if !grades.is_empty() && u.role == UserRole::Student && !u.grades.is_empty() && !u.grades.iter().any(|g| grades.contains(g.as_str())) {
+                if !grades.is_empty()
+                    && u.role == UserRole::Student
+                    && !u.grades.is_empty()
+                    && !u.grades.iter().any(|g| grades.contains(g.as_str()))
+                {
                     by_grade += 1;
                     return false;
                 }
@@ -155,18 +206,34 @@ pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrol
     if users_need_enrollments {
         let mut has = vec![false; roster.users.len()];
         for e in enrollments {
-            if masks.class(e.class as usize) && crate::roles::resolve(e, roster.users.get(e.user as usize), &config.enrollments.roles).is_ok() {
+            if masks.class(e.class as usize)
+                && crate::roles::resolve(
+                    e,
+                    roster.users.get(e.user as usize),
+                    &config.enrollments.roles,
+                )
+                .is_ok()
+            {
                 if let Some(h) = has.get_mut(e.user as usize) {
                     *h = true;
                 }
             }
         }
         // Parents stay when they observe a student who stays.
-        let by_id: FxHashMap<&str, usize> = roster.users.iter().enumerate().map(|(i, u)| (u.sourced_id.as_str(), i)).collect();
+        let by_id: FxHashMap<&str, usize> = roster
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.sourced_id.as_str(), i))
+            .collect();
         let mut keep = has.clone();
         for (ui, u) in roster.users.iter().enumerate() {
             if u.role.is_agent() {
-                keep[ui] = u.agents.iter().any(|a| by_id.get(a.as_str()).is_some_and(|&s| has[s] && masks.user(s)));
+                keep[ui] = u.agents.iter().any(|a| {
+                    by_id
+                        .get(a.as_str())
+                        .is_some_and(|&s| has[s] && masks.user(s))
+                });
             } else if u.role == UserRole::Student {
                 for a in &u.agents {
                     if let Some(&p) = by_id.get(a.as_str()) {
@@ -187,7 +254,10 @@ pub fn compute(roster: &Roster, enrollments: &[rosterbridge_model::roster::Enrol
                 inside && keep[i]
             })
             .collect();
-        out_reasons.push(("users with no synced enrollment (`sync_users_without_enrollments = false`)".into(), without));
+        out_reasons.push((
+            "users with no synced enrollment (`sync_users_without_enrollments = false`)".into(),
+            without,
+        ));
         masks.users = Some(m);
     }
 

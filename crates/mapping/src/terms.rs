@@ -36,10 +36,17 @@ fn is_term(s: &AcademicSession) -> bool {
 }
 
 pub fn plan_terms(roster: &Roster) -> TermPlan {
-    let by_id: FxHashMap<&str, &AcademicSession> =
-        roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
-    let mut terms: BTreeMap<SisId, &AcademicSession> =
-        roster.sessions.iter().filter(|s| is_term(s)).map(|s| (s.sourced_id.clone(), s)).collect();
+    let by_id: FxHashMap<&str, &AcademicSession> = roster
+        .sessions
+        .iter()
+        .map(|s| (s.sourced_id.as_str(), s))
+        .collect();
+    let mut terms: BTreeMap<SisId, &AcademicSession> = roster
+        .sessions
+        .iter()
+        .filter(|s| is_term(s))
+        .map(|s| (s.sourced_id.clone(), s))
+        .collect();
 
     // Memoised per distinct term list: classes share a handful of combinations.
     let mut memo: FxHashMap<Vec<SisId>, ClassTerm> = FxHashMap::default();
@@ -49,7 +56,11 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
             class_terms.push(ct.clone());
             continue;
         }
-        let named: Vec<&AcademicSession> = class.terms.iter().filter_map(|t| by_id.get(t.as_str()).copied()).collect();
+        let named: Vec<&AcademicSession> = class
+            .terms
+            .iter()
+            .filter_map(|t| by_id.get(t.as_str()).copied())
+            .collect();
         let mut candidates: Vec<&AcademicSession> = Vec::new();
         for s in &named {
             // Walk up from a grading period to its semester/term (bounded: sessions form a tree).
@@ -62,21 +73,32 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
                         }
                         break;
                     }
-                    Some(c) => cur = c.parent.as_ref().and_then(|p| by_id.get(p.as_str()).copied()),
+                    Some(c) => {
+                        cur = c
+                            .parent
+                            .as_ref()
+                            .and_then(|p| by_id.get(p.as_str()).copied())
+                    }
                     None => break,
                 }
             }
         }
         let earliest = |v: &[&'_ AcademicSession]| -> Option<SisId> {
-            v.iter().min_by(|a, b| (a.start_date, &a.sourced_id).cmp(&(b.start_date, &b.sourced_id))).map(|s| s.sourced_id.clone())
+            v.iter()
+                .min_by(|a, b| (a.start_date, &a.sourced_id).cmp(&(b.start_date, &b.sourced_id)))
+                .map(|s| s.sourced_id.clone())
         };
         let chosen: Option<&AcademicSession> = match candidates.len() {
             0 => earliest(&named).and_then(|id| by_id.get(id.as_str()).copied()),
             1 => Some(candidates[0]),
             _ => {
                 let parent = candidates[0].parent.as_ref();
-                let common = parent.is_some() && candidates.iter().all(|c| c.parent.as_ref() == parent);
-                match parent.and_then(|p| by_id.get(p.as_str()).copied()).filter(|_| common) {
+                let common =
+                    parent.is_some() && candidates.iter().all(|c| c.parent.as_ref() == parent);
+                match parent
+                    .and_then(|p| by_id.get(p.as_str()).copied())
+                    .filter(|_| common)
+                {
                     Some(p) => Some(p),
                     None => earliest(&candidates).and_then(|id| by_id.get(id.as_str()).copied()),
                 }
@@ -85,7 +107,11 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
         if let Some(c) = chosen {
             terms.entry(c.sourced_id.clone()).or_insert(c);
         }
-        let span: Vec<&AcademicSession> = if named.is_empty() { chosen.into_iter().collect() } else { named };
+        let span: Vec<&AcademicSession> = if named.is_empty() {
+            chosen.into_iter().collect()
+        } else {
+            named
+        };
         let ct = ClassTerm {
             term: chosen.map(|c| c.sourced_id.clone()),
             start: span.iter().map(|s| s.start_date).min(),
@@ -95,10 +121,7 @@ pub fn plan_terms(roster: &Roster) -> TermPlan {
         class_terms.push(ct);
     }
 
-    let terms = terms
-        .into_values()
-        .map(term_of)
-        .collect();
+    let terms = terms.into_values().map(term_of).collect();
     TermPlan { terms, class_terms }
 }
 
@@ -116,18 +139,33 @@ fn term_of(s: &AcademicSession) -> Term {
 
 /// Terms as `[mapping.terms] from` says, within the profile's academic period when it
 /// names one. `Sessions` without a period is exactly [`plan_terms`].
-pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, period: Option<&str>) -> TermPlan {
+pub fn plan_terms_for(
+    roster: &Roster,
+    from: rosterbridge_config::TermSource,
+    period: Option<&str>,
+) -> TermPlan {
     use rosterbridge_config::TermSource;
-    let by_id: FxHashMap<&str, &AcademicSession> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
+    let by_id: FxHashMap<&str, &AcademicSession> = roster
+        .sessions
+        .iter()
+        .map(|s| (s.sourced_id.as_str(), s))
+        .collect();
     let span = |names: &[SisId]| -> (Option<NaiveDate>, Option<NaiveDate>) {
-        let named: Vec<&AcademicSession> = names.iter().filter_map(|t| by_id.get(t.as_str()).copied()).collect();
-        (named.iter().map(|s| s.start_date).min(), named.iter().map(|s| s.end_date).max())
+        let named: Vec<&AcademicSession> = names
+            .iter()
+            .filter_map(|t| by_id.get(t.as_str()).copied())
+            .collect();
+        (
+            named.iter().map(|s| s.start_date).min(),
+            named.iter().map(|s| s.end_date).max(),
+        )
     };
     match (from, period) {
         (TermSource::Sessions, None) => plan_terms(roster),
         (TermSource::Sessions, Some(p)) => {
             let mut tp = plan_terms(roster);
-            tp.terms.retain(|t| crate::scope::within(&by_id, t.sis_id.as_str(), p));
+            tp.terms
+                .retain(|t| crate::scope::within(&by_id, t.sis_id.as_str(), p));
             tp
         }
         (TermSource::AcademicPeriod, p) => {
@@ -137,10 +175,17 @@ pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, pe
                 .iter()
                 .map(|c| {
                     let (start, end) = span(&c.terms);
-                    ClassTerm { term: period.map(|p| p.sourced_id.clone()), start, end }
+                    ClassTerm {
+                        term: period.map(|p| p.sourced_id.clone()),
+                        start,
+                        end,
+                    }
                 })
                 .collect();
-            TermPlan { terms: period.map(term_of).into_iter().collect(), class_terms }
+            TermPlan {
+                terms: period.map(term_of).into_iter().collect(),
+                class_terms,
+            }
         }
         (TermSource::Semesters, p) => {
             let mut terms: BTreeMap<SisId, &AcademicSession> = BTreeMap::new();
@@ -154,12 +199,21 @@ pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, pe
                         for _ in 0..8 {
                             match cur {
                                 Some(s) if is_term(s) => break,
-                                Some(s) => cur = s.parent.as_ref().and_then(|x| by_id.get(x.as_str()).copied()),
+                                Some(s) => {
+                                    cur = s
+                                        .parent
+                                        .as_ref()
+                                        .and_then(|x| by_id.get(x.as_str()).copied())
+                                }
                                 None => break,
                             }
                         }
-                        if let Some(s) = cur.filter(|s| is_term(s)).filter(|s| p.is_none_or(|p| crate::scope::within(&by_id, s.sourced_id.as_str(), p))) {
-                            if best.is_none_or(|b| (s.start_date, &s.sourced_id) < (b.start_date, &b.sourced_id)) {
+                        if let Some(s) = cur.filter(|s| is_term(s)).filter(|s| {
+                            p.is_none_or(|p| crate::scope::within(&by_id, s.sourced_id.as_str(), p))
+                        }) {
+                            if best.is_none_or(|b| {
+                                (s.start_date, &s.sourced_id) < (b.start_date, &b.sourced_id)
+                            }) {
                                 best = Some(s);
                             }
                         }
@@ -168,10 +222,17 @@ pub fn plan_terms_for(roster: &Roster, from: rosterbridge_config::TermSource, pe
                         terms.insert(b.sourced_id.clone(), b);
                     }
                     let (start, end) = span(&c.terms);
-                    ClassTerm { term: best.map(|b| b.sourced_id.clone()), start, end }
+                    ClassTerm {
+                        term: best.map(|b| b.sourced_id.clone()),
+                        start,
+                        end,
+                    }
                 })
                 .collect();
-            TermPlan { terms: terms.into_values().map(term_of).collect(), class_terms }
+            TermPlan {
+                terms: terms.into_values().map(term_of).collect(),
+                class_terms,
+            }
         }
     }
 }

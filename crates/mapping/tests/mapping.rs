@@ -20,10 +20,23 @@ fn id(s: &str) -> SisId {
 }
 
 fn org(sid: &str, t: OrgType) -> Org {
-    Org { sourced_id: id(sid), name: format!("Org {sid}").as_str().into(), org_type: t, identifier: None, parent: None, src: src(SourceTable::Orgs, 2) }
+    Org {
+        sourced_id: id(sid),
+        name: format!("Org {sid}").as_str().into(),
+        org_type: t,
+        identifier: None,
+        parent: None,
+        src: src(SourceTable::Orgs, 2),
+    }
 }
 
-fn session(sid: &str, t: SessionType, start: &str, end: &str, parent: Option<&str>) -> AcademicSession {
+fn session(
+    sid: &str,
+    t: SessionType,
+    start: &str,
+    end: &str,
+    parent: Option<&str>,
+) -> AcademicSession {
     AcademicSession {
         sourced_id: id(sid),
         title: format!("Session {sid}").as_str().into(),
@@ -73,17 +86,54 @@ fn user(sid: &str, role: UserRole, username: &str, agents: &[&str]) -> User {
 }
 
 fn enrollment(sid: &str, class: u32, user: u32, role: EnrollmentRole) -> Enrollment {
-    Enrollment { sourced_id: id(sid), class, user, school: 0, role, primary: None, begin_date: None, end_date: None, src: src(SourceTable::Enrollments, 2) }
+    Enrollment {
+        sourced_id: id(sid),
+        class,
+        user,
+        school: 0,
+        role,
+        primary: None,
+        begin_date: None,
+        end_date: None,
+        src: src(SourceTable::Enrollments, 2),
+    }
 }
 
 fn roster() -> Roster {
     Roster {
-        orgs: vec![org("sch-1", OrgType::School), org("dist", OrgType::District)],
+        orgs: vec![
+            org("sch-1", OrgType::School),
+            org("dist", OrgType::District),
+        ],
         sessions: vec![
-            session("sy", SessionType::SchoolYear, "2026-08-17", "2027-06-11", None),
-            session("fall", SessionType::Semester, "2026-08-17", "2027-01-15", Some("sy")),
-            session("spring", SessionType::Semester, "2027-01-19", "2027-06-11", Some("sy")),
-            session("gp1", SessionType::GradingPeriod, "2026-08-17", "2026-10-30", Some("fall")),
+            session(
+                "sy",
+                SessionType::SchoolYear,
+                "2026-08-17",
+                "2027-06-11",
+                None,
+            ),
+            session(
+                "fall",
+                SessionType::Semester,
+                "2026-08-17",
+                "2027-01-15",
+                Some("sy"),
+            ),
+            session(
+                "spring",
+                SessionType::Semester,
+                "2027-01-19",
+                "2027-06-11",
+                Some("sy"),
+            ),
+            session(
+                "gp1",
+                SessionType::GradingPeriod,
+                "2026-08-17",
+                "2026-10-30",
+                Some("fall"),
+            ),
         ],
         courses: vec![],
         classes: vec![
@@ -112,13 +162,33 @@ fn roster() -> Roster {
 #[test]
 fn schools_become_sub_accounts_under_the_optional_root() {
     let m = map(&roster(), &MappingConfig::default());
-    let ids: Vec<&str> = m.desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
-    assert_eq!(ids, ["sch-1"], "the district org maps to the root account, not a sub-account");
+    let ids: Vec<&str> = m
+        .desired
+        .accounts
+        .iter()
+        .map(|a| a.sis_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["sch-1"],
+        "the district org maps to the root account, not a sub-account"
+    );
     assert_eq!(m.desired.accounts[0].parent, None);
 
-    let config = MappingConfig { root_account: Some(RootAccount { sis_id: "root".into(), name: "District".into() }), ..Default::default() };
+    let config = MappingConfig {
+        root_account: Some(RootAccount {
+            sis_id: "root".into(),
+            name: "District".into(),
+        }),
+        ..Default::default()
+    };
     let m = map(&roster(), &config);
-    let ids: Vec<&str> = m.desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
+    let ids: Vec<&str> = m
+        .desired
+        .accounts
+        .iter()
+        .map(|a| a.sis_id.as_str())
+        .collect();
     assert_eq!(ids, ["root", "sch-1"]);
     assert_eq!(m.desired.accounts[1].parent, Some(id("root")));
 }
@@ -128,15 +198,35 @@ fn semesters_become_terms_and_a_year_long_class_goes_in_the_school_year() {
     let m = map(&roster(), &MappingConfig::default());
     let terms: Vec<&str> = m.desired.terms.iter().map(|t| t.sis_id.as_str()).collect();
     assert_eq!(terms, ["fall", "spring", "sy"]);
-    let course = |sid: &str| m.desired.courses.iter().find(|c| c.sis_id.as_str() == sid).unwrap();
+    let course = |sid: &str| {
+        m.desired
+            .courses
+            .iter()
+            .find(|c| c.sis_id.as_str() == sid)
+            .unwrap()
+    };
     assert_eq!(course("c-fall").term, Some(id("fall")));
-    assert_eq!(course("c-year").term, Some(id("sy")), "two semesters with a common parent");
-    assert_eq!(course("c-gp").term, Some(id("fall")), "a grading period counts its semester");
+    assert_eq!(
+        course("c-year").term,
+        Some(id("sy")),
+        "two semesters with a common parent"
+    );
+    assert_eq!(
+        course("c-gp").term,
+        Some(id("fall")),
+        "a grading period counts its semester"
+    );
     // Dates are carried over from the sessions.
-    assert_eq!((course("c-year").start, course("c-year").end), (Some(d("2026-08-17")), Some(d("2027-06-11"))));
+    assert_eq!(
+        (course("c-year").start, course("c-year").end),
+        (Some(d("2026-08-17")), Some(d("2027-06-11")))
+    );
     assert_eq!(course("c-fall").end, Some(d("2027-01-15")));
     let fall = m.desired.row(Kind::Terms, 0);
-    assert_eq!((fall.get("start_date"), fall.get("end_date")), ("2026-08-17", "2027-01-15T23:59:59"));
+    assert_eq!(
+        (fall.get("start_date"), fall.get("end_date")),
+        ("2026-08-17", "2027-01-15T23:59:59")
+    );
 }
 
 #[test]
@@ -145,7 +235,14 @@ fn each_class_is_one_course_and_one_section_in_its_school_account() {
     assert_eq!(m.desired.courses.len(), 3);
     assert_eq!(m.desired.sections.len(), 3);
     let c = &m.desired.courses[0];
-    assert_eq!((c.sis_id.as_str(), c.short_name.as_str(), c.long_name.as_str()), ("c-fall", "MATH-1", "Class c-fall"));
+    assert_eq!(
+        (
+            c.sis_id.as_str(),
+            c.short_name.as_str(),
+            c.long_name.as_str()
+        ),
+        ("c-fall", "MATH-1", "Class c-fall")
+    );
     assert_eq!(c.account, Some(id("sch-1")));
     let s = &m.desired.sections[0];
     assert_eq!((s.sis_id.as_str(), s.course.as_str()), ("c-fall", "c-fall"));
@@ -157,7 +254,13 @@ fn users_get_logins_from_username_then_email_and_disabled_users_are_suspended() 
     r.users[1].username = "".into();
     r.users[2].enabled = false;
     let m = map(&r, &MappingConfig::default());
-    let u = |sid: &str| m.desired.users.iter().find(|u| u.sis_id.as_str() == sid).unwrap();
+    let u = |sid: &str| {
+        m.desired
+            .users
+            .iter()
+            .find(|u| u.sis_id.as_str() == sid)
+            .unwrap()
+    };
     assert_eq!(u("stu-2").login_id.as_str(), "kid.two");
     assert_eq!(u("stu-1").login_id.as_str(), "stu-1@example.org");
     assert_eq!(u("tea-1").status, Status::Suspended);
@@ -171,13 +274,21 @@ fn roles_map_student_teacher_and_aide_to_ta_and_other_roles_are_reported() {
         .desired
         .enrollments
         .iter()
-        .map(|e| (m.desired.users[e.user as usize].sis_id.to_string(), e.role.clone()))
+        .map(|e| {
+            (
+                m.desired.users[e.user as usize].sis_id.to_string(),
+                e.role.clone(),
+            )
+        })
         .collect();
     assert!(roles.contains(&("stu-1".into(), CanvasRole::Student)));
     assert!(roles.contains(&("tea-1".into(), CanvasRole::Teacher)));
     assert!(roles.contains(&("aide-1".into(), CanvasRole::Ta)));
     assert_eq!(roles.len(), 4, "the administrator enrollment is not synced");
-    assert!(m.diagnostics.iter().any(|d| d.code == "role-not-synced" && d.message.contains("administrator")));
+    assert!(m
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "role-not-synced" && d.message.contains("administrator")));
 }
 
 #[test]
@@ -186,11 +297,20 @@ fn parents_observe_their_students_from_either_direction_of_agent_links() {
     let mut links: Vec<(String, String)> = (0..m.desired.observers.len())
         .map(|i| {
             let row = m.desired.row(Kind::UserObservers, i);
-            (row.get("observer_id").to_string(), row.get("student_id").to_string())
+            (
+                row.get("observer_id").to_string(),
+                row.get("student_id").to_string(),
+            )
         })
         .collect();
     links.sort();
-    assert_eq!(links, [("par-1".to_string(), "stu-1".to_string()), ("par-1".to_string(), "stu-2".to_string())]);
+    assert_eq!(
+        links,
+        [
+            ("par-1".to_string(), "stu-1".to_string()),
+            ("par-1".to_string(), "stu-2".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -198,19 +318,30 @@ fn a_duplicate_login_is_an_error_and_the_second_user_is_left_out() {
     let mut r = roster();
     r.users[1].username = "KID.TWO".into();
     let m = map(&r, &MappingConfig::default());
-    let e = m.diagnostics.iter().find(|d| d.code == "duplicate-login").unwrap();
+    let e = m
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "duplicate-login")
+        .unwrap();
     assert_eq!(e.sis_id.as_deref(), Some("stu-1"));
     assert!(m.desired.users.iter().all(|u| u.sis_id.as_str() != "stu-1"));
-    assert!(m.diagnostics.iter().any(|d| d.code == "enrollment-user-not-synced"));
+    assert!(m
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "enrollment-user-not-synced"));
 }
 
 #[test]
 fn duplicate_enrollments_collapse_to_one_with_a_warning() {
     let mut r = roster();
-    r.enrollments.push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
+    r.enrollments
+        .push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
     let m = map(&r, &MappingConfig::default());
     assert_eq!(m.desired.enrollments.len(), 4);
-    assert!(m.diagnostics.iter().any(|d| d.code == "duplicate-enrollment"));
+    assert!(m
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "duplicate-enrollment"));
 }
 
 #[test]
@@ -236,12 +367,29 @@ fn of_duplicate_enrollments_the_first_in_source_order_is_kept_and_order_is_prese
         at(enrollment("f", 1, 2, EnrollmentRole::Student), 7),
     ];
     let m = map(&r, &MappingConfig::default());
-    let lines: Vec<u32> = m.desired.enrollments.iter().map(|e| e.src.unwrap().line).collect();
-    assert_eq!(lines, [2, 3, 5, 7], "c and e repeat a and b; f is another role");
-    let dups: Vec<_> = m.diagnostics.iter().filter(|d| d.code == "duplicate-enrollment").collect();
+    let lines: Vec<u32> = m
+        .desired
+        .enrollments
+        .iter()
+        .map(|e| e.src.unwrap().line)
+        .collect();
+    assert_eq!(
+        lines,
+        [2, 3, 5, 7],
+        "c and e repeat a and b; f is another role"
+    );
+    let dups: Vec<_> = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "duplicate-enrollment")
+        .collect();
     assert_eq!(dups.len(), 2);
     assert_eq!(dups[0].location.as_ref().and_then(|l| l.line), Some(4));
-    assert!(dups[0].message.contains("line 2") || dups[0].message.contains(":2"), "{}", dups[0].message);
+    assert!(
+        dups[0].message.contains("line 2") || dups[0].message.contains(":2"),
+        "{}",
+        dups[0].message
+    );
     assert_eq!(dups[1].location.as_ref().and_then(|l| l.line), Some(6));
 }
 
@@ -253,16 +401,25 @@ fn an_unsynced_role_of_an_unmapped_user_counts_as_a_user_left_out() {
     r.users[2].username = "KID.TWO".into();
     let m = map(&r, &MappingConfig::default());
     assert!(!m.diagnostics.iter().any(|d| d.code == "role-not-synced"));
-    let d = m.diagnostics.iter().find(|d| d.code == "enrollment-user-not-synced").unwrap();
+    let d = m
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "enrollment-user-not-synced")
+        .unwrap();
     assert!(d.message.starts_with("2 enrollment(s)"), "{}", d.message);
 }
 
 #[test]
 fn mapping_a_consumed_roster_gives_the_same_result_as_a_borrowed_one() {
     let mut r = roster();
-    r.enrollments.push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
+    r.enrollments
+        .push(enrollment("e1-again", 0, 0, EnrollmentRole::Student));
     let borrowed = map(&r, &MappingConfig::default());
-    let owned = rosterbridge_mapping::map_owned(r, &MappingConfig::default(), &rosterbridge_mapping::MapContext::default());
+    let owned = rosterbridge_mapping::map_owned(
+        r,
+        &MappingConfig::default(),
+        &rosterbridge_mapping::MapContext::default(),
+    );
     assert_eq!(owned.desired, borrowed.desired);
     assert_eq!(owned.diagnostics, borrowed.diagnostics);
     assert!(!owned.desired.enrollments.is_empty());

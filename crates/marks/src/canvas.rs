@@ -50,7 +50,12 @@ pub struct GradesRead {
 /// Reads the student enrollments (active and completed) of each class's section, up to
 /// `concurrency` sections at a time (the client's pacing by Canvas's rate-limit headers does
 /// the rest). `from_sis` is left false: the caller knows which enrollments rosterbridge made.
-pub async fn read_grades(client: &CanvasClient, classes: &[String], grading_period_id: Option<u64>, concurrency: usize) -> Result<GradesRead, MarksError> {
+pub async fn read_grades(
+    client: &CanvasClient,
+    classes: &[String],
+    grading_period_id: Option<u64>,
+    concurrency: usize,
+) -> Result<GradesRead, MarksError> {
     let mut read = GradesRead::default();
     let mut set = tokio::task::JoinSet::new();
     let mut pending = classes.iter().cloned();
@@ -65,7 +70,9 @@ pub async fn read_grades(client: &CanvasClient, classes: &[String], grading_peri
         spawn(&mut set, class);
     }
     while let Some(joined) = set.join_next().await {
-        let (class, result) = joined.map_err(|e| MarksError::Config { message: format!("a grade read task failed: {e}") })?;
+        let (class, result) = joined.map_err(|e| MarksError::Config {
+            message: format!("a grade read task failed: {e}"),
+        })?;
         match result {
             Ok(Some(mut grades)) => read.grades.append(&mut grades),
             Ok(None) => read.missing_classes.push(class),
@@ -76,14 +83,31 @@ pub async fn read_grades(client: &CanvasClient, classes: &[String], grading_peri
         }
     }
     read.missing_classes.sort();
-    read.grades.sort_by(|a, b| (&a.class, &a.student, a.canvas_enrollment_id).cmp(&(&b.class, &b.student, b.canvas_enrollment_id)));
+    read.grades.sort_by(|a, b| {
+        (&a.class, &a.student, a.canvas_enrollment_id).cmp(&(
+            &b.class,
+            &b.student,
+            b.canvas_enrollment_id,
+        ))
+    });
     Ok(read)
 }
 
 /// One section's student grades; `None` when Canvas answers 404.
-async fn read_section(client: &CanvasClient, class: &str, grading_period_id: Option<u64>) -> Result<Option<Vec<CanvasGrade>>, rosterbridge_canvas_client::CanvasError> {
-    let path = format!("/api/v1/sections/{}/enrollments", sis_path("sis_section_id", class));
-    let mut query: Vec<(&str, String)> = vec![("type[]", "StudentEnrollment".into()), ("state[]", "active".into()), ("state[]", "completed".into())];
+async fn read_section(
+    client: &CanvasClient,
+    class: &str,
+    grading_period_id: Option<u64>,
+) -> Result<Option<Vec<CanvasGrade>>, rosterbridge_canvas_client::CanvasError> {
+    let path = format!(
+        "/api/v1/sections/{}/enrollments",
+        sis_path("sis_section_id", class)
+    );
+    let mut query: Vec<(&str, String)> = vec![
+        ("type[]", "StudentEnrollment".into()),
+        ("state[]", "active".into()),
+        ("state[]", "completed".into()),
+    ];
     if let Some(gp) = grading_period_id {
         query.push(("grading_period_id", gp.to_string()));
     }

@@ -18,7 +18,10 @@ pub mod csv_export;
 pub mod oneroster;
 pub mod plan;
 
-pub use plan::{fmt_score, plan, render_text, CanvasGrade, Flag, GradeSource, LineItem, ManagedClass, Mark, MarkAction, MarkPlan, PlanInput, Summary};
+pub use plan::{
+    fmt_score, plan, render_text, CanvasGrade, Flag, GradeSource, LineItem, ManagedClass, Mark,
+    MarkAction, MarkPlan, PlanInput, Summary,
+};
 use std::path::PathBuf;
 
 /// Why marks could not be read or written as a whole. A result a provider refuses is not an
@@ -26,13 +29,22 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum MarksError {
     #[error("reading grades of class {class} from Canvas: {source}")]
-    Canvas { class: String, source: rosterbridge_canvas_client::CanvasError },
+    Canvas {
+        class: String,
+        source: rosterbridge_canvas_client::CanvasError,
+    },
     #[error("OneRoster gradebook, {what}: {source}")]
-    Gradebook { what: String, source: rosterbridge_source_http::HttpError },
+    Gradebook {
+        what: String,
+        source: rosterbridge_source_http::HttpError,
+    },
     #[error("marks configuration: {message}")]
     Config { message: String },
     #[error("writing the marks CSV: {message}")]
     Csv { message: String },
     #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }

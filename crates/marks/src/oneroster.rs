@@ -10,7 +10,9 @@
 use crate::plan::{Mark, MarkAction, MarkPlan};
 use crate::{fmt_score, MarksError};
 use rosterbridge_config::{GradebookConfig, RestAuthConfig};
-use rosterbridge_source_http::{Authorizer, HttpClient, HttpError, Request, RetryPolicy, Secret, Url};
+use rosterbridge_source_http::{
+    Authorizer, HttpClient, HttpError, Request, RetryPolicy, Secret, Url,
+};
 use rosterbridge_source_oneroster_rest::{oauth1, oauth2};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -34,7 +36,9 @@ pub struct Transfer {
 /// The gradebook scopes a writer asks for with OAuth 2.
 pub fn gradebook_scopes(version: &str) -> Vec<String> {
     let v = if version == "1.2" { "v1p2" } else { "v1p1" };
-    vec![format!("https://purl.imsglobal.org/spec/or/{v}/scope/gradebook.createput")]
+    vec![format!(
+        "https://purl.imsglobal.org/spec/or/{v}/scope/gradebook.createput"
+    )]
 }
 
 /// Writes marks to one provider.
@@ -47,27 +51,65 @@ pub struct GradebookWriter {
 
 impl std::fmt::Debug for GradebookWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GradebookWriter").field("base", &self.base.as_str()).field("credential", &self.auth.credential()).finish()
+        f.debug_struct("GradebookWriter")
+            .field("base", &self.base.as_str())
+            .field("credential", &self.auth.credential())
+            .finish()
     }
 }
 
 impl GradebookWriter {
     /// A writer for the configured provider; `secret` is the client secret read from
     /// `secret_source` (named in errors, never the secret itself).
-    pub fn new(cfg: &GradebookConfig, secret: Secret, secret_source: String) -> Result<GradebookWriter, MarksError> {
-        let base = Url::parse(&cfg.base_url).map_err(|e| MarksError::Config { message: format!("gradebook URL {:?}: {e}", cfg.base_url) })?;
+    pub fn new(
+        cfg: &GradebookConfig,
+        secret: Secret,
+        secret_source: String,
+    ) -> Result<GradebookWriter, MarksError> {
+        let base = Url::parse(&cfg.base_url).map_err(|e| MarksError::Config {
+            message: format!("gradebook URL {:?}: {e}", cfg.base_url),
+        })?;
         let auth: Box<dyn Authorizer> = match &cfg.auth {
-            RestAuthConfig::OAuth1 { consumer_key, .. } => Box::new(oauth1::OAuth1 { consumer_key: consumer_key.clone(), consumer_secret: secret, secret_source }),
-            RestAuthConfig::OAuth2 { token_url, client_id, credentials_in_body, .. } => {
-                let token_url = Url::parse(token_url).map_err(|e| MarksError::Config { message: format!("token URL {token_url:?}: {e}") })?;
-                let mut c = oauth2::ClientCredentials::new(token_url, client_id.clone(), secret, secret_source, gradebook_scopes(&cfg.version));
+            RestAuthConfig::OAuth1 { consumer_key, .. } => Box::new(oauth1::OAuth1 {
+                consumer_key: consumer_key.clone(),
+                consumer_secret: secret,
+                secret_source,
+            }),
+            RestAuthConfig::OAuth2 {
+                token_url,
+                client_id,
+                credentials_in_body,
+                ..
+            } => {
+                let token_url = Url::parse(token_url).map_err(|e| MarksError::Config {
+                    message: format!("token URL {token_url:?}: {e}"),
+                })?;
+                let mut c = oauth2::ClientCredentials::new(
+                    token_url,
+                    client_id.clone(),
+                    secret,
+                    secret_source,
+                    gradebook_scopes(&cfg.version),
+                );
                 c.credentials_in_body = *credentials_in_body;
                 Box::new(c)
             }
         };
-        let policy = RetryPolicy { max_attempts: cfg.max_attempts, timeout: Duration::from_secs(cfg.timeout_seconds), ..RetryPolicy::default() };
-        let http = HttpClient::new(policy).map_err(|e| MarksError::Gradebook { what: "setting up the HTTP client".into(), source: e })?;
-        Ok(GradebookWriter { http, auth, base, v12: cfg.version == "1.2" })
+        let policy = RetryPolicy {
+            max_attempts: cfg.max_attempts,
+            timeout: Duration::from_secs(cfg.timeout_seconds),
+            ..RetryPolicy::default()
+        };
+        let http = HttpClient::new(policy).map_err(|e| MarksError::Gradebook {
+            what: "setting up the HTTP client".into(),
+            source: e,
+        })?;
+        Ok(GradebookWriter {
+            http,
+            auth,
+            base,
+            v12: cfg.version == "1.2",
+        })
     }
 
     fn url(&self, collection: &str, id: &str) -> Url {
@@ -88,11 +130,20 @@ impl GradebookWriter {
 
     fn put(&self, collection: &str, id: &str, body: &Value) -> Result<u16, HttpError> {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
-        let resp = self.http.send(&Request::put_json(self.url(collection, id), &bytes), self.auth.as_ref())?;
+        let resp = self.http.send(
+            &Request::put_json(self.url(collection, id), &bytes),
+            self.auth.as_ref(),
+        )?;
         Ok(resp.status)
     }
 
-    fn line_item_body(&self, plan: &MarkPlan, li: &crate::plan::LineItem, date: &str, now: &str) -> Value {
+    fn line_item_body(
+        &self,
+        plan: &MarkPlan,
+        li: &crate::plan::LineItem,
+        date: &str,
+        now: &str,
+    ) -> Value {
         let mut o = json!({
             "sourcedId": li.sourced_id,
             "status": "active",
@@ -106,7 +157,8 @@ impl GradebookWriter {
             "resultValueMax": 100.0,
         });
         if self.v12 {
-            o["academicSession"] = self.guid("academicSessions", &li.mark_period, "academicSession");
+            o["academicSession"] =
+                self.guid("academicSessions", &li.mark_period, "academicSession");
             if let Some(school) = &li.school {
                 o["school"] = self.guid("schools", school, "org");
             }
@@ -147,11 +199,25 @@ impl GradebookWriter {
     /// (`YYYY-MM-DD`) is the score date; `now` (RFC 3339) is `dateLastModified`.
     /// Returns one transfer per mark to send.
     pub fn push(&self, plan: &MarkPlan, date: &str, now: &str) -> Vec<Transfer> {
-        let sending: Vec<&Mark> = plan.marks.iter().filter(|m| m.action == MarkAction::Send).collect();
+        let sending: Vec<&Mark> = plan
+            .marks
+            .iter()
+            .filter(|m| m.action == MarkAction::Send)
+            .collect();
         if sending.is_empty() {
             return Vec::new();
         }
-        let rejected_all = |message: String| sending.iter().map(|m| Transfer { result_id: m.result_id.clone(), outcome: Outcome::Rejected { message: message.clone() } }).collect();
+        let rejected_all = |message: String| {
+            sending
+                .iter()
+                .map(|m| Transfer {
+                    result_id: m.result_id.clone(),
+                    outcome: Outcome::Rejected {
+                        message: message.clone(),
+                    },
+                })
+                .collect()
+        };
         let category = json!({"category": {"sourcedId": plan.category.sourced_id, "status": "active", "dateLastModified": now, "title": plan.category.title}});
         if let Err(e) = self.put("categories", &plan.category.sourced_id, &category) {
             return rejected_all(format!("not sent: the category could not be written: {e}"));
@@ -159,35 +225,59 @@ impl GradebookWriter {
         let mut transfers = Vec::new();
         let mut stop: Option<String> = None;
         for li in &plan.line_items {
-            let marks: Vec<&&Mark> = sending.iter().filter(|m| m.line_item_id == li.sourced_id).collect();
+            let marks: Vec<&&Mark> = sending
+                .iter()
+                .filter(|m| m.line_item_id == li.sourced_id)
+                .collect();
             if marks.is_empty() {
                 continue;
             }
             let li_error = match &stop {
                 Some(reason) => Some(reason.clone()),
-                None => match self.put("lineItems", &li.sourced_id, &self.line_item_body(plan, li, date, now)) {
+                None => match self.put(
+                    "lineItems",
+                    &li.sourced_id,
+                    &self.line_item_body(plan, li, date, now),
+                ) {
                     Ok(_) => None,
                     Err(e) if is_fatal(&e) => {
                         stop = Some(format!("not sent: {e}"));
                         stop.clone()
                     }
-                    Err(e) => Some(format!("the line item for class {} was refused: {}", li.class, refusal(&e))),
+                    Err(e) => Some(format!(
+                        "the line item for class {} was refused: {}",
+                        li.class,
+                        refusal(&e)
+                    )),
                 },
             };
             for m in marks {
                 let outcome = match (&li_error, &stop) {
-                    (Some(msg), _) => Outcome::Rejected { message: msg.clone() },
-                    (None, Some(reason)) => Outcome::Rejected { message: reason.clone() },
-                    (None, None) => match self.put("results", &m.result_id, &self.result_body(m, date, now)) {
-                        Ok(status) => Outcome::Sent { status },
-                        Err(e) if is_fatal(&e) => {
-                            stop = Some(format!("not sent: {e}"));
-                            Outcome::Rejected { message: e.to_string() }
-                        }
-                        Err(e) => Outcome::Rejected { message: refusal(&e) },
+                    (Some(msg), _) => Outcome::Rejected {
+                        message: msg.clone(),
                     },
+                    (None, Some(reason)) => Outcome::Rejected {
+                        message: reason.clone(),
+                    },
+                    (None, None) => {
+                        match self.put("results", &m.result_id, &self.result_body(m, date, now)) {
+                            Ok(status) => Outcome::Sent { status },
+                            Err(e) if is_fatal(&e) => {
+                                stop = Some(format!("not sent: {e}"));
+                                Outcome::Rejected {
+                                    message: e.to_string(),
+                                }
+                            }
+                            Err(e) => Outcome::Rejected {
+                                message: refusal(&e),
+                            },
+                        }
+                    }
                 };
-                transfers.push(Transfer { result_id: m.result_id.clone(), outcome });
+                transfers.push(Transfer {
+                    result_id: m.result_id.clone(),
+                    outcome,
+                });
             }
         }
         transfers
@@ -197,7 +287,11 @@ impl GradebookWriter {
 /// A refusal for people: the status and the provider's `imsx_description` when it sent one.
 fn refusal(e: &HttpError) -> String {
     if let HttpError::Status { status, body, .. } = e {
-        if let Some(d) = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("imsx_description").and_then(Value::as_str).map(str::to_string)) {
+        if let Some(d) = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+            v.get("imsx_description")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }) {
             return format!("HTTP {status}: {d}");
         }
     }
@@ -206,7 +300,13 @@ fn refusal(e: &HttpError) -> String {
 
 /// Failures of the provider as a whole: going on would only fail again.
 fn is_fatal(e: &HttpError) -> bool {
-    !matches!(e, HttpError::Status { status: 400..=499, .. } | HttpError::Malformed { .. })
+    !matches!(
+        e,
+        HttpError::Status {
+            status: 400..=499,
+            ..
+        } | HttpError::Malformed { .. }
+    )
 }
 
 /// `fmt_score` re-exported for callers recording values.

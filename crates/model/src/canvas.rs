@@ -52,7 +52,10 @@ impl CanvasRole {
             "ta" => CanvasRole::Ta,
             "observer" => CanvasRole::Observer,
             "designer" => CanvasRole::Designer,
-            other => CanvasRole::Custom(Box::new(CustomRole { name: Str::new(other), role_id: None })),
+            other => CanvasRole::Custom(Box::new(CustomRole {
+                name: Str::new(other),
+                role_id: None,
+            })),
         }
     }
 }
@@ -125,7 +128,14 @@ impl Term {
     pub fn with_cells<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let start = self.start.map(format_date).unwrap_or_default();
         let end = self.end.map(format_end_of_day).unwrap_or_default();
-        f(&[self.sis_id.as_str(), opt(&self.integration_id), self.name.as_str(), Status::Active.as_str(), start.as_str(), end.as_str()])
+        f(&[
+            self.sis_id.as_str(),
+            opt(&self.integration_id),
+            self.name.as_str(),
+            Status::Active.as_str(),
+            start.as_str(),
+            end.as_str(),
+        ])
     }
     pub fn row(&self) -> Row {
         self.with_cells(|c| Row::from_cells(Kind::Terms, c))
@@ -159,8 +169,24 @@ pub struct UserFields {
 
 impl User {
     /// A user with the usual fields and none of the rare ones.
-    pub fn new(sis_id: SisId, login_id: Str, first_name: Str, last_name: Str, email: Option<Str>, status: Status) -> User {
-        User { sis_id, login_id, first_name, last_name, email, status, src: None, extra: None }
+    pub fn new(
+        sis_id: SisId,
+        login_id: Str,
+        first_name: Str,
+        last_name: Str,
+        email: Option<Str>,
+        status: Status,
+    ) -> User {
+        User {
+            sis_id,
+            login_id,
+            first_name,
+            last_name,
+            email,
+            status,
+            src: None,
+            extra: None,
+        }
     }
 
     pub fn key(&self) -> String {
@@ -361,7 +387,10 @@ impl DesiredState {
             Kind::Enrollments => {
                 let e = &self.enrollments[i];
                 let role_id = match &e.role {
-                    CanvasRole::Custom(c) => c.role_id.map(|id| compact_str::format_compact!("{id}")).unwrap_or_default(),
+                    CanvasRole::Custom(c) => c
+                        .role_id
+                        .map(|id| compact_str::format_compact!("{id}"))
+                        .unwrap_or_default(),
                     _ => Str::default(),
                 };
                 let start = e.start.map(format_date).unwrap_or_default();
@@ -400,7 +429,11 @@ impl DesiredState {
                 let e = &self.enrollments[i];
                 KeyHash::of_parts(
                     kind,
-                    &[self.sections[e.section as usize].sis_id.as_str(), self.users[e.user as usize].sis_id.as_str(), e.role.as_str()],
+                    &[
+                        self.sections[e.section as usize].sis_id.as_str(),
+                        self.users[e.user as usize].sis_id.as_str(),
+                        e.role.as_str(),
+                    ],
                     buf,
                 )
             }
@@ -408,12 +441,18 @@ impl DesiredState {
                 let o = &self.observers[i];
                 KeyHash::of_parts(
                     kind,
-                    &[self.users[o.observer as usize].sis_id.as_str(), self.users[o.student as usize].sis_id.as_str()],
+                    &[
+                        self.users[o.observer as usize].sis_id.as_str(),
+                        self.users[o.student as usize].sis_id.as_str(),
+                    ],
                     buf,
                 )
             }
         };
-        (key, self.with_cells(kind, i, |c| content_hash_of(kind, c.iter().copied(), buf)))
+        (
+            key,
+            self.with_cells(kind, i, |c| content_hash_of(kind, c.iter().copied(), buf)),
+        )
     }
 
     /// The source row the `i`-th object of a kind was built from, when known.
@@ -441,7 +480,14 @@ mod tests {
     #[test]
     fn enrollment_rows_resolve_indexes_to_sis_ids() {
         let state = DesiredState {
-            users: vec![User::new(SisId::new("u-007"), "bond".into(), "James".into(), "Bond".into(), None, Status::Active)],
+            users: vec![User::new(
+                SisId::new("u-007"),
+                "bond".into(),
+                "James".into(),
+                "Bond".into(),
+                None,
+                Status::Active,
+            )],
             sections: vec![Section {
                 sis_id: SisId::new("cls-1"),
                 integration_id: None,
@@ -467,7 +513,10 @@ mod tests {
         assert_eq!(row.get("user_id"), "u-007");
         assert_eq!(row.get("role"), "student");
         assert_eq!(row.get("end_date"), "2027-01-16");
-        assert_eq!(state.key(Kind::Enrollments, 0), "cls-1\u{1f}u-007\u{1f}student");
+        assert_eq!(
+            state.key(Kind::Enrollments, 0),
+            "cls-1\u{1f}u-007\u{1f}student"
+        );
         let section = state.row(Kind::Sections, 0);
         assert_eq!(section.get("start_date"), "2026-08-20");
         assert_eq!(section.get("end_date"), "2027-01-15T23:59:59");

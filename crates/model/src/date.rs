@@ -10,7 +10,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+            b[r].iter().try_fold(0u32, |acc, c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
         };
         if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
             return NaiveDate::from_ymd_opt(y as i32, m, d);
@@ -65,8 +67,26 @@ mod tests {
 
     #[test]
     fn fast_path_agrees_with_chrono() {
-        for s in ["2026-08-20", "2024-02-29", "0001-01-01", "9999-12-31", "2023-02-29", "2026-13-01", "2026-00-10", "2026-8-1", "20260820", "2026-08-2x", " 2026-08-20", "+2026-08-20", ""] {
-            assert_eq!(parse_date(s), NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(), "{s:?}");
+        for s in [
+            "2026-08-20",
+            "2024-02-29",
+            "0001-01-01",
+            "9999-12-31",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-8-1",
+            "20260820",
+            "2026-08-2x",
+            " 2026-08-20",
+            "+2026-08-20",
+            "",
+        ] {
+            assert_eq!(
+                parse_date(s),
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+                "{s:?}"
+            );
         }
     }
 
@@ -79,7 +99,14 @@ mod tests {
             assert_eq!(s, d.format("%Y-%m-%d").to_string());
             d = d + chrono::Days::new(3);
         }
-        for d in [NaiveDate::from_ymd_opt(-44, 3, 15), NaiveDate::from_ymd_opt(12345, 1, 2), NaiveDate::from_ymd_opt(0, 1, 1)].into_iter().flatten() {
+        for d in [
+            NaiveDate::from_ymd_opt(-44, 3, 15),
+            NaiveDate::from_ymd_opt(12345, 1, 2),
+            NaiveDate::from_ymd_opt(0, 1, 1),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let mut s = crate::Str::default();
             push_date(&mut s, d);
             assert_eq!(s, d.format("%Y-%m-%d").to_string());

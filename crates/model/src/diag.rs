@@ -42,10 +42,17 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: impl Into<String>) -> Self {
-        Location { file: file.into(), ..Default::default() }
+        Location {
+            file: file.into(),
+            ..Default::default()
+        }
     }
     pub fn at(file: impl Into<String>, line: u32) -> Self {
-        Location { file: file.into(), line: Some(line), ..Default::default() }
+        Location {
+            file: file.into(),
+            line: Some(line),
+            ..Default::default()
+        }
     }
     pub fn with_column(mut self, column: u32) -> Self {
         self.column = Some(column);
@@ -164,12 +171,16 @@ mod tests {
     #[test]
     fn display_names_file_line_column_value_and_hint() {
         let d = Diagnostic::error("bad-date", "startDate is not a date")
-            .at(Location::at("academicSessions.csv", 4).with_column(6).with_field("startDate"))
+            .at(Location::at("academicSessions.csv", 4)
+                .with_column(6)
+                .with_field("startDate"))
             .value("2026-13-01")
             .sis_id("term-1")
             .hint("write dates as YYYY-MM-DD");
         let s = d.to_string();
-        assert!(s.starts_with("error[bad-date] academicSessions.csv:4:6 (startDate): startDate is not a date"));
+        assert!(s.starts_with(
+            "error[bad-date] academicSessions.csv:4:6 (startDate): startDate is not a date"
+        ));
         assert!(s.contains("\"2026-13-01\""));
         assert!(s.contains("term-1"));
         assert!(s.contains("hint: write dates as YYYY-MM-DD"));

@@ -74,7 +74,11 @@ pub fn content_hash(row: &Row) -> u64 {
 /// Content hash of a kind's cell values given in column order, using `buf` as scratch
 /// space (hot path: no allocation once `buf` has grown). Equal to [`content_hash`] of
 /// the same row.
-pub fn content_hash_of<'a>(kind: Kind, values: impl Iterator<Item = &'a str>, buf: &mut Vec<u8>) -> u64 {
+pub fn content_hash_of<'a>(
+    kind: Kind,
+    values: impl Iterator<Item = &'a str>,
+    buf: &mut Vec<u8>,
+) -> u64 {
     buf.clear();
     buf.extend_from_slice(kind.as_str().as_bytes());
     for (col, value) in kind.columns().iter().zip(values) {
@@ -92,12 +96,18 @@ mod tests {
 
     #[test]
     fn key_hash_separates_kinds_and_is_stable() {
-        assert_ne!(KeyHash::of(Kind::Users, "1"), KeyHash::of(Kind::Courses, "1"));
+        assert_ne!(
+            KeyHash::of(Kind::Users, "1"),
+            KeyHash::of(Kind::Courses, "1")
+        );
         assert_eq!(KeyHash::of(Kind::Users, "1"), KeyHash::of(Kind::Users, "1"));
         let k = KeyHash::of(Kind::Users, "007");
         assert_eq!(KeyHash::from_bytes(k.to_bytes()), k);
         // Pinned: the state store relies on this value never changing.
-        assert_eq!(format!("{:032x}", KeyHash::of(Kind::Users, "u1").0), format!("{:032x}", xxh3_128(b"users\0u1")));
+        assert_eq!(
+            format!("{:032x}", KeyHash::of(Kind::Users, "u1").0),
+            format!("{:032x}", xxh3_128(b"users\0u1"))
+        );
     }
 
     #[test]
@@ -113,9 +123,15 @@ mod tests {
     fn hashing_from_parts_equals_hashing_the_joined_key() {
         let mut buf = Vec::new();
         let joined = composite_key(&["S1", "U1", "student"]);
-        assert_eq!(KeyHash::of_parts(Kind::Enrollments, &["S1", "U1", "student"], &mut buf), KeyHash::of(Kind::Enrollments, &joined));
+        assert_eq!(
+            KeyHash::of_parts(Kind::Enrollments, &["S1", "U1", "student"], &mut buf),
+            KeyHash::of(Kind::Enrollments, &joined)
+        );
         let row = Row::from_pairs(Kind::Users, [("user_id", "1"), ("first_name", "ab")]);
-        assert_eq!(content_hash_of(Kind::Users, row.values.iter().map(|v| v.as_str()), &mut buf), content_hash(&row));
+        assert_eq!(
+            content_hash_of(Kind::Users, row.values.iter().map(|v| v.as_str()), &mut buf),
+            content_hash(&row)
+        );
     }
 
     #[test]

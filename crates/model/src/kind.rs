@@ -68,8 +68,21 @@ impl Kind {
     /// (see `shared/specs/canvas-sis-csv.md` §5).
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            Kind::Accounts => &["account_id", "integration_id", "parent_account_id", "name", "status"],
-            Kind::Terms => &["term_id", "integration_id", "name", "status", "start_date", "end_date"],
+            Kind::Accounts => &[
+                "account_id",
+                "integration_id",
+                "parent_account_id",
+                "name",
+                "status",
+            ],
+            Kind::Terms => &[
+                "term_id",
+                "integration_id",
+                "name",
+                "status",
+                "start_date",
+                "end_date",
+            ],
             Kind::Users => &[
                 "user_id",
                 "integration_id",
@@ -105,7 +118,15 @@ impl Kind {
             ],
             // Addressed by section only: naming the course as well makes Canvas reject
             // rows for sections cross-listed in the UI (field lesson 9).
-            Kind::Enrollments => &["section_id", "user_id", "role", "role_id", "status", "start_date", "end_date"],
+            Kind::Enrollments => &[
+                "section_id",
+                "user_id",
+                "role",
+                "role_id",
+                "status",
+                "start_date",
+                "end_date",
+            ],
             Kind::UserObservers => &["observer_id", "student_id", "status"],
         }
     }
@@ -190,7 +211,10 @@ pub struct Row {
 impl Row {
     /// A row of empty cells.
     pub fn empty(kind: Kind) -> Row {
-        Row { kind, values: vec![Str::default(); kind.columns().len()] }
+        Row {
+            kind,
+            values: vec![Str::default(); kind.columns().len()],
+        }
     }
 
     /// Builds a row from `(column, value)` pairs; unknown columns are a programming error
@@ -205,8 +229,15 @@ impl Row {
 
     /// A row from its cells in [`Kind::columns`] order.
     pub fn from_cells(kind: Kind, cells: &[&str]) -> Row {
-        debug_assert_eq!(cells.len(), kind.columns().len(), "{kind}: cells do not match the columns");
-        Row { kind, values: cells.iter().map(|c| Str::new(c)).collect() }
+        debug_assert_eq!(
+            cells.len(),
+            kind.columns().len(),
+            "{kind}: cells do not match the columns"
+        );
+        Row {
+            kind,
+            values: cells.iter().map(|c| Str::new(c)).collect(),
+        }
     }
 
     pub fn get(&self, column: &str) -> &str {
@@ -234,7 +265,11 @@ impl Row {
 
     /// `(column, value)` pairs in column order.
     pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.kind.columns().iter().copied().zip(self.values.iter().map(|v| v.as_str()))
+        self.kind
+            .columns()
+            .iter()
+            .copied()
+            .zip(self.values.iter().map(|v| v.as_str()))
     }
 }
 

@@ -149,7 +149,10 @@ vocab!(
 impl UserRole {
     /// Parent, guardian or relative: people who observe students rather than attend classes.
     pub fn is_agent(&self) -> bool {
-        matches!(self, UserRole::Parent | UserRole::Guardian | UserRole::Relative)
+        matches!(
+            self,
+            UserRole::Parent | UserRole::Guardian | UserRole::Relative
+        )
     }
 }
 
@@ -288,7 +291,9 @@ impl User {
     /// The less common fields, or all-empty ones.
     pub fn extra(&self) -> &UserExtra {
         static EMPTY: std::sync::OnceLock<UserExtra> = std::sync::OnceLock::new();
-        self.extra.as_deref().unwrap_or_else(|| EMPTY.get_or_init(UserExtra::default))
+        self.extra
+            .as_deref()
+            .unwrap_or_else(|| EMPTY.get_or_init(UserExtra::default))
     }
 }
 

@@ -27,7 +27,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case", tag = "why")]
 pub enum SkipReason {
     /// `[mapping.actions]` does not allow this action for this entity (and role).
-    NotAllowed { entity: String, role: Option<String>, action: String },
+    NotAllowed {
+        entity: String,
+        role: Option<String>,
+        action: String,
+    },
     /// Student enrollments before `enrollments.sync_start`.
     BeforeSyncStart { date: NaiveDate },
     /// `enrollments.keep_previous`: enrol, never unenrol.
@@ -72,7 +76,10 @@ pub struct Rules<'a> {
 impl Rules<'_> {
     /// True when no rule can skip anything (then [`apply`] is not worth calling).
     pub fn is_noop(&self) -> bool {
-        self.actions.is_default() && self.sync_start.is_none_or(|d| self.today >= d) && !self.keep_previous && !self.disable_new_sections
+        self.actions.is_default()
+            && self.sync_start.is_none_or(|d| self.today >= d)
+            && !self.keep_previous
+            && !self.disable_new_sections
     }
 }
 
@@ -107,10 +114,15 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
             match c.kind {
                 Kind::Enrollments => {
                     let r = role_of_canvas_role(row.get("role"));
-                    gone_roles.entry(row.get("user_id").to_string()).and_modify(|x| *x = (*x).min(r)).or_insert(r);
+                    gone_roles
+                        .entry(row.get("user_id").to_string())
+                        .and_modify(|x| *x = (*x).min(r))
+                        .or_insert(r);
                 }
                 Kind::UserObservers => {
-                    gone_roles.entry(row.get("observer_id").to_string()).or_insert(RoleClass::Parent);
+                    gone_roles
+                        .entry(row.get("observer_id").to_string())
+                        .or_insert(RoleClass::Parent);
                 }
                 _ => {}
             }
@@ -127,45 +139,85 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
     for c in changes {
         let role: Option<RoleClass> = match (c.kind, c.target) {
             (Kind::Users, Target::Desired(i)) => role_of_user_index(i),
-            (Kind::Users, Target::Removed(i)) => gone_roles.get(plan.removed[i as usize].row.get("user_id")).copied(),
-            (Kind::Enrollments, Target::Desired(i)) => plan.desired.enrollments.get(i as usize).and_then(|e| role_of_user_index(e.user).or(Some(role_of_canvas_role(e.role.as_str())))),
-            (Kind::Enrollments, Target::Removed(i)) => Some(role_of_canvas_role(plan.removed[i as usize].row.get("role"))),
+            (Kind::Users, Target::Removed(i)) => gone_roles
+                .get(plan.removed[i as usize].row.get("user_id"))
+                .copied(),
+            (Kind::Enrollments, Target::Desired(i)) => {
+                plan.desired.enrollments.get(i as usize).and_then(|e| {
+                    role_of_user_index(e.user).or(Some(role_of_canvas_role(e.role.as_str())))
+                })
+            }
+            (Kind::Enrollments, Target::Removed(i)) => Some(role_of_canvas_role(
+                plan.removed[i as usize].row.get("role"),
+            )),
             (Kind::UserObservers, _) => Some(RoleClass::Parent),
             _ => None,
         };
-        let roled = matches!(c.kind, Kind::Users | Kind::Enrollments | Kind::UserObservers);
+        let roled = matches!(
+            c.kind,
+            Kind::Users | Kind::Enrollments | Kind::UserObservers
+        );
         let want = needed(c.action);
         let mut reason = None;
-        if !rules.actions.allows(c.kind, if roled { role } else { Some(RoleClass::Student) }, want) {
+        if !rules.actions.allows(
+            c.kind,
+            if roled {
+                role
+            } else {
+                Some(RoleClass::Student)
+            },
+            want,
+        ) {
             reason = Some(SkipReason::NotAllowed {
                 entity: rosterbridge_config::entity_name(c.kind).to_string(),
-                role: if roled { Some(role.map(|r| r.as_str().to_string()).unwrap_or_else(|| "(role unknown)".into())) } else { None },
+                role: if roled {
+                    Some(
+                        role.map(|r| r.as_str().to_string())
+                            .unwrap_or_else(|| "(role unknown)".into()),
+                    )
+                } else {
+                    None
+                },
                 action: want.as_str().to_string(),
             });
         }
         if reason.is_none() && c.kind == Kind::Enrollments {
             if before_start && role == Some(RoleClass::Student) {
-                reason = rules.sync_start.map(|date| SkipReason::BeforeSyncStart { date });
+                reason = rules
+                    .sync_start
+                    .map(|date| SkipReason::BeforeSyncStart { date });
             } else if rules.keep_previous && c.action.is_removal() {
                 reason = Some(SkipReason::KeepPrevious);
             } else if let Target::Desired(i) = c.target {
                 if let Some(e) = plan.desired.enrollments.get(i as usize) {
                     if skipped_users.contains(&e.user) {
-                        reason = Some(SkipReason::NeedsSkipped { what: "user".into() });
+                        reason = Some(SkipReason::NeedsSkipped {
+                            what: "user".into(),
+                        });
                     } else if skipped_sections.contains(&e.section) {
-                        reason = Some(SkipReason::NeedsSkipped { what: "section".into() });
+                        reason = Some(SkipReason::NeedsSkipped {
+                            what: "section".into(),
+                        });
                     }
                 }
             }
         }
         if reason.is_none() && c.kind == Kind::UserObservers {
             if let Target::Desired(i) = c.target {
-                if plan.desired.observers.get(i as usize).is_some_and(|o| skipped_users.contains(&o.observer) || skipped_users.contains(&o.student)) {
-                    reason = Some(SkipReason::NeedsSkipped { what: "user".into() });
+                if plan.desired.observers.get(i as usize).is_some_and(|o| {
+                    skipped_users.contains(&o.observer) || skipped_users.contains(&o.student)
+                }) {
+                    reason = Some(SkipReason::NeedsSkipped {
+                        what: "user".into(),
+                    });
                 }
             }
         }
-        if reason.is_none() && c.kind == Kind::Sections && c.action == Action::Create && rules.disable_new_sections {
+        if reason.is_none()
+            && c.kind == Kind::Sections
+            && c.action == Action::Create
+            && rules.disable_new_sections
+        {
             reason = Some(SkipReason::NewSection);
         }
         match reason {
@@ -185,7 +237,10 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
                 let s = plan.summary.entry(c.kind).or_default();
                 unbump(s, c.action);
                 s.skipped += 1;
-                skipped.push(Skipped { change: c, reason: r });
+                skipped.push(Skipped {
+                    change: c,
+                    reason: r,
+                });
             }
         }
     }
@@ -200,7 +255,11 @@ pub fn apply(plan: &mut Plan, rules: &Rules<'_>, max_removal_percent: f64) {
 /// Removals of courses, sections and enrollments of classes in `keep` (outside the profile's
 /// academic period) are dropped from the plan: a past period is left as it is, never
 /// removed for being absent (field lesson 2). Returns how many were dropped.
-pub fn keep_outside_period(plan: &mut Plan, keep: &FxHashSet<String>, max_removal_percent: f64) -> usize {
+pub fn keep_outside_period(
+    plan: &mut Plan,
+    keep: &FxHashSet<String>,
+    max_removal_percent: f64,
+) -> usize {
     if keep.is_empty() {
         return 0;
     }
@@ -208,7 +267,9 @@ pub fn keep_outside_period(plan: &mut Plan, keep: &FxHashSet<String>, max_remova
     let before = plan.changes.len();
     let (removed, summary) = (&plan.removed, &mut plan.summary);
     plan.changes.retain(|c| {
-        let Target::Removed(i) = c.target else { return true };
+        let Target::Removed(i) = c.target else {
+            return true;
+        };
         let row = &removed[i as usize].row;
         let column = match c.kind {
             Kind::Courses => "course_id",
@@ -235,14 +296,21 @@ pub fn mark_out_of_scope(plan: &mut Plan, users: &FxHashSet<String>, classes: &F
     }
     let class_of = |id: &str| id.split('~').next().unwrap_or(id).to_string();
     for c in &mut plan.changes {
-        let (Target::Removed(i), crate::Reason::Gone { status }) = (c.target, c.reason) else { continue };
+        let (Target::Removed(i), crate::Reason::Gone { status }) = (c.target, c.reason) else {
+            continue;
+        };
         let row = &plan.removed[i as usize].row;
         let out = match c.kind {
             Kind::Users => users.contains(row.get("user_id")),
             Kind::Courses => classes.contains(&class_of(row.get("course_id"))),
             Kind::Sections => classes.contains(&class_of(row.get("section_id"))),
-            Kind::Enrollments => users.contains(row.get("user_id")) || classes.contains(&class_of(row.get("section_id"))),
-            Kind::UserObservers => users.contains(row.get("observer_id")) || users.contains(row.get("student_id")),
+            Kind::Enrollments => {
+                users.contains(row.get("user_id"))
+                    || classes.contains(&class_of(row.get("section_id")))
+            }
+            Kind::UserObservers => {
+                users.contains(row.get("observer_id")) || users.contains(row.get("student_id"))
+            }
             _ => false,
         };
         if out {

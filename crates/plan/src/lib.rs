@@ -35,7 +35,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [Action::Create, Action::Update, Action::Reactivate, Action::Deactivate, Action::Delete];
+    pub const ALL: [Action; 5] = [
+        Action::Create,
+        Action::Update,
+        Action::Reactivate,
+        Action::Deactivate,
+        Action::Delete,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,7 +91,10 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { removal: RemovalPolicy::default(), max_removal_percent: 10.0 }
+        PlanOptions {
+            removal: RemovalPolicy::default(),
+            max_removal_percent: 10.0,
+        }
     }
 }
 
@@ -126,7 +135,9 @@ impl Reason {
             }
             Reason::Back { was } => format!("back in the source (was {was})"),
             Reason::DisabledInSource { status } => match (kind, status) {
-                (Kind::Users, Status::Suspended) => "disabled in the source (enabledUser=false)".into(),
+                (Kind::Users, Status::Suspended) => {
+                    "disabled in the source (enabledUser=false)".into()
+                }
                 _ => format!("{status} in the source"),
             },
             Reason::Gone { status } => format!("gone from the source ({status})"),
@@ -289,7 +300,9 @@ impl Plan {
     }
 
     pub fn fields(&self, c: &Change) -> &[FieldChange] {
-        c.fields.map(|i| self.fields[i as usize].as_slice()).unwrap_or(&[])
+        c.fields
+            .map(|i| self.fields[i as usize].as_slice())
+            .unwrap_or(&[])
     }
 
     pub fn reason(&self, c: &Change) -> String {
@@ -328,8 +341,12 @@ pub struct Diff {
 impl Diff {
     /// Stored records [`build`] needs: the old rows of changed and gone objects.
     pub fn records_needed(&self) -> Vec<RecordId> {
-        let mut ids: Vec<RecordId> =
-            self.changed.iter().filter_map(|c| c.stored.map(|s| s.id)).chain(self.gone.iter().map(|g| g.id)).collect();
+        let mut ids: Vec<RecordId> = self
+            .changed
+            .iter()
+            .filter_map(|c| c.stored.map(|s| s.id))
+            .chain(self.gone.iter().map(|g| g.id))
+            .collect();
         ids.sort_unstable();
         ids
     }
@@ -344,7 +361,10 @@ struct Part {
 
 /// Step 1: compare desired objects with the stored index by key and content hash.
 pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
-    let mut out = Diff { base_version: snapshot.version, ..Default::default() };
+    let mut out = Diff {
+        base_version: snapshot.version,
+        ..Default::default()
+    };
     for (kind, n) in snapshot.active_counts() {
         out.existing.insert(kind, n);
     }
@@ -368,8 +388,13 @@ pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
                 seen[id as usize / 64] |= 1 << (id as usize % 64);
             }
         }
-        let is_seen = |id: RecordId| id >= 0 && seen[id as usize / 64] & (1 << (id as usize % 64)) != 0;
-        out.gone = snapshot.values().filter(|e| e.status.is_active() && !is_seen(e.id)).copied().collect();
+        let is_seen =
+            |id: RecordId| id >= 0 && seen[id as usize / 64] & (1 << (id as usize % 64)) != 0;
+        out.gone = snapshot
+            .values()
+            .filter(|e| e.status.is_active() && !is_seen(e.id))
+            .copied()
+            .collect();
         out.gone.sort_by_key(|e| e.id);
     }
     out
@@ -378,7 +403,11 @@ pub fn diff(desired: &DesiredState, snapshot: &StateSnapshot) -> Diff {
 fn compare_kind(desired: &DesiredState, snapshot: &StateSnapshot, kind: Kind) -> Vec<Part> {
     let n = desired.len(kind);
     let work = |range: std::ops::Range<usize>| {
-        let mut part = Part { changed: Vec::new(), matched: Vec::with_capacity(range.len()), unchanged: 0 };
+        let mut part = Part {
+            changed: Vec::new(),
+            matched: Vec::with_capacity(range.len()),
+            unchanged: 0,
+        };
         let mut buf = Vec::with_capacity(256);
         // The store keeps objects in the order they were applied: the next one is
         // usually right after the last one found.
@@ -396,17 +425,30 @@ fn compare_kind(desired: &DesiredState, snapshot: &StateSnapshot, kind: Kind) ->
                     continue;
                 }
             }
-            part.changed.push(Changed { kind, index: i as u32, content_hash: hash, stored: stored.map(|s| Stored { id: s.id, status: s.status }) });
+            part.changed.push(Changed {
+                kind,
+                index: i as u32,
+                content_hash: hash,
+                stored: stored.map(|s| Stored {
+                    id: s.id,
+                    status: s.status,
+                }),
+            });
         }
         part
     };
-    let threads = std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1).min(8);
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .min(8);
     if n < 20_000 || threads < 2 {
         return vec![work(0..n)];
     }
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t * chunk..((t + 1) * chunk).min(n)))).collect();
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || work(t * chunk..((t + 1) * chunk).min(n))))
+            .collect();
         handles
             .into_iter()
             .map(|h| match h.join() {
@@ -419,7 +461,12 @@ fn compare_kind(desired: &DesiredState, snapshot: &StateSnapshot, kind: Kind) ->
 
 /// Step 2: the plan, given the stored records the diff asked for. Takes ownership of the
 /// desired state so that the plan is self-contained.
-pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options: &PlanOptions) -> Plan {
+pub fn build(
+    desired: DesiredState,
+    diff: &Diff,
+    prior: &[StoredRecord],
+    options: &PlanOptions,
+) -> Plan {
     let prior_by_id: FxHashMap<RecordId, &StoredRecord> = prior.iter().map(|r| (r.id, r)).collect();
     let mut summary: BTreeMap<Kind, KindSummary> = Kind::ALL
         .iter()
@@ -442,18 +489,27 @@ pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options
         let (action, reason) = match c.stored {
             None => (Action::Create, Reason::New),
             Some(s) => {
-                let new_status = desired.row(c.kind, c.index as usize).status().unwrap_or(Status::Active);
+                let new_status = desired
+                    .row(c.kind, c.index as usize)
+                    .status()
+                    .unwrap_or(Status::Active);
                 if !s.status.is_active() && new_status.is_active() {
                     (Action::Reactivate, Reason::Back { was: s.status })
                 } else if s.status.is_active() && !new_status.is_active() {
-                    (Action::Deactivate, Reason::DisabledInSource { status: new_status })
+                    (
+                        Action::Deactivate,
+                        Reason::DisabledInSource { status: new_status },
+                    )
                 } else {
                     (Action::Update, Reason::Changed)
                 }
             }
         };
         let fields = c.stored.and_then(|s| prior_by_id.get(&s.id)).map(|old| {
-            fields_table.push(field_changes(&old.row, &desired.row(c.kind, c.index as usize)));
+            fields_table.push(field_changes(
+                &old.row,
+                &desired.row(c.kind, c.index as usize),
+            ));
             (fields_table.len() - 1) as u32
         });
         summary.entry(c.kind).or_default().bump(action);
@@ -469,11 +525,19 @@ pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options
     }
 
     for g in &diff.gone {
-        let Some(status) = options.removal.status.get(&g.kind).copied().flatten() else { continue };
-        let Some(old) = prior_by_id.get(&g.id) else { continue };
+        let Some(status) = options.removal.status.get(&g.kind).copied().flatten() else {
+            continue;
+        };
+        let Some(old) = prior_by_id.get(&g.id) else {
+            continue;
+        };
         let mut row = old.row.clone();
         row.set_status(status);
-        let action = if status == Status::Deleted { Action::Delete } else { Action::Deactivate };
+        let action = if status == Status::Deleted {
+            Action::Delete
+        } else {
+            Action::Deactivate
+        };
         summary.entry(g.kind).or_default().bump(action);
         fields_table.push(field_changes(&old.row, &row));
         changes.push(Change {
@@ -485,12 +549,24 @@ pub fn build(desired: DesiredState, diff: &Diff, prior: &[StoredRecord], options
             record: Some(g.id),
             fields: Some((fields_table.len() - 1) as u32),
         });
-        removed.push(Removed { key: old.key.clone(), row });
+        removed.push(Removed {
+            key: old.key.clone(),
+            row,
+        });
     }
 
     let safety = safety(&summary, options.max_removal_percent);
 
-    let mut plan = Plan { base_version: diff.base_version, summary, safety, changes, desired, removed, fields: fields_table, skipped: Vec::new() };
+    let mut plan = Plan {
+        base_version: diff.base_version,
+        summary,
+        safety,
+        changes,
+        desired,
+        removed,
+        fields: fields_table,
+        skipped: Vec::new(),
+    };
     order_changes(&mut plan);
     plan
 }
@@ -505,7 +581,13 @@ pub fn safety(summary: &BTreeMap<Kind, KindSummary>, max_removal_percent: f64) -
         }
         let percent = removals as f64 * 100.0 / s.existing as f64;
         if percent > max_removal_percent {
-            safety.violations.push(Violation { kind: *kind, removals, existing: s.existing, percent, limit_percent: max_removal_percent });
+            safety.violations.push(Violation {
+                kind: *kind,
+                removals,
+                existing: s.existing,
+                percent,
+                limit_percent: max_removal_percent,
+            });
         }
     }
     safety.held = !safety.violations.is_empty();
@@ -516,7 +598,11 @@ fn field_changes(old: &Row, new: &Row) -> Vec<FieldChange> {
     old.pairs()
         .zip(new.pairs())
         .filter(|((_, o), (_, n))| o != n)
-        .map(|((field, o), (_, n))| FieldChange { field: field.to_string(), old: o.to_string(), new: n.to_string() })
+        .map(|((field, o), (_, n))| FieldChange {
+            field: field.to_string(),
+            old: o.to_string(),
+            new: n.to_string(),
+        })
         .collect()
 }
 
@@ -530,16 +616,24 @@ fn order_changes(plan: &mut Plan) {
         let phase = |c: &Change| c.action.is_removal() as u8;
         let kind_rank = |c: &Change| {
             let r = Kind::ALL.iter().position(|k| *k == c.kind).unwrap_or(0);
-            if c.action.is_removal() { Kind::ALL.len() - r } else { r }
+            if c.action.is_removal() {
+                Kind::ALL.len() - r
+            } else {
+                r
+            }
         };
         let d = |c: &Change| match c.target {
-            Target::Desired(i) if c.kind == Kind::Accounts => depth.get(i as usize).copied().unwrap_or(0),
+            Target::Desired(i) if c.kind == Kind::Accounts => {
+                depth.get(i as usize).copied().unwrap_or(0)
+            }
             _ => 0,
         };
         let first = (phase(a), kind_rank(a), d(a)).cmp(&(phase(b), kind_rank(b), d(b)));
         first.then_with(|| match (a.target, b.target) {
             (Target::Desired(x), Target::Desired(y)) => x.cmp(&y),
-            (Target::Removed(x), Target::Removed(y)) => removed[x as usize].key.cmp(&removed[y as usize].key),
+            (Target::Removed(x), Target::Removed(y)) => {
+                removed[x as usize].key.cmp(&removed[y as usize].key)
+            }
             (Target::Desired(_), Target::Removed(_)) => std::cmp::Ordering::Less,
             (Target::Removed(_), Target::Desired(_)) => std::cmp::Ordering::Greater,
         })
@@ -549,12 +643,20 @@ fn order_changes(plan: &mut Plan) {
 /// Depth of each desired account, so parents precede children in accounts.csv.
 fn account_depths(plan: &Plan) -> Vec<usize> {
     let accounts = &plan.desired.accounts;
-    let index: FxHashMap<&str, usize> = accounts.iter().enumerate().map(|(i, a)| (a.sis_id.as_str(), i)).collect();
+    let index: FxHashMap<&str, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.sis_id.as_str(), i))
+        .collect();
     (0..accounts.len())
         .map(|i| {
             let mut depth = 0;
             let mut cur = i;
-            while let Some(p) = accounts[cur].parent.as_ref().and_then(|p| index.get(p.as_str())) {
+            while let Some(p) = accounts[cur]
+                .parent
+                .as_ref()
+                .and_then(|p| index.get(p.as_str()))
+            {
                 depth += 1;
                 cur = *p;
                 if depth > accounts.len() {

@@ -37,7 +37,10 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
     }
     let total = plan.changes.len();
     if total == 0 {
-        let _ = writeln!(out, "\nNo changes: Canvas already matches the source (as far as the state store knows).");
+        let _ = writeln!(
+            out,
+            "\nNo changes: Canvas already matches the source (as far as the state store knows)."
+        );
     } else {
         let _ = writeln!(out, "\n{total} change(s) in all.");
     }
@@ -52,14 +55,24 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
             let mut n = 0;
             for c in of_kind {
                 if n < listed_per_kind {
-                    let _ = write!(out, "  {:<10} {}  ({})", c.action.as_str(), display_key(&plan.key(c)), plan.reason(c));
+                    let _ = write!(
+                        out,
+                        "  {:<10} {}  ({})",
+                        c.action.as_str(),
+                        display_key(&plan.key(c)),
+                        plan.reason(c)
+                    );
                     if let Some(src) = plan.src(c) {
                         let _ = write!(out, "  [{src}]");
                     }
                     let _ = writeln!(out);
                     if c.action == Action::Update {
                         for f in plan.fields(c) {
-                            let _ = writeln!(out, "             {}: {:?} -> {:?}", f.field, f.old, f.new);
+                            let _ = writeln!(
+                                out,
+                                "             {}: {:?} -> {:?}",
+                                f.field, f.old, f.new
+                            );
                         }
                     }
                 }
@@ -72,18 +85,36 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
     }
 
     if !plan.skipped.is_empty() {
-        let _ = writeln!(out, "\n{} change(s) skipped by the configuration (not sent):", plan.skipped.len());
+        let _ = writeln!(
+            out,
+            "\n{} change(s) skipped by the configuration (not sent):",
+            plan.skipped.len()
+        );
         for kind in Kind::ALL {
-            let of_kind: Vec<_> = plan.skipped.iter().filter(|s| s.change.kind == kind).collect();
+            let of_kind: Vec<_> = plan
+                .skipped
+                .iter()
+                .filter(|s| s.change.kind == kind)
+                .collect();
             if of_kind.is_empty() {
                 continue;
             }
             let _ = writeln!(out, "\n{kind} (skipped):");
             for sk in of_kind.iter().take(listed_per_kind.max(1)) {
-                let _ = writeln!(out, "  {:<10} {}  ({})", sk.change.action.as_str(), display_key(&plan.key(&sk.change)), sk.reason.describe());
+                let _ = writeln!(
+                    out,
+                    "  {:<10} {}  ({})",
+                    sk.change.action.as_str(),
+                    display_key(&plan.key(&sk.change)),
+                    sk.reason.describe()
+                );
             }
             if of_kind.len() > listed_per_kind.max(1) {
-                let _ = writeln!(out, "  … and {} more", of_kind.len() - listed_per_kind.max(1));
+                let _ = writeln!(
+                    out,
+                    "  … and {} more",
+                    of_kind.len() - listed_per_kind.max(1)
+                );
             }
         }
     }
@@ -107,10 +138,18 @@ pub fn text(plan: &Plan, listed_per_kind: usize) -> String {
     }
     let adj = &plan.safety.adjustments;
     if let Some(w) = &adj.add_only_window {
-        let _ = writeln!(out, "\nadd-only window {w}: {} removal(s) deferred", adj.deferred_removals);
+        let _ = writeln!(
+            out,
+            "\nadd-only window {w}: {} removal(s) deferred",
+            adj.deferred_removals
+        );
     }
     if adj.concluded_ended > 0 {
-        let _ = writeln!(out, "\n{} removal(s) of ended sessions concluded (completed) instead of deleted", adj.concluded_ended);
+        let _ = writeln!(
+            out,
+            "\n{} removal(s) of ended sessions concluded (completed) instead of deleted",
+            adj.concluded_ended
+        );
     }
     out
 }
@@ -164,7 +203,10 @@ impl Serialize for ChangesView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.changes.len()))?;
         for change in &self.0.changes {
-            seq.serialize_element(&ChangeView { plan: self.0, change })?;
+            seq.serialize_element(&ChangeView {
+                plan: self.0,
+                change,
+            })?;
         }
         seq.end()
     }
@@ -211,7 +253,11 @@ impl Serialize for PlanView<'_> {
 /// Writes the plan as one JSON object: `base_version`, `summary` (kind → counts of
 /// `create`, `update`, `reactivate`, `deactivate`, `delete`, `unchanged`, `existing`),
 /// `safety`, `diagnostics`, `changes`.
-pub fn write_json(plan: &Plan, diagnostics: &[Diagnostic], out: impl Write) -> serde_json::Result<()> {
+pub fn write_json(
+    plan: &Plan,
+    diagnostics: &[Diagnostic],
+    out: impl Write,
+) -> serde_json::Result<()> {
     serde_json::to_writer(out, &PlanView { plan, diagnostics })
 }
 

@@ -56,7 +56,12 @@ pub struct Context {
 
 impl Context {
     pub fn from_records(records: &[StoredRecord]) -> Context {
-        Context { rows: records.iter().map(|r| ((r.kind, r.key.clone()), r.row.clone())).collect() }
+        Context {
+            rows: records
+                .iter()
+                .map(|r| ((r.kind, r.key.clone()), r.row.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -69,7 +74,9 @@ pub fn context_keys(records: &[StoredRecord]) -> Vec<(Kind, String)> {
         match r.kind {
             Kind::Enrollments => out.push((Kind::Sections, r.row.get("section_id").to_string())),
             Kind::Sections => out.push((Kind::Courses, r.row.get("course_id").to_string())),
-            Kind::Courses if !r.row.get("term_id").is_empty() => out.push((Kind::Terms, r.row.get("term_id").to_string())),
+            Kind::Courses if !r.row.get("term_id").is_empty() => {
+                out.push((Kind::Terms, r.row.get("term_id").to_string()))
+            }
             _ => {}
         }
     }
@@ -82,14 +89,22 @@ pub fn context_keys(records: &[StoredRecord]) -> Vec<(Kind, String)> {
 /// Hold when at least `rules.rekey_min` objects of a kind are gone from the source while
 /// objects of the same kind with the same names are new in it: a vendor re-keyed its ids.
 /// `prior` are the stored rows the diff asked for (they include every gone object).
-pub fn rekey(desired: &rosterbridge_model::canvas::DesiredState, diff: &crate::Diff, prior: &[StoredRecord], rules: &SafetyRules) -> Vec<Hold> {
+pub fn rekey(
+    desired: &rosterbridge_model::canvas::DesiredState,
+    diff: &crate::Diff,
+    prior: &[StoredRecord],
+    rules: &SafetyRules,
+) -> Vec<Hold> {
     let gone: rustc_hash::FxHashSet<i64> = diff.gone.iter().map(|g| g.id).collect();
     let mut holds = Vec::new();
     // Sections are left out: they repeat their names every school year (a rollover is not a
     // re-key); courses carry their term in their shape, so a new year differs.
     for kind in [Kind::Accounts, Kind::Terms, Kind::Users, Kind::Courses] {
         let mut removed: FxHashMap<String, &str> = FxHashMap::default();
-        for r in prior.iter().filter(|r| r.kind == kind && gone.contains(&r.id)) {
+        for r in prior
+            .iter()
+            .filter(|r| r.kind == kind && gone.contains(&r.id))
+        {
             if let Some(f) = shape(&r.row) {
                 removed.insert(f, r.key.as_str());
             }
@@ -99,7 +114,11 @@ pub fn rekey(desired: &rosterbridge_model::canvas::DesiredState, diff: &crate::D
         }
         let mut matched = 0usize;
         let mut example = None;
-        for c in diff.changed.iter().filter(|c| c.kind == kind && c.stored.is_none()) {
+        for c in diff
+            .changed
+            .iter()
+            .filter(|c| c.kind == kind && c.stored.is_none())
+        {
             let row = desired.row(kind, c.index as usize);
             if let Some(old) = shape(&row).and_then(|f| removed.get(&f)) {
                 matched += 1;
@@ -178,12 +197,22 @@ struct Place {
     end: Option<Date>,
 }
 
-const NOWHERE: Place = Place { account: NONE, term: NONE, end: None };
+const NOWHERE: Place = Place {
+    account: NONE,
+    term: NONE,
+    end: None,
+};
 
 /// Applies the rules to a built plan: add-only windows, conclusion of ended sessions, and
 /// every threshold and guard. Replaces `plan.safety`. `extra` are holds computed earlier
 /// (e.g. [`rekey`]). Returns what was adjusted.
-pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Vec<Hold>, today: Date) -> Adjustments {
+pub fn assess(
+    plan: &mut Plan,
+    rules: &SafetyRules,
+    context: &Context,
+    extra: Vec<Hold>,
+    today: Date,
+) -> Adjustments {
     let mut adj = Adjustments::default();
     if plan.changes.is_empty() && extra.is_empty() {
         // Nothing to apply, so nothing to hold or adjust (and no need to place 2M objects).
@@ -198,9 +227,23 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
         .desired
         .terms
         .iter()
-        .map(|t| (t.sis_id.as_str(), t.end.map(|d| Date { year: chrono_year(d), month: chrono_month(d), day: chrono_day(d) })))
+        .map(|t| {
+            (
+                t.sis_id.as_str(),
+                t.end.map(|d| Date {
+                    year: chrono_year(d),
+                    month: chrono_month(d),
+                    day: chrono_day(d),
+                }),
+            )
+        })
         .collect();
-    let stored_term_end = |term: &str| context.rows.get(&(Kind::Terms, term.to_string())).and_then(|r| Date::parse(r.get("end_date")));
+    let stored_term_end = |term: &str| {
+        context
+            .rows
+            .get(&(Kind::Terms, term.to_string()))
+            .and_then(|r| Date::parse(r.get("end_date")))
+    };
     let mut course_place: FxHashMap<String, Place> = FxHashMap::default();
     let place_of_course_row = |scopes: &mut Scopes, row: &Row| -> Place {
         let account = row.get("account_id");
@@ -209,8 +252,16 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
             .or_else(|| term_end.get(term).copied().flatten())
             .or_else(|| stored_term_end(term));
         Place {
-            account: if account.is_empty() { NONE } else { scopes.id(format!("account:{account}")) },
-            term: if term.is_empty() { NONE } else { scopes.id(format!("term:{term}")) },
+            account: if account.is_empty() {
+                NONE
+            } else {
+                scopes.id(format!("account:{account}"))
+            },
+            term: if term.is_empty() {
+                NONE
+            } else {
+                scopes.id(format!("term:{term}"))
+            },
             end,
         }
     };
@@ -222,7 +273,11 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
             p
         })
         .collect();
-    for (k, row) in context.rows.iter().filter(|((k, _), _)| *k == Kind::Courses) {
+    for (k, row) in context
+        .rows
+        .iter()
+        .filter(|((k, _), _)| *k == Kind::Courses)
+    {
         if !course_place.contains_key(&k.1) {
             let p = place_of_course_row(&mut scopes, row);
             course_place.insert(k.1.clone(), p);
@@ -235,17 +290,36 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
         }
     }
     let section_place_of_row = |course_place: &FxHashMap<String, Place>, row: &Row| -> Place {
-        let mut p = course_place.get(row.get("course_id")).copied().unwrap_or(NOWHERE);
+        let mut p = course_place
+            .get(row.get("course_id"))
+            .copied()
+            .unwrap_or(NOWHERE);
         if let Some(end) = Date::parse(row.get("end_date")) {
             p.end = Some(end);
         }
         p
     };
-    let desired_section_places: Vec<Place> = plan.desired.sections.iter().map(|s| section_place_of_row(&course_place, &s.row())).collect();
-    let mut section_place: FxHashMap<String, Place> =
-        plan.desired.sections.iter().zip(&desired_section_places).map(|(s, p)| (s.sis_id.as_str().to_string(), *p)).collect();
-    for (k, row) in context.rows.iter().filter(|((k, _), _)| *k == Kind::Sections) {
-        section_place.entry(k.1.clone()).or_insert_with(|| section_place_of_row(&course_place, row));
+    let desired_section_places: Vec<Place> = plan
+        .desired
+        .sections
+        .iter()
+        .map(|s| section_place_of_row(&course_place, &s.row()))
+        .collect();
+    let mut section_place: FxHashMap<String, Place> = plan
+        .desired
+        .sections
+        .iter()
+        .zip(&desired_section_places)
+        .map(|(s, p)| (s.sis_id.as_str().to_string(), *p))
+        .collect();
+    for (k, row) in context
+        .rows
+        .iter()
+        .filter(|((k, _), _)| *k == Kind::Sections)
+    {
+        section_place
+            .entry(k.1.clone())
+            .or_insert_with(|| section_place_of_row(&course_place, row));
     }
     for r in plan.removed.iter().filter(|r| r.row.kind == Kind::Sections) {
         if !section_place.contains_key(&r.key) {
@@ -257,12 +331,23 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
         match (c.kind, c.target) {
             (Kind::Courses, Target::Desired(i)) => desired_course_places[i as usize],
             (Kind::Sections, Target::Desired(i)) => desired_section_places[i as usize],
-            (Kind::Enrollments, Target::Desired(i)) => desired_section_places[plan.desired.enrollments[i as usize].section as usize],
-            (Kind::Courses, Target::Removed(i)) => course_place.get(&plan.removed[i as usize].key).copied().unwrap_or(NOWHERE),
-            (Kind::Sections, Target::Removed(i)) => section_place.get(&plan.removed[i as usize].key).copied().unwrap_or(NOWHERE),
+            (Kind::Enrollments, Target::Desired(i)) => {
+                desired_section_places[plan.desired.enrollments[i as usize].section as usize]
+            }
+            (Kind::Courses, Target::Removed(i)) => course_place
+                .get(&plan.removed[i as usize].key)
+                .copied()
+                .unwrap_or(NOWHERE),
+            (Kind::Sections, Target::Removed(i)) => section_place
+                .get(&plan.removed[i as usize].key)
+                .copied()
+                .unwrap_or(NOWHERE),
             (Kind::Enrollments, Target::Removed(i)) => {
                 let row = &plan.removed[i as usize].row;
-                let mut p = section_place.get(row.get("section_id")).copied().unwrap_or(NOWHERE);
+                let mut p = section_place
+                    .get(row.get("section_id"))
+                    .copied()
+                    .unwrap_or(NOWHERE);
                 if let Some(end) = Date::parse(row.get("end_date")) {
                     p.end = Some(end);
                 }
@@ -275,7 +360,10 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
     // Rollover: conclude, not delete, what leaves the export after its session ended.
     let mut concluded = Vec::new();
     for (ci, c) in plan.changes.iter().enumerate() {
-        if c.action != Action::Delete || !matches!(c.reason, Reason::Gone { .. }) || !matches!(c.kind, Kind::Enrollments | Kind::Courses) {
+        if c.action != Action::Delete
+            || !matches!(c.reason, Reason::Gone { .. })
+            || !matches!(c.kind, Kind::Enrollments | Kind::Courses)
+        {
             continue;
         }
         if place(c, plan).end.is_some_and(|end| end < today) {
@@ -284,14 +372,21 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
     }
     for ci in concluded {
         let c = &mut plan.changes[ci];
-        let Target::Removed(ri) = c.target else { continue };
+        let Target::Removed(ri) = c.target else {
+            continue;
+        };
         let removed = &mut plan.removed[ri as usize];
         removed.row.set_status(Status::Completed);
         c.action = Action::Deactivate;
-        c.reason = Reason::Gone { status: Status::Completed };
+        c.reason = Reason::Gone {
+            status: Status::Completed,
+        };
         c.content_hash = content_hash(&removed.row);
         if let Some(fi) = c.fields {
-            for f in plan.fields[fi as usize].iter_mut().filter(|f| f.field == "status") {
+            for f in plan.fields[fi as usize]
+                .iter_mut()
+                .filter(|f| f.field == "status")
+            {
                 f.new = Status::Completed.as_str().to_string();
             }
         }
@@ -307,7 +402,15 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
         let before = plan.changes.len();
         plan.changes.retain(|c| !c.action.is_removal());
         adj.deferred_removals = before - plan.changes.len();
-        adj.add_only_window = Some(format!("{}..{}{}", w.start, w.end, w.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()));
+        adj.add_only_window = Some(format!(
+            "{}..{}{}",
+            w.start,
+            w.end,
+            w.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
         for s in plan.summary.values_mut() {
             s.deactivate = 0;
             s.delete = 0;
@@ -320,7 +423,13 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
     for (kind, s) in &plan.summary {
         let t = rules.for_kind(*kind);
         if let Some(percent) = exceeds(t.removals, s.removals(), s.existing) {
-            violations.push(Violation { kind: *kind, removals: s.removals(), existing: s.existing, percent, limit_percent: t.removals.percent });
+            violations.push(Violation {
+                kind: *kind,
+                removals: s.removals(),
+                existing: s.existing,
+                percent,
+                limit_percent: t.removals.percent,
+            });
         }
         if let Some(percent) = exceeds(t.updates, s.update, s.existing) {
             holds.push(Hold {
@@ -342,7 +451,8 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                 message: format!("the source has no {kind} at all, but {} are active in Canvas: an empty or failed export?", s.existing),
                 hint: "check the export (an empty file looks exactly like this); if every one really left, approve the plan".into(),
             });
-        } else if add_only.is_none() && s.existing >= rules.shrink_min_existing && kept < s.existing {
+        } else if add_only.is_none() && s.existing >= rules.shrink_min_existing && kept < s.existing
+        {
             let shrink = (s.existing - kept) as f64 * 100.0 / s.existing as f64;
             if shrink > rules.max_shrink_percent {
                 holds.push(Hold {
@@ -381,7 +491,9 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
             bump(1, *p, &|c| c.desired += 1);
         }
         for e in &plan.desired.enrollments {
-            bump(2, desired_section_places[e.section as usize], &|c| c.desired += 1);
+            bump(2, desired_section_places[e.section as usize], &|c| {
+                c.desired += 1
+            });
         }
         for c in &plan.changes {
             let Some(s) = slot(c.kind) else { continue };
@@ -402,8 +514,15 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
         }
         // A kind already held kind-wide needs no per-scope lines for the same reason.
         let held_kind_removals: Vec<Kind> = violations.iter().map(|v| v.kind).collect();
-        let held_kind_updates: Vec<Kind> = holds.iter().filter(|h| h.code == "updates").map(|h| h.kind).collect();
-        for (si, kind) in [Kind::Courses, Kind::Sections, Kind::Enrollments].into_iter().enumerate() {
+        let held_kind_updates: Vec<Kind> = holds
+            .iter()
+            .filter(|h| h.code == "updates")
+            .map(|h| h.kind)
+            .collect();
+        for (si, kind) in [Kind::Courses, Kind::Sections, Kind::Enrollments]
+            .into_iter()
+            .enumerate()
+        {
             let mut scope_holds: Vec<Hold> = Vec::new();
             for (scope_id, c) in counts[si].iter().enumerate() {
                 if c.removals == 0 && c.updates == 0 {
@@ -411,8 +530,12 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                 }
                 let name = &scopes.names[scope_id];
                 let rule = rules.scopes.iter().find(|r| {
-                    r.account.as_deref().is_some_and(|a| name.strip_prefix("account:") == Some(a))
-                        || r.term.as_deref().is_some_and(|t| name.strip_prefix("term:") == Some(t))
+                    r.account
+                        .as_deref()
+                        .is_some_and(|a| name.strip_prefix("account:") == Some(a))
+                        || r.term
+                            .as_deref()
+                            .is_some_and(|t| name.strip_prefix("term:") == Some(t))
                 });
                 let t: Thresholds = match rule {
                     Some(r) => r.thresholds,
@@ -422,7 +545,9 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                 let existing = c.desired.saturating_sub(c.new) + c.removals;
                 let (what, label) = scope_label(name);
                 let key = if what == "school" { "account" } else { "term" };
-                if let Some(percent) = exceeds(t.removals, c.removals, existing).filter(|_| !held_kind_removals.contains(&kind)) {
+                if let Some(percent) = exceeds(t.removals, c.removals, existing)
+                    .filter(|_| !held_kind_removals.contains(&kind))
+                {
                     scope_holds.push(Hold {
                         code: "scope_removals".into(),
                         kind,
@@ -431,7 +556,9 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                         hint: format!("check {what} {label}'s part of the export; set a [[safety.scope]] with {key} = \"{label}\" if this is normal there, or approve the plan"),
                     });
                 }
-                if let Some(percent) = exceeds(t.updates, c.updates, existing).filter(|_| !held_kind_updates.contains(&kind)) {
+                if let Some(percent) = exceeds(t.updates, c.updates, existing)
+                    .filter(|_| !held_kind_updates.contains(&kind))
+                {
                     scope_holds.push(Hold {
                         code: "scope_updates".into(),
                         kind,
@@ -450,7 +577,9 @@ pub fn assess(plan: &mut Plan, rules: &SafetyRules, context: &Context, extra: Ve
                     code: "scope_removals".into(),
                     kind,
                     scope: None,
-                    message: format!("… and {more} more school(s) or term(s) over their {kind} threshold"),
+                    message: format!(
+                        "… and {more} more school(s) or term(s) over their {kind} threshold"
+                    ),
                     hint: "see `plan --json` (safety.holds) for the first ones".into(),
                 });
             }
@@ -478,7 +607,11 @@ pub fn exceeds(t: Threshold, count: usize, existing: usize) -> Option<f64> {
     if count == 0 || count <= t.floor {
         return None;
     }
-    let percent = if existing == 0 { 100.0 } else { count as f64 * 100.0 / existing as f64 };
+    let percent = if existing == 0 {
+        100.0
+    } else {
+        count as f64 * 100.0 / existing as f64
+    };
     let over_ceiling = t.ceiling.is_some_and(|c| count > c);
     // With no existing objects there is nothing to lose: only the ceiling applies.
     let over_percent = existing > 0 && percent > t.percent;

@@ -8,15 +8,38 @@ use rosterbridge_plan::{build, diff, Action, Plan, PlanOptions};
 use rosterbridge_state::{Ownership, SnapshotEntry, StateSnapshot, StoredRecord};
 
 fn user(id: &str, first: &str) -> User {
-    User::new(SisId::new(id), format!("login-{id}").as_str().into(), first.into(), "Doe".into(), None, Status::Active)
+    User::new(
+        SisId::new(id),
+        format!("login-{id}").as_str().into(),
+        first.into(),
+        "Doe".into(),
+        None,
+        Status::Active,
+    )
 }
 
 fn section(id: &str) -> Section {
-    Section { sis_id: SisId::new(id), integration_id: None, course: SisId::new(id), name: id.into(), start: None, end: None, src: None }
+    Section {
+        sis_id: SisId::new(id),
+        integration_id: None,
+        course: SisId::new(id),
+        name: id.into(),
+        start: None,
+        end: None,
+        src: None,
+    }
 }
 
 fn enrol(section: u32, user: u32) -> Enrollment {
-    Enrollment { section, user, role: CanvasRole::Student, status: Status::Active, start: None, end: None, src: None }
+    Enrollment {
+        section,
+        user,
+        role: CanvasRole::Student,
+        status: Status::Active,
+        start: None,
+        end: None,
+        src: None,
+    }
 }
 
 /// Stores every object of `state` as applied, the way a sink would after success.
@@ -28,7 +51,12 @@ fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
             let row = state.row(kind, i);
             let key = state.key(kind, i);
             let id = records.len() as i64 + 1;
-            let entry = SnapshotEntry { id, kind, content_hash: content_hash(&row), status: row.status().unwrap() };
+            let entry = SnapshotEntry {
+                id,
+                kind,
+                content_hash: content_hash(&row),
+                status: row.status().unwrap(),
+            };
             pairs.push((KeyHash::of(kind, &key), entry));
             records.push(StoredRecord {
                 id,
@@ -46,10 +74,19 @@ fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
     (StateSnapshot::new(7, pairs), records)
 }
 
-fn plan(desired: &DesiredState, snap: &StateSnapshot, records: &[StoredRecord], options: &PlanOptions) -> Plan {
+fn plan(
+    desired: &DesiredState,
+    snap: &StateSnapshot,
+    records: &[StoredRecord],
+    options: &PlanOptions,
+) -> Plan {
     let d = diff(desired, snap);
     let needed = d.records_needed();
-    let prior: Vec<StoredRecord> = records.iter().filter(|r| needed.contains(&r.id)).cloned().collect();
+    let prior: Vec<StoredRecord> = records
+        .iter()
+        .filter(|r| needed.contains(&r.id))
+        .cloned()
+        .collect();
     build(desired.clone(), &d, &prior, options)
 }
 
@@ -66,17 +103,37 @@ fn base() -> DesiredState {
 fn a_first_plan_creates_everything_in_dependency_order() {
     let mut desired = base();
     desired.accounts = vec![
-        Account { sis_id: SisId::new("a-school"), integration_id: None, parent: Some(SisId::new("z-root")), name: "School".into(), src: None },
-        Account { sis_id: SisId::new("z-root"), integration_id: None, parent: None, name: "Root".into(), src: None },
+        Account {
+            sis_id: SisId::new("a-school"),
+            integration_id: None,
+            parent: Some(SisId::new("z-root")),
+            name: "School".into(),
+            src: None,
+        },
+        Account {
+            sis_id: SisId::new("z-root"),
+            integration_id: None,
+            parent: None,
+            name: "Root".into(),
+            src: None,
+        },
     ];
-    let p = plan(&desired, &StateSnapshot::default(), &[], &PlanOptions::default());
+    let p = plan(
+        &desired,
+        &StateSnapshot::default(),
+        &[],
+        &PlanOptions::default(),
+    );
     assert_eq!(p.summary[&Kind::Users].create, 20);
     assert_eq!(p.summary[&Kind::Enrollments].create, 20);
     assert!(p.changes.iter().all(|c| c.action == Action::Create));
     let kinds: Vec<Kind> = p.changes.iter().map(|c| c.kind).collect();
     let mut sorted = kinds.clone();
     sorted.sort();
-    assert_eq!(kinds, sorted, "accounts, users, sections, enrollments in that order");
+    assert_eq!(
+        kinds, sorted,
+        "accounts, users, sections, enrollments in that order"
+    );
     // The parent account precedes its child although its id sorts after it.
     assert_eq!(p.key(&p.changes[0]), "z-root");
     assert_eq!(p.key(&p.changes[1]), "a-school");
@@ -102,10 +159,16 @@ fn a_renamed_user_is_an_update_listing_old_and_new_values() {
     let p = plan(&changed, &snap, &records, &PlanOptions::default());
     assert_eq!(p.changes.len(), 1);
     let c = &p.changes[0];
-    assert_eq!((c.kind, c.action, p.key(c).as_str()), (Kind::Users, Action::Update, "u03"));
+    assert_eq!(
+        (c.kind, c.action, p.key(c).as_str()),
+        (Kind::Users, Action::Update, "u03")
+    );
     let f = p.fields(c);
     assert_eq!(f.len(), 1);
-    assert_eq!((f[0].field.as_str(), f[0].old.as_str(), f[0].new.as_str()), ("first_name", "Ann", "Anne"));
+    assert_eq!(
+        (f[0].field.as_str(), f[0].old.as_str(), f[0].new.as_str()),
+        ("first_name", "Ann", "Anne")
+    );
     assert_eq!(p.reason(c), "changed: first_name");
 }
 
@@ -121,7 +184,11 @@ fn a_user_gone_from_the_source_is_suspended_and_their_enrollment_deleted() {
     assert_eq!(p.summary[&Kind::Enrollments].delete, 1);
     let u = p.changes_of(Kind::Users).next().unwrap();
     assert_eq!(p.row(u).get("status"), "suspended");
-    assert_eq!(p.row(u).get("login_id"), "login-u19", "the stored row is sent back with the new status");
+    assert_eq!(
+        p.row(u).get("login_id"),
+        "login-u19",
+        "the stored row is sent back with the new status"
+    );
     // Removals come after everything else, enrollments before users.
     assert_eq!(p.changes[0].kind, Kind::Enrollments);
     assert_eq!(p.changes[1].kind, Kind::Users);
@@ -162,7 +229,10 @@ fn a_user_disabled_in_the_source_is_deactivated_not_deleted() {
     changed.users[5].status = Status::Suspended;
     let p = plan(&changed, &snap, &records, &PlanOptions::default());
     let c = &p.changes[0];
-    assert_eq!((c.action, p.row(c).get("status").to_string().as_str()), (Action::Deactivate, "suspended"));
+    assert_eq!(
+        (c.action, p.row(c).get("status").to_string().as_str()),
+        (Action::Deactivate, "suspended")
+    );
     assert!(p.reason(c).contains("enabledUser=false"));
 }
 
@@ -181,7 +251,10 @@ fn removing_more_than_the_threshold_holds_the_plan() {
     assert_eq!(p.safety.violations[0].existing, 20);
     assert!((p.safety.violations[0].percent - 15.0).abs() < 1e-9);
 
-    let lenient = PlanOptions { max_removal_percent: 20.0, ..Default::default() };
+    let lenient = PlanOptions {
+        max_removal_percent: 20.0,
+        ..Default::default()
+    };
     assert!(!plan(&shrunk, &snap, &records, &lenient).safety.held);
 }
 
@@ -189,7 +262,12 @@ fn removing_more_than_the_threshold_holds_the_plan() {
 fn an_empty_source_is_held() {
     let desired = base();
     let (snap, records) = applied(&desired);
-    let p = plan(&DesiredState::default(), &snap, &records, &PlanOptions::default());
+    let p = plan(
+        &DesiredState::default(),
+        &snap,
+        &records,
+        &PlanOptions::default(),
+    );
     assert!(p.safety.held);
     assert_eq!(p.summary[&Kind::Users].deactivate, 20);
     // Sections are left alone by default.
@@ -201,15 +279,23 @@ fn removal_policy_is_configurable_per_kind() {
     let desired = base();
     let (snap, records) = applied(&desired);
     let mut options = PlanOptions::default();
-    options.removal.status.insert(Kind::Enrollments, Some(Status::Completed));
-    options.removal.status.insert(Kind::Sections, Some(Status::Deleted));
+    options
+        .removal
+        .status
+        .insert(Kind::Enrollments, Some(Status::Completed));
+    options
+        .removal
+        .status
+        .insert(Kind::Sections, Some(Status::Deleted));
     let mut changed = desired.clone();
     changed.enrollments.remove(0);
     changed.sections.clear();
     changed.enrollments.clear();
     let p = plan(&changed, &snap, &records, &options);
     assert_eq!(p.summary[&Kind::Enrollments].deactivate, 20);
-    assert!(p.changes_of(Kind::Enrollments).all(|c| p.row(c).get("status") == "completed"));
+    assert!(p
+        .changes_of(Kind::Enrollments)
+        .all(|c| p.row(c).get("status") == "completed"));
     assert_eq!(p.summary[&Kind::Sections].delete, 1);
 }
 
@@ -217,7 +303,12 @@ fn removal_policy_is_configurable_per_kind() {
 fn plans_are_deterministic() {
     let desired = base();
     let json = || {
-        let p = plan(&desired, &StateSnapshot::default(), &[], &PlanOptions::default());
+        let p = plan(
+            &desired,
+            &StateSnapshot::default(),
+            &[],
+            &PlanOptions::default(),
+        );
         let mut out = Vec::new();
         rosterbridge_plan::render::write_json(&p, &[], &mut out).unwrap();
         out

@@ -12,18 +12,47 @@ use rosterbridge_plan::safety::{assess, exceeds, fingerprint, Context};
 use rosterbridge_plan::{build, diff, Plan, PlanOptions};
 use rosterbridge_state::{Ownership, SnapshotEntry, StateSnapshot, StoredRecord};
 
-const TODAY: Date = Date { year: 2027, month: 3, day: 1 };
+const TODAY: Date = Date {
+    year: 2027,
+    month: 3,
+    day: 1,
+};
 
 fn user(id: &str, first: &str) -> User {
-    User::new(SisId::new(id), format!("login-{id}").as_str().into(), first.into(), "Doe".into(), None, Status::Active)
+    User::new(
+        SisId::new(id),
+        format!("login-{id}").as_str().into(),
+        first.into(),
+        "Doe".into(),
+        None,
+        Status::Active,
+    )
 }
 
 fn course(id: &str, account: &str, end: Option<NaiveDate>) -> Course {
-    Course { sis_id: SisId::new(id), integration_id: None, short_name: id.into(), long_name: id.into(), account: Some(SisId::new(account)), term: Some(SisId::new("T1")), start: None, end, src: None }
+    Course {
+        sis_id: SisId::new(id),
+        integration_id: None,
+        short_name: id.into(),
+        long_name: id.into(),
+        account: Some(SisId::new(account)),
+        term: Some(SisId::new("T1")),
+        start: None,
+        end,
+        src: None,
+    }
 }
 
 fn section(id: &str) -> Section {
-    Section { sis_id: SisId::new(id), integration_id: None, course: SisId::new(id), name: id.into(), start: None, end: None, src: None }
+    Section {
+        sis_id: SisId::new(id),
+        integration_id: None,
+        course: SisId::new(id),
+        name: id.into(),
+        start: None,
+        end: None,
+        src: None,
+    }
 }
 
 /// 20 users; courses/sections A (school SA, 16 students) and B (school SB, 4 students).
@@ -32,7 +61,17 @@ fn district(end: Option<NaiveDate>) -> DesiredState {
         users: (0..20).map(|i| user(&format!("u{i:02}"), "Ann")).collect(),
         courses: vec![course("A", "SA", end), course("B", "SB", end)],
         sections: vec![section("A"), section("B")],
-        enrollments: (0..20).map(|i| Enrollment { section: if i < 16 { 0 } else { 1 }, user: i, role: CanvasRole::Student, status: Status::Active, start: None, end: None, src: None }).collect(),
+        enrollments: (0..20)
+            .map(|i| Enrollment {
+                section: if i < 16 { 0 } else { 1 },
+                user: i,
+                role: CanvasRole::Student,
+                status: Status::Active,
+                start: None,
+                end: None,
+                src: None,
+            })
+            .collect(),
         ..Default::default()
     }
 }
@@ -45,9 +84,24 @@ fn applied(state: &DesiredState) -> (StateSnapshot, Vec<StoredRecord>) {
             let row = state.row(kind, i);
             let key = state.key(kind, i);
             let id = records.len() as i64 + 1;
-            let entry = SnapshotEntry { id, kind, content_hash: content_hash(&row), status: row.status().unwrap() };
+            let entry = SnapshotEntry {
+                id,
+                kind,
+                content_hash: content_hash(&row),
+                status: row.status().unwrap(),
+            };
             pairs.push((KeyHash::of(kind, &key), entry));
-            records.push(StoredRecord { id, kind, key, content_hash: entry.content_hash, row, canvas_id: None, ownership: Ownership::Created, last_outcome: "applied".into(), last_run: Some(1) });
+            records.push(StoredRecord {
+                id,
+                kind,
+                key,
+                content_hash: entry.content_hash,
+                row,
+                canvas_id: None,
+                ownership: Ownership::Created,
+                last_outcome: "applied".into(),
+                last_run: Some(1),
+            });
         }
     }
     (StateSnapshot::new(3, pairs), records)
@@ -57,7 +111,11 @@ fn plan_with(before: &DesiredState, now: &DesiredState, rules: &SafetyRules, tod
     let (snap, records) = applied(before);
     let d = diff(now, &snap);
     let needed = d.records_needed();
-    let prior: Vec<StoredRecord> = records.iter().filter(|r| needed.contains(&r.id)).cloned().collect();
+    let prior: Vec<StoredRecord> = records
+        .iter()
+        .filter(|r| needed.contains(&r.id))
+        .cloned()
+        .collect();
     let mut p = build(now.clone(), &d, &prior, &PlanOptions::default());
     assess(&mut p, rules, &Context::default(), Vec::new(), today);
     p
@@ -79,12 +137,31 @@ fn without_enrollments_of(state: &DesiredState, section: u32, n: usize) -> Desir
 
 #[test]
 fn a_threshold_holds_above_its_percent_or_ceiling_and_never_at_or_below_its_floor() {
-    let t = Threshold { percent: 10.0, floor: 5, ceiling: Some(50) };
+    let t = Threshold {
+        percent: 10.0,
+        floor: 5,
+        ceiling: Some(50),
+    };
     assert_eq!(exceeds(t, 5, 10), None, "at the floor: never");
     assert!(exceeds(t, 6, 10).is_some(), "60% > 10%");
     assert_eq!(exceeds(t, 6, 1000), None, "0.6% and under the ceiling");
-    assert!(exceeds(t, 51, 10_000).is_some(), "over the ceiling whatever the percent");
-    assert_eq!(exceeds(Threshold { percent: 10.0, floor: 0, ceiling: None }, 3, 0), None, "nothing existed: only a ceiling can hold");
+    assert!(
+        exceeds(t, 51, 10_000).is_some(),
+        "over the ceiling whatever the percent"
+    );
+    assert_eq!(
+        exceeds(
+            Threshold {
+                percent: 10.0,
+                floor: 0,
+                ceiling: None
+            },
+            3,
+            0
+        ),
+        None,
+        "nothing existed: only a ceiling can hold"
+    );
 }
 
 #[test]
@@ -93,13 +170,30 @@ fn per_kind_overrides_and_the_removal_floor_decide_the_kind_wide_verdict() {
     let mut now = before.clone();
     now.users.truncate(17);
     now.enrollments.retain(|e| e.user < 17);
-    let rules = SafetyRules { per_scope: false, ..Default::default() };
+    let rules = SafetyRules {
+        per_scope: false,
+        ..Default::default()
+    };
     let p = plan_with(&before, &now, &rules, TODAY);
     let kinds: Vec<Kind> = p.safety.violations.iter().map(|v| v.kind).collect();
-    assert_eq!(kinds, [Kind::Users, Kind::Enrollments], "15% > 10% for both");
+    assert_eq!(
+        kinds,
+        [Kind::Users, Kind::Enrollments],
+        "15% > 10% for both"
+    );
 
     let mut lenient = rules.clone();
-    lenient.kinds.insert(Kind::Users, Thresholds { removals: Threshold { percent: 20.0, floor: 0, ceiling: None }, ..Thresholds::default() });
+    lenient.kinds.insert(
+        Kind::Users,
+        Thresholds {
+            removals: Threshold {
+                percent: 20.0,
+                floor: 0,
+                ceiling: None,
+            },
+            ..Thresholds::default()
+        },
+    );
     lenient.thresholds.removals.floor = 0;
     let p = plan_with(&before, &now, &lenient, TODAY);
     let kinds: Vec<Kind> = p.safety.violations.iter().map(|v| v.kind).collect();
@@ -107,7 +201,10 @@ fn per_kind_overrides_and_the_removal_floor_decide_the_kind_wide_verdict() {
 
     let mut floored = rules.clone();
     floored.thresholds.removals.floor = 3;
-    assert!(!plan_with(&before, &now, &floored, TODAY).safety.held, "3 removals are at the floor");
+    assert!(
+        !plan_with(&before, &now, &floored, TODAY).safety.held,
+        "3 removals are at the floor"
+    );
 }
 
 #[test]
@@ -118,15 +215,35 @@ fn one_school_losing_its_enrollments_is_held_per_scope_although_the_kind_is_unde
     rules.thresholds.removals.percent = 50.0;
     let p = plan_with(&before, &now, &rules, TODAY);
     assert!(p.safety.violations.is_empty(), "20% < 50% kind-wide");
-    let scopes: Vec<&str> = p.safety.holds.iter().filter_map(|h| h.scope.as_deref()).collect();
+    let scopes: Vec<&str> = p
+        .safety
+        .holds
+        .iter()
+        .filter_map(|h| h.scope.as_deref())
+        .collect();
     assert_eq!(scopes, ["account:SB"], "{:?}", p.safety.holds);
     assert!(p.safety.held);
 
     // A scope of its own may allow it.
-    rules.scopes.push(ScopeRule { account: Some("SB".into()), term: None, thresholds: Thresholds { removals: Threshold { percent: 100.0, floor: 0, ceiling: None }, ..Thresholds::default() } });
+    rules.scopes.push(ScopeRule {
+        account: Some("SB".into()),
+        term: None,
+        thresholds: Thresholds {
+            removals: Threshold {
+                percent: 100.0,
+                floor: 0,
+                ceiling: None,
+            },
+            ..Thresholds::default()
+        },
+    });
     assert!(!plan_with(&before, &now, &rules, TODAY).safety.held);
     // And per_scope = false checks kinds only.
-    let off = SafetyRules { per_scope: false, thresholds: rules.thresholds, ..Default::default() };
+    let off = SafetyRules {
+        per_scope: false,
+        thresholds: rules.thresholds,
+        ..Default::default()
+    };
     assert!(!plan_with(&before, &now, &off, TODAY).safety.held);
 }
 
@@ -138,7 +255,12 @@ fn mass_updates_are_held_by_the_update_threshold() {
         u.first_name = "Renamed".into();
     }
     let p = plan_with(&before, &now, &SafetyRules::default(), TODAY);
-    let codes: Vec<(&str, Kind)> = p.safety.holds.iter().map(|h| (h.code.as_str(), h.kind)).collect();
+    let codes: Vec<(&str, Kind)> = p
+        .safety
+        .holds
+        .iter()
+        .map(|h| (h.code.as_str(), h.kind))
+        .collect();
     assert_eq!(codes, [("updates", Kind::Users)], "16 of 20 > 75%");
     let mut rules = SafetyRules::default();
     rules.thresholds.updates.floor = 16;
@@ -153,7 +275,19 @@ fn an_add_only_window_drops_every_removal_and_says_so() {
     now.enrollments.retain(|e| e.user < 10);
     now.users.push(user("new", "Neo"));
     let rules = SafetyRules {
-        add_only: vec![DateWindow { start: Date { year: 2027, month: 2, day: 1 }, end: Date { year: 2027, month: 3, day: 31 }, reason: Some("rollover".into()) }],
+        add_only: vec![DateWindow {
+            start: Date {
+                year: 2027,
+                month: 2,
+                day: 1,
+            },
+            end: Date {
+                year: 2027,
+                month: 3,
+                day: 31,
+            },
+            reason: Some("rollover".into()),
+        }],
         ..Default::default()
     };
     let p = plan_with(&before, &now, &rules, TODAY);
@@ -162,7 +296,20 @@ fn an_add_only_window_drops_every_removal_and_says_so() {
     assert_eq!(p.safety.adjustments.deferred_removals, 20);
     assert!(!p.safety.held, "nothing is removed, so nothing to hold");
     // Outside the window the same plan removes (and is held).
-    assert!(plan_with(&before, &now, &rules, Date { year: 2027, month: 4, day: 1 }).safety.held);
+    assert!(
+        plan_with(
+            &before,
+            &now,
+            &rules,
+            Date {
+                year: 2027,
+                month: 4,
+                day: 1
+            }
+        )
+        .safety
+        .held
+    );
 }
 
 #[test]
@@ -172,21 +319,53 @@ fn enrollments_of_an_ended_session_are_concluded_not_deleted_when_they_leave_the
     let now = without_enrollments_of(&before, 0, 1);
     let rules = SafetyRules::default();
     let p = plan_with(&before, &now, &rules, TODAY);
-    let c = p.changes.iter().find(|c| c.kind == Kind::Enrollments).unwrap();
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.kind == Kind::Enrollments)
+        .unwrap();
     assert_eq!(p.row(c).status(), Some(Status::Completed));
     assert_eq!(p.safety.adjustments.concluded_ended, 1);
     // While the session runs, the configured removal (deleted) stands.
-    let running = plan_with(&before, &now, &rules, Date { year: 2027, month: 1, day: 10 });
-    let c = running.changes.iter().find(|c| c.kind == Kind::Enrollments).unwrap();
+    let running = plan_with(
+        &before,
+        &now,
+        &rules,
+        Date {
+            year: 2027,
+            month: 1,
+            day: 10,
+        },
+    );
+    let c = running
+        .changes
+        .iter()
+        .find(|c| c.kind == Kind::Enrollments)
+        .unwrap();
     assert_eq!(running.row(c).status(), Some(Status::Deleted));
 }
 
 #[test]
 fn the_fingerprint_names_exactly_one_plan() {
     let before = district(None);
-    let a = plan_with(&before, &without_enrollments_of(&before, 0, 2), &SafetyRules::default(), TODAY);
-    let b = plan_with(&before, &without_enrollments_of(&before, 0, 2), &SafetyRules::default(), TODAY);
-    let c = plan_with(&before, &without_enrollments_of(&before, 0, 3), &SafetyRules::default(), TODAY);
+    let a = plan_with(
+        &before,
+        &without_enrollments_of(&before, 0, 2),
+        &SafetyRules::default(),
+        TODAY,
+    );
+    let b = plan_with(
+        &before,
+        &without_enrollments_of(&before, 0, 2),
+        &SafetyRules::default(),
+        TODAY,
+    );
+    let c = plan_with(
+        &before,
+        &without_enrollments_of(&before, 0, 3),
+        &SafetyRules::default(),
+        TODAY,
+    );
     assert_eq!(fingerprint(&a), fingerprint(&b));
     assert_ne!(fingerprint(&a), fingerprint(&c));
 }
@@ -200,9 +379,23 @@ fn a_sharply_shrunken_table_is_held_even_when_removals_are_allowed() {
     let mut rules = SafetyRules::default();
     rules.thresholds.removals.percent = 100.0;
     let p = plan_with(&before, &now, &rules, TODAY);
-    let shrunk: Vec<Kind> = p.safety.holds.iter().filter(|h| h.code == "shrunken_table").map(|h| h.kind).collect();
-    assert_eq!(shrunk, [Kind::Users, Kind::Enrollments], "8 of 20 kept: 60% gone > 50% ({:?})", p.safety.holds);
-    assert!(p.safety.holds[0].hint.contains("add_only"), "says how to proceed");
+    let shrunk: Vec<Kind> = p
+        .safety
+        .holds
+        .iter()
+        .filter(|h| h.code == "shrunken_table")
+        .map(|h| h.kind)
+        .collect();
+    assert_eq!(
+        shrunk,
+        [Kind::Users, Kind::Enrollments],
+        "8 of 20 kept: 60% gone > 50% ({:?})",
+        p.safety.holds
+    );
+    assert!(
+        p.safety.holds[0].hint.contains("add_only"),
+        "says how to proceed"
+    );
     rules.max_shrink_percent = 70.0;
     assert!(!plan_with(&before, &now, &rules, TODAY).safety.held);
 }
@@ -213,11 +406,28 @@ fn scope_lines_are_left_out_for_a_kind_held_kind_wide_and_the_hint_names_the_key
     let mut now = before.clone();
     now.enrollments.clear();
     let p = plan_with(&before, &now, &SafetyRules::default(), TODAY);
-    assert!(p.safety.violations.iter().any(|v| v.kind == Kind::Enrollments));
-    assert!(p.safety.holds.iter().all(|h| h.scope.is_none()), "{:?}", p.safety.holds);
+    assert!(p
+        .safety
+        .violations
+        .iter()
+        .any(|v| v.kind == Kind::Enrollments));
+    assert!(
+        p.safety.holds.iter().all(|h| h.scope.is_none()),
+        "{:?}",
+        p.safety.holds
+    );
 
     let mut rules = SafetyRules::default();
     rules.thresholds.removals.percent = 50.0;
-    let p = plan_with(&before, &without_enrollments_of(&before, 1, 4), &rules, TODAY);
-    assert!(p.safety.holds[0].hint.contains("account = \"SB\""), "{}", p.safety.holds[0].hint);
+    let p = plan_with(
+        &before,
+        &without_enrollments_of(&before, 1, 4),
+        &rules,
+        TODAY,
+    );
+    assert!(
+        p.safety.holds[0].hint.contains("account = \"SB\""),
+        "{}",
+        p.safety.holds[0].hint
+    );
 }

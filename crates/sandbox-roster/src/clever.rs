@@ -33,7 +33,8 @@ impl Links {
             .map(|o| o.sourced_id.clone())
             .unwrap_or_else(|| SisId::new("district"));
         let n = r.classes.len();
-        let (mut students, mut teachers, mut primary) = (vec![Vec::new(); n], vec![Vec::new(); n], vec![None; n]);
+        let (mut students, mut teachers, mut primary) =
+            (vec![Vec::new(); n], vec![Vec::new(); n], vec![None; n]);
         for e in &r.enrollments {
             let c = e.class as usize;
             match e.role {
@@ -53,12 +54,64 @@ impl Links {
             ids.sort();
             ids.into_iter().map(|(_, i)| i).collect()
         };
-        order.insert("schools", sorted(r.orgs.iter().enumerate().filter(|(_, o)| o.org_type != OrgType::District).map(|(i, o)| (&o.sourced_id, i as u32)).collect()));
-        order.insert("terms", sorted(r.sessions.iter().enumerate().map(|(i, s)| (&s.sourced_id, i as u32)).collect()));
-        order.insert("courses", sorted(r.courses.iter().enumerate().map(|(i, c)| (&c.sourced_id, i as u32)).collect()));
-        order.insert("sections", sorted(r.classes.iter().enumerate().map(|(i, c)| (&c.sourced_id, i as u32)).collect()));
-        order.insert("users", sorted(r.users.iter().enumerate().map(|(i, u)| (&u.sourced_id, i as u32)).collect()));
-        Links { district, section_students: students, section_teachers: teachers, section_primary: primary, order }
+        order.insert(
+            "schools",
+            sorted(
+                r.orgs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.org_type != OrgType::District)
+                    .map(|(i, o)| (&o.sourced_id, i as u32))
+                    .collect(),
+            ),
+        );
+        order.insert(
+            "terms",
+            sorted(
+                r.sessions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (&s.sourced_id, i as u32))
+                    .collect(),
+            ),
+        );
+        order.insert(
+            "courses",
+            sorted(
+                r.courses
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (&c.sourced_id, i as u32))
+                    .collect(),
+            ),
+        );
+        order.insert(
+            "sections",
+            sorted(
+                r.classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (&c.sourced_id, i as u32))
+                    .collect(),
+            ),
+        );
+        order.insert(
+            "users",
+            sorted(
+                r.users
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (&u.sourced_id, i as u32))
+                    .collect(),
+            ),
+        );
+        Links {
+            district,
+            section_students: students,
+            section_teachers: teachers,
+            section_primary: primary,
+            order,
+        }
     }
 }
 
@@ -90,9 +143,13 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
     let schools: Vec<&str> = u.orgs.iter().map(SisId::as_str).collect();
     let school = schools.first().copied();
     let role = match role_key(&u.role) {
-        "student" => json!({"sis_id": u.sourced_id.as_str(), "student_number": u.identifier.as_deref(), "school": school, "schools": schools,
-                            "grade": u.grades.first().map(|g| g.as_str()), "credentials": credentials}),
-        "teacher" => json!({"sis_id": u.sourced_id.as_str(), "teacher_number": u.identifier.as_deref(), "school": school, "schools": schools, "credentials": credentials}),
+        "student" => {
+            json!({"sis_id": u.sourced_id.as_str(), "student_number": u.identifier.as_deref(), "school": school, "schools": schools,
+                            "grade": u.grades.first().map(|g| g.as_str()), "credentials": credentials})
+        }
+        "teacher" => {
+            json!({"sis_id": u.sourced_id.as_str(), "teacher_number": u.identifier.as_deref(), "school": school, "schools": schools, "credentials": credentials})
+        }
         "contact" => {
             let relationship = match u.role {
                 UserRole::Parent => "Parent",
@@ -103,7 +160,9 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
             json!({"sis_id": u.sourced_id.as_str(), "student_relationships": rel})
         }
         "district_admin" => json!({"title": "District administrator"}),
-        _ => json!({"staff_id": u.sourced_id.as_str(), "schools": schools, "roles": [u.role.as_str()], "credentials": credentials}),
+        _ => {
+            json!({"staff_id": u.sourced_id.as_str(), "schools": schools, "roles": [u.role.as_str()], "credentials": credentials})
+        }
     };
     let mut roles = Map::new();
     roles.insert(role_key(&u.role).into(), role);
@@ -118,7 +177,11 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
 
 fn section_json(r: &Roster, i: usize, links: &Links) -> Value {
     let c = &r.classes[i];
-    let ids = |v: &[u32]| -> Vec<&str> { v.iter().map(|u| r.users[*u as usize].sourced_id.as_str()).collect() };
+    let ids = |v: &[u32]| -> Vec<&str> {
+        v.iter()
+            .map(|u| r.users[*u as usize].sourced_id.as_str())
+            .collect()
+    };
     json!({
         "id": c.sourced_id.as_str(),
         "district": links.district.as_str(),
@@ -159,6 +222,12 @@ pub fn record(data: &ProviderData, links: &Links, coll: &str, i: usize) -> Value
 
 /// The district record.
 pub fn district(data: &ProviderData, links: &Links) -> Value {
-    let name = data.roster.orgs.iter().find(|o| o.sourced_id == links.district).map(|o| o.name.to_string()).unwrap_or_else(|| "Sandbox district".into());
+    let name = data
+        .roster
+        .orgs
+        .iter()
+        .find(|o| o.sourced_id == links.district)
+        .map(|o| o.name.to_string())
+        .unwrap_or_else(|| "Sandbox district".into());
     json!({"id": links.district.as_str(), "name": name, "state": "success", "sis_type": "rosterbridge sandbox"})
 }

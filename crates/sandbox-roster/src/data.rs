@@ -60,7 +60,14 @@ fn now() -> String {
 impl ProviderData {
     /// Serves `roster`; every record counts as last modified at the start of 2026.
     pub fn new(roster: Roster) -> Self {
-        ProviderData { roster, base_modified: "2026-01-01T00:00:00.000Z".into(), modified: FxHashMap::default(), tombstones: Vec::new(), events: Vec::new(), changes: 0 }
+        ProviderData {
+            roster,
+            base_modified: "2026-01-01T00:00:00.000Z".into(),
+            modified: FxHashMap::default(),
+            tombstones: Vec::new(),
+            events: Vec::new(),
+            changes: 0,
+        }
     }
 
     /// Grows with every change (caches of derived views key on it).
@@ -69,12 +76,21 @@ impl ProviderData {
     }
 
     pub fn modified_of(&self, coll: Coll, id: &SisId) -> &str {
-        self.modified.get(&(coll, id.clone())).map(String::as_str).unwrap_or(&self.base_modified)
+        self.modified
+            .get(&(coll, id.clone()))
+            .map(String::as_str)
+            .unwrap_or(&self.base_modified)
     }
 
     fn event(&mut self, kind: &str, object: (&str, &SisId), snapshot: Option<Value>) {
         self.changes += 1;
-        self.events.push(CleverEvent { id: format!("e{:023}", self.changes), kind: kind.into(), created: now(), object: (object.0.into(), object.1.clone()), snapshot });
+        self.events.push(CleverEvent {
+            id: format!("e{:023}", self.changes),
+            kind: kind.into(),
+            created: now(),
+            object: (object.0.into(), object.1.clone()),
+            snapshot,
+        });
     }
 
     fn touch(&mut self, coll: Coll, id: &SisId) {
@@ -84,7 +100,9 @@ impl ProviderData {
     /// Changes a user's family name (an update every source must see).
     pub fn rename_user(&mut self, id: &str, family_name: &str) -> bool {
         let id = SisId::new(id);
-        let Some(u) = self.roster.users.iter_mut().find(|u| u.sourced_id == id) else { return false };
+        let Some(u) = self.roster.users.iter_mut().find(|u| u.sourced_id == id) else {
+            return false;
+        };
         u.family_name = family_name.into();
         self.touch(Coll::Users, &id);
         self.event("users.updated", ("users", &id), None);
@@ -100,11 +118,26 @@ impl ProviderData {
     }
 
     /// Adds an enrollment (class, user and school by sourcedId); false when one is unknown.
-    pub fn add_enrollment(&mut self, mut e: Enrollment, class: &str, user: &str, school: &str) -> bool {
+    pub fn add_enrollment(
+        &mut self,
+        mut e: Enrollment,
+        class: &str,
+        user: &str,
+        school: &str,
+    ) -> bool {
         let (Some(c), Some(u), Some(s)) = (
-            self.roster.classes.iter().position(|x| x.sourced_id.as_str() == class),
-            self.roster.users.iter().position(|x| x.sourced_id.as_str() == user),
-            self.roster.orgs.iter().position(|x| x.sourced_id.as_str() == school),
+            self.roster
+                .classes
+                .iter()
+                .position(|x| x.sourced_id.as_str() == class),
+            self.roster
+                .users
+                .iter()
+                .position(|x| x.sourced_id.as_str() == user),
+            self.roster
+                .orgs
+                .iter()
+                .position(|x| x.sourced_id.as_str() == school),
         ) else {
             return false;
         };
@@ -119,19 +152,47 @@ impl ProviderData {
 
     /// Deletes an enrollment: gone from the live list (offsets shift), served as a tombstone.
     pub fn remove_enrollment(&mut self, id: &str) -> bool {
-        let Some(i) = self.roster.enrollments.iter().position(|e| e.sourced_id.as_str() == id) else { return false };
+        let Some(i) = self
+            .roster
+            .enrollments
+            .iter()
+            .position(|e| e.sourced_id.as_str() == id)
+        else {
+            return false;
+        };
         let e = self.roster.enrollments.remove(i);
         let class_id = self.roster.classes[e.class as usize].sourced_id.clone();
-        self.tombstones.push(Tombstone { coll: Coll::Enrollments, id: e.sourced_id, modified: now() });
+        self.tombstones.push(Tombstone {
+            coll: Coll::Enrollments,
+            id: e.sourced_id,
+            modified: now(),
+        });
         self.event("sections.updated", ("sections", &class_id), None);
         true
     }
 
     /// Deletes a user with their enrollments and the agent links to them.
     pub fn remove_user(&mut self, id: &str) -> bool {
-        let Some(ix) = self.roster.users.iter().position(|u| u.sourced_id.as_str() == id) else { return false };
-        let clever_snapshot = Some(crate::clever::user_json(&self.roster, ix, &crate::clever::Links::new(&self.roster)));
-        let gone: Vec<String> = self.roster.enrollments.iter().filter(|e| e.user as usize == ix).map(|e| e.sourced_id.to_string()).collect();
+        let Some(ix) = self
+            .roster
+            .users
+            .iter()
+            .position(|u| u.sourced_id.as_str() == id)
+        else {
+            return false;
+        };
+        let clever_snapshot = Some(crate::clever::user_json(
+            &self.roster,
+            ix,
+            &crate::clever::Links::new(&self.roster),
+        ));
+        let gone: Vec<String> = self
+            .roster
+            .enrollments
+            .iter()
+            .filter(|e| e.user as usize == ix)
+            .map(|e| e.sourced_id.to_string())
+            .collect();
         for e in gone {
             self.remove_enrollment(&e);
         }
@@ -153,8 +214,16 @@ impl ProviderData {
             self.touch(Coll::Users, &r);
             self.event("users.updated", ("users", &r), None);
         }
-        self.tombstones.push(Tombstone { coll: Coll::Users, id: user.sourced_id.clone(), modified: now() });
-        self.event("users.deleted", ("users", &user.sourced_id), clever_snapshot);
+        self.tombstones.push(Tombstone {
+            coll: Coll::Users,
+            id: user.sourced_id.clone(),
+            modified: now(),
+        });
+        self.event(
+            "users.deleted",
+            ("users", &user.sourced_id),
+            clever_snapshot,
+        );
         true
     }
 }

@@ -73,12 +73,28 @@ fn ref_id<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     o.get(key)?.get("sourcedId")?.as_str()
 }
 
-const SCORE_STATUS: [&str; 5] = ["exempt", "fully graded", "not submitted", "partially graded", "submitted"];
+const SCORE_STATUS: [&str; 5] = [
+    "exempt",
+    "fully graded",
+    "not submitted",
+    "partially graded",
+    "submitted",
+];
 
 /// `PUT /{collection}/{id}`.
-pub fn put(state: &ProviderState, binding: Binding, collection: &str, id: &str, body: &[u8]) -> Response {
+pub fn put(
+    state: &ProviderState,
+    binding: Binding,
+    collection: &str,
+    id: &str,
+    body: &[u8],
+) -> Response {
     if !is_gradebook(collection) {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "unsupported", &format!("/{collection} is read-only"));
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "unsupported",
+            &format!("/{collection} is read-only"),
+        );
     }
     let key = single_key(collection);
     let doc: Value = match serde_json::from_slice(body) {
@@ -90,7 +106,9 @@ pub fn put(state: &ProviderState, binding: Binding, collection: &str, id: &str, 
     };
     let mut obj = obj.clone();
     match obj.get("sourcedId").and_then(Value::as_str) {
-        Some(s) if s != id => return bad_request(&format!("sourcedId {s:?} does not match the path's {id:?}")),
+        Some(s) if s != id => {
+            return bad_request(&format!("sourcedId {s:?} does not match the path's {id:?}"))
+        }
         _ => {
             obj.insert("sourcedId".into(), json!(id));
         }
@@ -104,25 +122,44 @@ pub fn put(state: &ProviderState, binding: Binding, collection: &str, id: &str, 
         "lineItems" => &mut gb.line_items,
         _ => &mut gb.results,
     };
-    let created = table.insert(id.to_string(), Value::Object(obj.clone())).is_none();
+    let created = table
+        .insert(id.to_string(), Value::Object(obj.clone()))
+        .is_none();
     gb.writes += 1;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     (status, axum::Json(json!({ key: Value::Object(obj) }))).into_response()
 }
 
 /// What a SIS would refuse about a record, if anything.
-fn check(state: &ProviderState, binding: Binding, collection: &str, o: &Map<String, Value>) -> Option<String> {
+fn check(
+    state: &ProviderState,
+    binding: Binding,
+    collection: &str,
+    o: &Map<String, Value>,
+) -> Option<String> {
     let data = state.data.read().unwrap_or_else(|p| p.into_inner());
     let roster = &data.roster;
     let gb = crate::lock(&state.gradebook);
     match collection {
-        "categories" => o.get("title").and_then(Value::as_str).is_none().then(|| "a category needs a title".to_string()),
+        "categories" => o
+            .get("title")
+            .and_then(Value::as_str)
+            .is_none()
+            .then(|| "a category needs a title".to_string()),
         "lineItems" => {
             if o.get("title").and_then(Value::as_str).is_none() {
                 return Some("a lineItem needs a title".into());
             }
             let class = ref_id(o, "class")?;
-            if !roster.classes.iter().any(|c| c.sourced_id.as_str() == class) {
+            if !roster
+                .classes
+                .iter()
+                .any(|c| c.sourced_id.as_str() == class)
+            {
                 return Some(format!("class {class:?} is not known to this SIS"));
             }
             match ref_id(o, "category") {
@@ -132,20 +169,35 @@ fn check(state: &ProviderState, binding: Binding, collection: &str, o: &Map<Stri
             }
         }
         _ => {
-            let Some(li) = ref_id(o, "lineItem") else { return Some("a result needs a lineItem".into()) };
+            let Some(li) = ref_id(o, "lineItem") else {
+                return Some("a result needs a lineItem".into());
+            };
             if !gb.line_items.contains_key(li) {
                 return Some(format!("lineItem {li:?} does not exist"));
             }
-            let Some(student) = ref_id(o, "student") else { return Some("a result needs a student".into()) };
-            if !roster.users.iter().any(|u| u.sourced_id.as_str() == student) {
+            let Some(student) = ref_id(o, "student") else {
+                return Some("a result needs a student".into());
+            };
+            if !roster
+                .users
+                .iter()
+                .any(|u| u.sourced_id.as_str() == student)
+            {
                 return Some(format!("student {student:?} is not known to this SIS"));
             }
             if let Some(reason) = crate::lock(&state.rejected_results).get(student) {
-                return Some(format!("results for student {student:?} are refused: {reason}"));
+                return Some(format!(
+                    "results for student {student:?} are refused: {reason}"
+                ));
             }
             match o.get("scoreStatus").and_then(Value::as_str) {
                 Some(s) if SCORE_STATUS.contains(&s) => {}
-                Some(s) => return Some(format!("scoreStatus {s:?} is not one of {}", SCORE_STATUS.join(", "))),
+                Some(s) => {
+                    return Some(format!(
+                        "scoreStatus {s:?} is not one of {}",
+                        SCORE_STATUS.join(", ")
+                    ))
+                }
                 None => return Some("a result needs a scoreStatus".into()),
             }
             if o.get("scoreDate").and_then(Value::as_str).is_none() {
@@ -163,7 +215,9 @@ fn check(state: &ProviderState, binding: Binding, collection: &str, o: &Map<Stri
 /// `GET /{collection}` (every record, one page) or `GET /{collection}/{id}`.
 pub fn get(state: &ProviderState, collection: &str, id: Option<&str>) -> Response {
     let gb = crate::lock(&state.gradebook);
-    let Some(table) = gb.table(collection) else { return error(StatusCode::NOT_FOUND, "unknownobject", "no such collection") };
+    let Some(table) = gb.table(collection) else {
+        return error(StatusCode::NOT_FOUND, "unknownobject", "no such collection");
+    };
     match id {
         None => {
             let all: Vec<&Value> = table.values().collect();
@@ -174,7 +228,11 @@ pub fn get(state: &ProviderState, collection: &str, id: Option<&str>) -> Respons
         }
         Some(id) => match table.get(id) {
             Some(v) => axum::Json(json!({ single_key(collection): v })).into_response(),
-            None => error(StatusCode::NOT_FOUND, "unknownobject", &format!("{collection}/{id} does not exist")),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "unknownobject",
+                &format!("{collection}/{id} does not exist"),
+            ),
         },
     }
 }

@@ -42,12 +42,22 @@ use std::time::{Duration, Instant};
 
 /// The OneRoster 1.2 read scopes.
 pub fn all_v1p2_read_scopes() -> Vec<String> {
-    ["roster-core.readonly", "roster.readonly", "roster-demographics.readonly"].iter().map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}")).collect()
+    [
+        "roster-core.readonly",
+        "roster.readonly",
+        "roster-demographics.readonly",
+    ]
+    .iter()
+    .map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}"))
+    .collect()
 }
 
 /// The OneRoster 1.2 gradebook scopes (read and create-or-replace).
 pub fn v1p2_gradebook_scopes() -> Vec<String> {
-    ["gradebook.readonly", "gradebook.createput"].iter().map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}")).collect()
+    ["gradebook.readonly", "gradebook.createput"]
+        .iter()
+        .map(|s| format!("https://purl.imsglobal.org/spec/or/v1p2/scope/{s}"))
+        .collect()
 }
 
 /// Credentials and behaviour.
@@ -71,7 +81,11 @@ pub struct ProviderConfig {
 
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderConfig").field("oauth1_key", &self.oauth1_key).field("client_id", &self.client_id).field("secrets", &"[redacted]").finish()
+        f.debug_struct("ProviderConfig")
+            .field("oauth1_key", &self.oauth1_key)
+            .field("client_id", &self.client_id)
+            .field("secrets", &"[redacted]")
+            .finish()
     }
 }
 
@@ -82,7 +96,10 @@ impl Default for ProviderConfig {
             oauth1_secret: "sandbox-secret".into(),
             client_id: "sandbox-client".into(),
             client_secret: "sandbox-client-secret".into(),
-            granted_scopes: all_v1p2_read_scopes().into_iter().chain(v1p2_gradebook_scopes()).collect(),
+            granted_scopes: all_v1p2_read_scopes()
+                .into_iter()
+                .chain(v1p2_gradebook_scopes())
+                .collect(),
             token_ttl: Duration::from_secs(3600),
             clever_token: "sandbox-district-token".into(),
             max_page_size: 10_000,
@@ -94,7 +111,10 @@ impl Default for ProviderConfig {
 /// What a fault does to a matching request.
 pub enum FaultKind {
     /// Answer this status (with `Retry-After` seconds when given) instead.
-    Status { status: u16, retry_after: Option<u64> },
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     /// Answer 200 with a body that is not JSON.
     MalformedJson,
     /// Wait before answering (timeouts).
@@ -205,14 +225,29 @@ pub enum ProviderError {
 
 /// Reads a OneRoster CSV folder or zip into a roster to serve.
 pub fn load_oneroster_csv(path: &FsPath) -> Result<Roster, ProviderError> {
-    let opts = rosterbridge_source_oneroster::CsvSourceOptions { path: path.to_path_buf(), version: None, mode: None };
-    Ok(rosterbridge_source_oneroster::read(&opts, &[], &rosterbridge_source_oneroster::NoProgress)?.roster)
+    let opts = rosterbridge_source_oneroster::CsvSourceOptions {
+        path: path.to_path_buf(),
+        version: None,
+        mode: None,
+    };
+    Ok(
+        rosterbridge_source_oneroster::read(
+            &opts,
+            &[],
+            &rosterbridge_source_oneroster::NoProgress,
+        )?
+        .roster,
+    )
 }
 
 /// Generates a district (as `rosterbridge generate` would) and reads it into a roster.
 pub fn generate_roster(students: u32, seed: u64) -> Result<Roster, ProviderError> {
     let dir = tempfile::tempdir()?;
-    rosterbridge_generate::write_oneroster_csv(&rosterbridge_generate::DistrictSpec::base(students, seed), dir.path(), &|_, _, _| {})?;
+    rosterbridge_generate::write_oneroster_csv(
+        &rosterbridge_generate::DistrictSpec::base(students, seed),
+        dir.path(),
+        &|_, _, _| {},
+    )?;
     load_oneroster_csv(dir.path())
 }
 
@@ -221,10 +256,19 @@ pub fn router(state: Arc<ProviderState>) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/ims/oneroster/v1p1/{collection}", get(v1p1))
-        .route("/ims/oneroster/v1p1/{collection}/{id}", get(v1p1_record).put(v1p1_put))
+        .route(
+            "/ims/oneroster/v1p1/{collection}/{id}",
+            get(v1p1_record).put(v1p1_put),
+        )
         .route("/ims/oneroster/rostering/v1p2/{collection}", get(v1p2))
-        .route("/ims/oneroster/gradebook/v1p2/{collection}", get(v1p2_gradebook))
-        .route("/ims/oneroster/gradebook/v1p2/{collection}/{id}", get(v1p2_gradebook_record).put(v1p2_put))
+        .route(
+            "/ims/oneroster/gradebook/v1p2/{collection}",
+            get(v1p2_gradebook),
+        )
+        .route(
+            "/ims/oneroster/gradebook/v1p2/{collection}/{id}",
+            get(v1p2_gradebook_record).put(v1p2_put),
+        )
         .route("/sandbox/gradebook", get(gradebook_dump))
         .route("/{version}/{collection}", get(clever_list))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
@@ -232,8 +276,14 @@ pub fn router(state: Arc<ProviderState>) -> Router {
 }
 
 /// Serves until `shutdown` completes.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<ProviderState>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ProviderState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// What the fault middleware decided for one request.
@@ -246,10 +296,17 @@ enum Decision {
 
 async fn faults(State(state): State<Arc<ProviderState>>, req: Request, next: Next) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
-    let target = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     let decision = {
         let mut faults = lock(&state.faults);
-        match faults.iter_mut().find(|f| f.times > 0 && target.contains(&f.path_contains)) {
+        match faults
+            .iter_mut()
+            .find(|f| f.times > 0 && target.contains(&f.path_contains))
+        {
             None => Decision::Pass,
             Some(f) if f.skip > 0 => {
                 f.skip -= 1;
@@ -258,7 +315,10 @@ async fn faults(State(state): State<Arc<ProviderState>>, req: Request, next: Nex
             Some(f) => {
                 f.times -= 1;
                 match &mut f.kind {
-                    FaultKind::Status { status, retry_after } => Decision::Status(*status, *retry_after),
+                    FaultKind::Status {
+                        status,
+                        retry_after,
+                    } => Decision::Status(*status, *retry_after),
                     FaultKind::MalformedJson => Decision::Malformed,
                     FaultKind::Delay(d) => Decision::Delay(*d),
                     FaultKind::Mutate(m) => {
@@ -282,7 +342,12 @@ async fn faults(State(state): State<Arc<ProviderState>>, req: Request, next: Nex
             }
             resp
         }
-        Decision::Malformed => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"users\": [{\"sourcedId\": \"u1\",").into_response(),
+        Decision::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"users\": [{\"sourcedId\": \"u1\",",
+        )
+            .into_response(),
         Decision::Delay(d) => {
             tokio::time::sleep(d).await;
             next.run(req).await
@@ -292,7 +357,11 @@ async fn faults(State(state): State<Arc<ProviderState>>, req: Request, next: Nex
 }
 
 fn host(headers: &HeaderMap) -> String {
-    headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string()
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string()
 }
 
 fn unauthorized(why: &str) -> Response {
@@ -300,9 +369,21 @@ fn unauthorized(why: &str) -> Response {
 }
 
 /// Checks an OAuth 1.0a HMAC-SHA256 signature as RFC 5849 §3.2 asks.
-fn check_oauth1(state: &ProviderState, method: &str, headers: &HeaderMap, uri: &OriginalUri) -> Result<(), Response> {
-    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else { return Err(unauthorized("no Authorization header")) };
-    let Some(params) = oauth1::parse_authorization(auth) else { return Err(unauthorized("the Authorization header is not OAuth")) };
+fn check_oauth1(
+    state: &ProviderState,
+    method: &str,
+    headers: &HeaderMap,
+    uri: &OriginalUri,
+) -> Result<(), Response> {
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return Err(unauthorized("no Authorization header"));
+    };
+    let Some(params) = oauth1::parse_authorization(auth) else {
+        return Err(unauthorized("the Authorization header is not OAuth"));
+    };
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("oauth_signature_method") != Some("HMAC-SHA256") {
         return Err(unauthorized("oauth_signature_method must be HMAC-SHA256"));
@@ -310,18 +391,34 @@ fn check_oauth1(state: &ProviderState, method: &str, headers: &HeaderMap, uri: &
     if get("oauth_consumer_key") != Some(state.config.oauth1_key.as_str()) {
         return Err(unauthorized("unknown oauth_consumer_key"));
     }
-    let (Some(ts), Some(nonce), Some(signature)) = (get("oauth_timestamp"), get("oauth_nonce"), get("oauth_signature")) else {
-        return Err(unauthorized("oauth_timestamp, oauth_nonce and oauth_signature are required"));
+    let (Some(ts), Some(nonce), Some(signature)) = (
+        get("oauth_timestamp"),
+        get("oauth_nonce"),
+        get("oauth_signature"),
+    ) else {
+        return Err(unauthorized(
+            "oauth_timestamp, oauth_nonce and oauth_signature are required",
+        ));
     };
     // Instructure's window: 10 minutes in the past, 5 in the future.
     let now = chrono::Utc::now().timestamp();
     match ts.parse::<i64>() {
         Ok(t) if t >= now - 600 && t <= now + 300 => {}
-        _ => return Err(unauthorized("oauth_timestamp is outside the accepted window")),
+        _ => {
+            return Err(unauthorized(
+                "oauth_timestamp is outside the accepted window",
+            ))
+        }
     }
-    let url = Url::parse(&format!("http://{}{}", host(headers), uri.0)).map_err(|_| unauthorized("bad request URL"))?;
+    let url = Url::parse(&format!("http://{}{}", host(headers), uri.0))
+        .map_err(|_| unauthorized("bad request URL"))?;
     let mut all = oauth1::query_params(&url);
-    all.extend(params.iter().filter(|(k, _)| k != "oauth_signature").cloned());
+    all.extend(
+        params
+            .iter()
+            .filter(|(k, _)| k != "oauth_signature")
+            .cloned(),
+    );
     let base = oauth1::signature_base_string(method, &url, &all);
     if oauth1::hmac_sha256_signature(&state.config.oauth1_secret, "", &base) != signature {
         return Err(unauthorized("the signature does not match"));
@@ -338,7 +435,13 @@ fn collection_url(headers: &HeaderMap, uri: &OriginalUri) -> String {
     format!("http://{}{}", host(headers), uri.path())
 }
 
-async fn v1p1(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
+async fn v1p1(
+    State(state): State<Arc<ProviderState>>,
+    Path(collection): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     if let Err(r) = check_oauth1(&state, "GET", &headers, &uri) {
         return r;
     }
@@ -346,11 +449,19 @@ async fn v1p1(State(state): State<Arc<ProviderState>>, Path(collection): Path<St
         return gradebook::get(&state, &collection, None);
     }
     let url = collection_url(&headers, &uri);
-    let base = url.strip_suffix(&format!("/{collection}")).unwrap_or(&url).to_string();
+    let base = url
+        .strip_suffix(&format!("/{collection}"))
+        .unwrap_or(&url)
+        .to_string();
     oneroster::list(&state, Binding::V1p1, &collection, &q, &base, &url)
 }
 
-async fn v1p1_record(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, uri: OriginalUri) -> Response {
+async fn v1p1_record(
+    State(state): State<Arc<ProviderState>>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     if let Err(r) = check_oauth1(&state, "GET", &headers, &uri) {
         return r;
     }
@@ -358,7 +469,13 @@ async fn v1p1_record(State(state): State<Arc<ProviderState>>, Path((collection, 
 }
 
 /// JSON bodies are not part of an OAuth 1.0a signature (specs/oneroster.md §6.2).
-async fn v1p1_put(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, uri: OriginalUri, body: axum::body::Bytes) -> Response {
+async fn v1p1_put(
+    State(state): State<Arc<ProviderState>>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    body: axum::body::Bytes,
+) -> Response {
     if let Err(r) = check_oauth1(&state, "PUT", &headers, &uri) {
         return r;
     }
@@ -370,7 +487,9 @@ fn token_scopes(state: &ProviderState, headers: &HeaderMap) -> Result<Vec<String
     let tokens = lock(&state.tokens);
     match bearer(headers).and_then(|t| tokens.get(t)) {
         None => Err(unauthorized("missing or unknown bearer token")),
-        Some((until, _)) if Instant::now() >= *until => Err(unauthorized("the access token has expired")),
+        Some((until, _)) if Instant::now() >= *until => {
+            Err(unauthorized("the access token has expired"))
+        }
         Some((_, scopes)) => Ok(scopes.clone()),
     }
 }
@@ -379,25 +498,42 @@ fn need_scope(scopes: &[String], need: &str) -> Result<(), Response> {
     if scopes.iter().any(|s| s.ends_with(&format!("/{need}"))) {
         Ok(())
     } else {
-        Err(oneroster::error(StatusCode::FORBIDDEN, "forbidden", &format!("the token lacks the {need} scope")))
+        Err(oneroster::error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("the token lacks the {need} scope"),
+        ))
     }
 }
 
-async fn v1p2_gradebook(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, headers: HeaderMap) -> Response {
+async fn v1p2_gradebook(
+    State(state): State<Arc<ProviderState>>,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.readonly")) {
         Ok(()) => gradebook::get(&state, &collection, None),
         Err(r) => r,
     }
 }
 
-async fn v1p2_gradebook_record(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn v1p2_gradebook_record(
+    State(state): State<Arc<ProviderState>>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.readonly")) {
         Ok(()) => gradebook::get(&state, &collection, Some(&id)),
         Err(r) => r,
     }
 }
 
-async fn v1p2_put(State(state): State<Arc<ProviderState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn v1p2_put(
+    State(state): State<Arc<ProviderState>>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     match token_scopes(&state, &headers).and_then(|s| need_scope(&s, "gradebook.createput")) {
         Ok(()) => gradebook::put(&state, Binding::V1p2, &collection, &id, &body),
         Err(r) => r,
@@ -410,59 +546,128 @@ async fn gradebook_dump(State(state): State<Arc<ProviderState>>) -> Response {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
 }
 
-async fn v1p2(State(state): State<Arc<ProviderState>>, Path(collection): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
+async fn v1p2(
+    State(state): State<Arc<ProviderState>>,
+    Path(collection): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     let scopes = {
         let tokens = lock(&state.tokens);
         match bearer(&headers).and_then(|t| tokens.get(t)) {
             None => return unauthorized("missing or unknown bearer token"),
-            Some((until, _)) if Instant::now() >= *until => return unauthorized("the access token has expired"),
+            Some((until, _)) if Instant::now() >= *until => {
+                return unauthorized("the access token has expired")
+            }
             Some((_, scopes)) => scopes.clone(),
         }
     };
-    let need = if collection == "demographics" { "roster-demographics.readonly" } else { "roster-core.readonly" };
-    if !scopes.iter().any(|s| s.ends_with(need) || (need == "roster-core.readonly" && s.ends_with("/roster.readonly"))) {
-        return oneroster::error(StatusCode::FORBIDDEN, "forbidden", &format!("the token lacks the {need} scope"));
+    let need = if collection == "demographics" {
+        "roster-demographics.readonly"
+    } else {
+        "roster-core.readonly"
+    };
+    if !scopes.iter().any(|s| {
+        s.ends_with(need) || (need == "roster-core.readonly" && s.ends_with("/roster.readonly"))
+    }) {
+        return oneroster::error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("the token lacks the {need} scope"),
+        );
     }
     let url = collection_url(&headers, &uri);
-    let base = url.strip_suffix(&format!("/{collection}")).unwrap_or(&url).to_string();
+    let base = url
+        .strip_suffix(&format!("/{collection}"))
+        .unwrap_or(&url)
+        .to_string();
     oneroster::list(&state, Binding::V1p2, &collection, &q, &base, &url)
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, axum::Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 /// `POST /oauth/token`, grant_type=client_credentials, credentials in Basic or the body.
-async fn token(State(state): State<Arc<ProviderState>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(state): State<Arc<ProviderState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
     }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())));
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
     let (id, secret) = match basic {
         Some(pair) => pair,
-        None => (form.get("client_id").cloned().unwrap_or_default(), form.get("client_secret").cloned().unwrap_or_default()),
+        None => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+        ),
     };
     if id != state.config.client_id || secret != state.config.client_secret {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
     }
-    let asked: Vec<String> = form.get("scope").map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-    if let Some(bad) = asked.iter().find(|s| !state.config.granted_scopes.contains(s)) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &format!("scope {bad} is not granted to this client"));
+    let asked: Vec<String> = form
+        .get("scope")
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(bad) = asked
+        .iter()
+        .find(|s| !state.config.granted_scopes.contains(s))
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("scope {bad} is not granted to this client"),
+        );
     }
-    let granted = if asked.is_empty() { state.config.granted_scopes.clone() } else { asked };
+    let granted = if asked.is_empty() {
+        state.config.granted_scopes.clone()
+    } else {
+        asked
+    };
     let token: String = {
         use rand::RngExt as _;
         let mut rng = rand::rng();
-        (0..32).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36usize)])).collect()
+        (0..32)
+            .map(|_| {
+                char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36usize)])
+            })
+            .collect()
     };
     let ttl = state.config.token_ttl;
     lock(&state.tokens).insert(token.clone(), (Instant::now() + ttl, granted.clone()));
@@ -473,23 +678,39 @@ fn clever_error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"message": message}))).into_response()
 }
 
-async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, collection)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, uri: OriginalUri) -> Response {
+async fn clever_list(
+    State(state): State<Arc<ProviderState>>,
+    Path((version, collection)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     if version != "v3.0" && version != "v3.1" {
         return clever_error(StatusCode::NOT_FOUND, "unknown API version");
     }
     if bearer(&headers) != Some(state.config.clever_token.as_str()) {
-        return clever_error(StatusCode::UNAUTHORIZED, "invalid or missing district token");
+        return clever_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid or missing district token",
+        );
     }
     let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
-        Some(Ok(l)) if l > 10_000 => return clever_error(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large: limit is at most 10000"),
+        Some(Ok(l)) if l > 10_000 => {
+            return clever_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request entity too large: limit is at most 10000",
+            )
+        }
         Some(Ok(l)) => l.max(1),
         Some(Err(_)) => return clever_error(StatusCode::BAD_REQUEST, "limit must be a number"),
     };
     // Clever's `uri`s are absolute paths with the version ("/v3.0/users?..."); keep any
     // prefix the router is nested under in front.
     let path = uri.path();
-    let prefix = path.strip_suffix(&format!("/{version}/{collection}")).unwrap_or("");
+    let prefix = path
+        .strip_suffix(&format!("/{version}/{collection}"))
+        .unwrap_or("");
     let version = format!("{prefix}/{version}");
     let version = version.trim_start_matches('/');
     let data = state.data.read().unwrap_or_else(|p| p.into_inner());
@@ -498,7 +719,10 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
     let link = |last: Option<&str>| -> Value {
         let mut l = vec![json!({"rel": "self", "uri": format!("/{version}/{collection}")})];
         if let Some(last) = last {
-            let mut query = vec![("limit".to_string(), limit.to_string()), ("starting_after".to_string(), last.to_string())];
+            let mut query = vec![
+                ("limit".to_string(), limit.to_string()),
+                ("starting_after".to_string(), last.to_string()),
+            ];
             if let Some(r) = q.get("role") {
                 query.push(("role".into(), r.clone()));
             }
@@ -518,10 +742,16 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
                 None => 0,
                 Some(id) => match data.events.iter().position(|e| e.id == id) {
                     Some(i) => i + 1,
-                    None => return clever_error(StatusCode::NOT_FOUND, "starting_after names no event in the feed"),
+                    None => {
+                        return clever_error(
+                            StatusCode::NOT_FOUND,
+                            "starting_after names no event in the feed",
+                        )
+                    }
                 },
             };
-            let slice = &data.events[start.min(data.events.len())..(start + limit).min(data.events.len())];
+            let slice =
+                &data.events[start.min(data.events.len())..(start + limit).min(data.events.len())];
             page = slice
                 .iter()
                 .filter_map(|e| {
@@ -532,7 +762,9 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
                     Some(json!({"data": {"id": e.id, "type": e.kind, "created": e.created, "data": {"object": object}}, "uri": format!("/{version}/events/{}", e.id)}))
                 })
                 .collect();
-            last = (start + limit < data.events.len()).then(|| slice.last().map(|e| e.id.clone())).flatten();
+            last = (start + limit < data.events.len())
+                .then(|| slice.last().map(|e| e.id.clone()))
+                .flatten();
         }
         "schools" | "terms" | "courses" | "sections" | "users" => {
             let order = &links.order[collection.as_str()];
@@ -547,12 +779,15 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
                     _ => r.users[i as usize].sourced_id.as_str(),
                 }
             };
-            let start = after.map(|a| order.partition_point(|i| id_of(*i) <= a)).unwrap_or(0);
+            let start = after
+                .map(|a| order.partition_point(|i| id_of(*i) <= a))
+                .unwrap_or(0);
             let mut out = Vec::new();
             let mut last_id = None;
             let mut more = false;
             for &i in &order[start..] {
-                if role.is_some_and(|r| clever::role_key(&data.roster.users[i as usize].role) != r) {
+                if role.is_some_and(|r| clever::role_key(&data.roster.users[i as usize].role) != r)
+                {
                     continue;
                 }
                 if out.len() == limit {
@@ -561,7 +796,9 @@ async fn clever_list(State(state): State<Arc<ProviderState>>, Path((version, col
                 }
                 let rec = clever::record(&data, &links, &collection, i as usize);
                 last_id = Some(id_of(i).to_string());
-                out.push(json!({"data": rec, "uri": format!("/{version}/{collection}/{}", id_of(i))}));
+                out.push(
+                    json!({"data": rec, "uri": format!("/{version}/{collection}/{}", id_of(i))}),
+                );
             }
             page = out;
             last = if more { last_id } else { None };
@@ -588,7 +825,11 @@ impl RunningProvider {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let served = state.clone();
         let thread = std::thread::spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -610,8 +851,15 @@ impl RunningProvider {
                 .await;
             });
         });
-        let addr = ready_rx.recv().map_err(|_| std::io::Error::other("the provider thread stopped before binding"))??;
-        Ok(RunningProvider { base_url: format!("http://{addr}"), state, shutdown: Some(tx), thread: Some(thread) })
+        let addr = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the provider thread stopped before binding"))??;
+        Ok(RunningProvider {
+            base_url: format!("http://{addr}"),
+            state,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// The OneRoster 1.1 base URL.

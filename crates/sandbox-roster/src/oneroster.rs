@@ -68,7 +68,10 @@ fn push_str_lit(buf: &mut String, s: &str) {
 
 impl Obj {
     pub fn new() -> Self {
-        Obj { buf: String::from("{"), empty: true }
+        Obj {
+            buf: String::from("{"),
+            empty: true,
+        }
     }
     fn key(&mut self, k: &str) {
         if !self.empty {
@@ -113,7 +116,14 @@ impl Obj {
         self.key(k);
         Obj::guid_lit(&mut self.buf, base, path, id, kind);
     }
-    pub fn guids<'i>(&mut self, k: &str, base: &str, path: &str, ids: impl IntoIterator<Item = &'i SisId>, kind: &str) {
+    pub fn guids<'i>(
+        &mut self,
+        k: &str,
+        base: &str,
+        path: &str,
+        ids: impl IntoIterator<Item = &'i SisId>,
+        kind: &str,
+    ) {
         self.key(k);
         self.buf.push('[');
         for (i, id) in ids.into_iter().enumerate() {
@@ -155,7 +165,11 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
     let m = match coll {
         Coll::Orgs => {
             let o = &r.orgs[i];
-            let mut m = head(&o.sourced_id, "active", data.modified_of(coll, &o.sourced_id));
+            let mut m = head(
+                &o.sourced_id,
+                "active",
+                data.modified_of(coll, &o.sourced_id),
+            );
             m.str("name", &o.name);
             m.str("type", o.org_type.as_str());
             m.opt("identifier", o.identifier.as_deref());
@@ -166,23 +180,43 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
         }
         Coll::Sessions => {
             let s = &r.sessions[i];
-            let mut m = head(&s.sourced_id, "active", data.modified_of(coll, &s.sourced_id));
+            let mut m = head(
+                &s.sourced_id,
+                "active",
+                data.modified_of(coll, &s.sourced_id),
+            );
             m.str("title", &s.title);
             m.str("type", s.session_type.as_str());
             m.str("startDate", &s.start_date.to_string());
             m.str("endDate", &s.end_date.to_string());
             if let Some(p) = &s.parent {
-                m.guid("parent", base, "academicSessions", p.as_str(), "academicSession");
+                m.guid(
+                    "parent",
+                    base,
+                    "academicSessions",
+                    p.as_str(),
+                    "academicSession",
+                );
             }
             m.str("schoolYear", &s.school_year);
             m
         }
         Coll::Courses => {
             let c = &r.courses[i];
-            let mut m = head(&c.sourced_id, "active", data.modified_of(coll, &c.sourced_id));
+            let mut m = head(
+                &c.sourced_id,
+                "active",
+                data.modified_of(coll, &c.sourced_id),
+            );
             m.str("title", &c.title);
             if let Some(y) = &c.school_year {
-                m.guid("schoolYear", base, "academicSessions", y.as_str(), "academicSession");
+                m.guid(
+                    "schoolYear",
+                    base,
+                    "academicSessions",
+                    y.as_str(),
+                    "academicSession",
+                );
             }
             m.opt("courseCode", c.course_code.as_deref());
             m.strs("grades", &c.grades);
@@ -193,7 +227,11 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
         }
         Coll::Classes => {
             let c = &r.classes[i];
-            let mut m = head(&c.sourced_id, "active", data.modified_of(coll, &c.sourced_id));
+            let mut m = head(
+                &c.sourced_id,
+                "active",
+                data.modified_of(coll, &c.sourced_id),
+            );
             m.str("title", &c.title);
             m.opt("classCode", c.class_code.as_deref());
             m.str("classType", c.class_type.as_str());
@@ -202,7 +240,13 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
             m.strs("subjects", &c.subjects);
             m.guid("course", base, "courses", c.course.as_str(), "course");
             m.guid("school", base, "orgs", c.school.as_str(), "org");
-            m.guids("terms", base, "academicSessions", &c.terms, "academicSession");
+            m.guids(
+                "terms",
+                base,
+                "academicSessions",
+                &c.terms,
+                "academicSession",
+            );
             m.strs("subjectCodes", &c.subject_codes);
             m.strs("periods", &c.periods);
             m
@@ -210,10 +254,32 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
         Coll::Users => user(data, i, binding, base),
         Coll::Enrollments => {
             let e = &r.enrollments[i];
-            let mut m = head(&e.sourced_id, "active", data.modified_of(coll, &e.sourced_id));
-            m.guid("user", base, "users", r.users[e.user as usize].sourced_id.as_str(), "user");
-            m.guid("class", base, "classes", r.classes[e.class as usize].sourced_id.as_str(), "class");
-            m.guid("school", base, "orgs", r.orgs[e.school as usize].sourced_id.as_str(), "org");
+            let mut m = head(
+                &e.sourced_id,
+                "active",
+                data.modified_of(coll, &e.sourced_id),
+            );
+            m.guid(
+                "user",
+                base,
+                "users",
+                r.users[e.user as usize].sourced_id.as_str(),
+                "user",
+            );
+            m.guid(
+                "class",
+                base,
+                "classes",
+                r.classes[e.class as usize].sourced_id.as_str(),
+                "class",
+            );
+            m.guid(
+                "school",
+                base,
+                "orgs",
+                r.orgs[e.school as usize].sourced_id.as_str(),
+                "org",
+            );
             m.str("role", e.role.as_str());
             if let Some(p) = e.primary {
                 m.str("primary", if p { "true" } else { "false" });
@@ -224,7 +290,11 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
         }
         Coll::Demographics => {
             let d = &r.demographics[i];
-            let mut m = head(&d.sourced_id, "active", data.modified_of(coll, &d.sourced_id));
+            let mut m = head(
+                &d.sourced_id,
+                "active",
+                data.modified_of(coll, &d.sourced_id),
+            );
             m.opt("birthDate", d.birth_date.map(|d| d.to_string()).as_deref());
             m.opt("sex", d.sex.as_deref());
             m
@@ -236,7 +306,11 @@ pub fn record(data: &ProviderData, coll: Coll, i: usize, binding: Binding, base:
 fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
     let u = &data.roster.users[i];
     let x = u.extra();
-    let mut m = head(&u.sourced_id, "active", data.modified_of(Coll::Users, &u.sourced_id));
+    let mut m = head(
+        &u.sourced_id,
+        "active",
+        data.modified_of(Coll::Users, &u.sourced_id),
+    );
     m.str("username", &u.username);
     m.str("enabledUser", if u.enabled { "true" } else { "false" });
     m.str("givenName", &u.given_name);
@@ -267,7 +341,11 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
             m.guids("orgs", base, "orgs", &u.orgs, "org");
         }
         Binding::V1p2 => {
-            let role = |role: &str, role_type: &str, org: &SisId, begin: Option<chrono::NaiveDate>, end: Option<chrono::NaiveDate>| {
+            let role = |role: &str,
+                        role_type: &str,
+                        org: &SisId,
+                        begin: Option<chrono::NaiveDate>,
+                        end: Option<chrono::NaiveDate>| {
                 let mut o = Obj::new();
                 o.str("roleType", role_type);
                 o.str("role", role);
@@ -278,11 +356,26 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
             };
             // 1.1 data has one role for all its orgs: a primary role at each (one per org).
             let roles: Vec<String> = if x.roles.is_empty() {
-                u.orgs.iter().map(|o| role(u.role.as_str(), "primary", o, None, None)).collect()
+                u.orgs
+                    .iter()
+                    .map(|o| role(u.role.as_str(), "primary", o, None, None))
+                    .collect()
             } else {
                 x.roles
                     .iter()
-                    .map(|r| role(r.role.as_str(), if r.role_type == RoleType::Primary { "primary" } else { "secondary" }, &r.org, r.begin_date, r.end_date))
+                    .map(|r| {
+                        role(
+                            r.role.as_str(),
+                            if r.role_type == RoleType::Primary {
+                                "primary"
+                            } else {
+                                "secondary"
+                            },
+                            &r.org,
+                            r.begin_date,
+                            r.end_date,
+                        )
+                    })
                     .collect()
             };
             m.raw("roles", &format!("[{}]", roles.join(",")));
@@ -340,7 +433,11 @@ fn parse_filter(f: &str) -> Option<(bool, String)> {
 
 /// Compares ISO 8601 UTC instants (second or millisecond precision) as instants.
 fn after(a: &str, b: &str, inclusive: bool) -> bool {
-    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis());
+    let parse = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.timestamp_millis())
+    };
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => x > y || (inclusive && x == y),
         _ => false,
@@ -348,14 +445,31 @@ fn after(a: &str, b: &str, inclusive: bool) -> bool {
 }
 
 /// One page of a collection.
-pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap<String, String>, base: &str, self_url: &str) -> Response {
+pub fn list(
+    state: &ProviderState,
+    binding: Binding,
+    name: &str,
+    query: &HashMap<String, String>,
+    base: &str,
+    self_url: &str,
+) -> Response {
     let Some((coll, key)) = collection(name) else {
-        return error(StatusCode::NOT_FOUND, "unknownobject", &format!("no collection {name:?}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknownobject",
+            &format!("no collection {name:?}"),
+        );
     };
     let parse = |k: &str, default: usize| -> Result<usize, Response> {
         match query.get(k) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "invaliddata", &format!("{k} must be a whole number"))),
+            Some(v) => v.parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invaliddata",
+                    &format!("{k} must be a whole number"),
+                )
+            }),
         }
     };
     let (limit, offset) = match (parse("limit", 100), parse("offset", 0)) {
@@ -366,7 +480,13 @@ pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap
         None => None,
         Some(f) => match parse_filter(f) {
             Some(x) => Some(x),
-            None => return error(StatusCode::BAD_REQUEST, "invalid_filter_field", &format!("unsupported filter {f:?}")),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_filter_field",
+                    &format!("unsupported filter {f:?}"),
+                )
+            }
         },
     };
     let data = state.data.read().unwrap_or_else(|p| p.into_inner());
@@ -379,15 +499,29 @@ pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap
             "teachers" => data.roster.users[i].role == UserRole::Teacher,
             _ => true,
         };
-        sub && filter.as_ref().is_none_or(|(inc, since)| after(data.modified_of(coll, id_of(&data, coll, i)), since, *inc))
+        sub && filter.as_ref().is_none_or(|(inc, since)| {
+            after(data.modified_of(coll, id_of(&data, coll, i)), since, *inc)
+        })
     };
-    let all_live = !(filter.is_some() || matches!(name, "schools" | "terms" | "students" | "teachers"));
-    let live: Vec<usize> = if all_live { Vec::new() } else { (0..len(&data, coll)).filter(|i| wanted(*i)).collect() };
-    let live_count = if all_live { len(&data, coll) } else { live.len() };
+    let all_live =
+        !(filter.is_some() || matches!(name, "schools" | "terms" | "students" | "teachers"));
+    let live: Vec<usize> = if all_live {
+        Vec::new()
+    } else {
+        (0..len(&data, coll)).filter(|i| wanted(*i)).collect()
+    };
+    let live_count = if all_live {
+        len(&data, coll)
+    } else {
+        live.len()
+    };
     let tombs: Vec<usize> = (0..data.tombstones.len())
         .filter(|t| {
             let ts = &data.tombstones[*t];
-            ts.coll == coll && filter.as_ref().is_none_or(|(inc, since)| after(&ts.modified, since, *inc))
+            ts.coll == coll
+                && filter
+                    .as_ref()
+                    .is_none_or(|(inc, since)| after(&ts.modified, since, *inc))
         })
         .collect();
     let total = live_count + tombs.len();
@@ -415,21 +549,33 @@ pub fn list(state: &ProviderState, binding: Binding, name: &str, query: &HashMap
     if state.config.link_headers {
         let mut links = Vec::new();
         let page = |off: usize| {
-            let mut q: Vec<(String, String)> = query.iter().filter(|(k, _)| *k != "offset" && *k != "limit").map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut q: Vec<(String, String)> = query
+                .iter()
+                .filter(|(k, _)| *k != "offset" && *k != "limit")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             q.sort();
             q.push(("limit".into(), limit.to_string()));
             q.push(("offset".into(), off.to_string()));
-            let q = serde_urlencoded::to_string(&q).unwrap_or_default().replace('+', "%20");
+            let q = serde_urlencoded::to_string(&q)
+                .unwrap_or_default()
+                .replace('+', "%20");
             format!("{self_url}?{q}")
         };
         if end < total {
             links.push(format!("<{}>; rel=\"next\"", page(end)));
         }
-        links.push(format!("<{}>; rel=\"last\"", page(total.saturating_sub(1) / limit * limit)));
+        links.push(format!(
+            "<{}>; rel=\"last\"",
+            page(total.saturating_sub(1) / limit * limit)
+        ));
         if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
             headers.insert("link", v);
         }
     }
-    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     (StatusCode::OK, headers, body).into_response()
 }

@@ -339,7 +339,11 @@ impl GradingStandard {
     pub fn score_to_grade(&self, score: f64) -> Option<String> {
         let score = score.max(0.0);
         let pct = |b: f64| (b * 10_000.0).round() / 100.0;
-        self.scheme.iter().find(|(_, b)| score >= pct(*b)).or_else(|| self.scheme.last()).map(|(n, _)| n.clone())
+        self.scheme
+            .iter()
+            .find(|(_, b)| score >= pct(*b))
+            .or_else(|| self.scheme.last())
+            .map(|(n, _)| n.clone())
     }
 }
 

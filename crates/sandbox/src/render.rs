@@ -207,15 +207,22 @@ pub fn enrollment(store: &Store, base: &str, e: &Enrollment) -> Value {
         let g = &e.grades;
         // With a grading scheme on the course, letter grades are computed from the scores
         // (Canvas's way); without one they are what the sandbox endpoint set (Canvas: null).
-        let standard = course.and_then(|c| c.grading_standard_id).and_then(|id| store.grading_standard(id));
+        let standard = course
+            .and_then(|c| c.grading_standard_id)
+            .and_then(|id| store.grading_standard(id));
         let letter = |score: Option<f64>, set: &Option<String>| -> Option<String> {
             match standard {
-                Some(s) => score.and_then(|x| s.score_to_grade(x)).or_else(|| set.clone()),
+                Some(s) => score
+                    .and_then(|x| s.score_to_grade(x))
+                    .or_else(|| set.clone()),
                 None => set.clone(),
             }
         };
-        let (current_grade, final_grade, override_grade) =
-            (letter(g.current_score, &g.current_grade), letter(g.final_score, &g.final_grade), letter(g.override_score, &g.override_grade));
+        let (current_grade, final_grade, override_grade) = (
+            letter(g.current_score, &g.current_grade),
+            letter(g.final_score, &g.final_grade),
+            letter(g.override_score, &g.override_grade),
+        );
         if let Some(obj) = v.as_object_mut() {
             obj.insert(
                 "grades".into(),

@@ -1033,7 +1033,10 @@ impl Store {
         }
         self.grading_standards
             .iter()
-            .filter(|g| (g.context_type == "Course" && g.context_id == course) || (g.context_type == "Account" && accounts.contains(&g.context_id)))
+            .filter(|g| {
+                (g.context_type == "Course" && g.context_id == course)
+                    || (g.context_type == "Account" && accounts.contains(&g.context_id))
+            })
             .collect()
     }
     pub fn group_category(&self, id: u64) -> Option<&GroupCategory> {

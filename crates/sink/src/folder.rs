@@ -13,7 +13,13 @@ impl Sink for FolderSink {
         "folder"
     }
 
-    fn apply(&mut self, plan: &Plan, run: i64, _archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        run: i64,
+        _archive: &Path,
+        progress: &dyn SinkProgress,
+    ) -> Result<SinkReport, SinkError> {
         let mut report = SinkReport::default();
         if !plan.is_empty() {
             progress.update("writing Canvas CSV", None);
@@ -21,7 +27,14 @@ impl Sink for FolderSink {
             rosterbridge_canvas::csv::write_zip_file(plan, &path)?;
             report.artifacts.push(path);
         }
-        report.results = vec![ChangeResult::Applied { how: "exported".into(), canvas_id: None, adopted: false }; plan.changes.len()];
+        report.results = vec![
+            ChangeResult::Applied {
+                how: "exported".into(),
+                canvas_id: None,
+                adopted: false
+            };
+            plan.changes.len()
+        ];
         Ok(report)
     }
 }

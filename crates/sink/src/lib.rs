@@ -23,7 +23,11 @@ use std::path::{Path, PathBuf};
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ChangeResult {
     /// Accepted; `how` names the sink (`exported`, `sis_import 12`, `rest`).
-    Applied { how: String, canvas_id: Option<i64>, adopted: bool },
+    Applied {
+        how: String,
+        canvas_id: Option<i64>,
+        adopted: bool,
+    },
     /// Refused by Canvas, with its message; stays pending.
     Rejected { message: String },
 }
@@ -75,11 +79,18 @@ pub enum SinkError {
     #[error(transparent)]
     Canvas(#[from] rosterbridge_canvas_client::CanvasError),
     #[error("cannot write the audit file {path}: {source}")]
-    Archive { path: PathBuf, source: std::io::Error },
+    Archive {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("SIS import {id} did not echo the options asked for ({mismatch}); it was aborted and nothing is recorded as applied")]
     OptionsNotEchoed { id: i64, mismatch: String },
     #[error("SIS import {id} is still `{state}` after {waited_secs} s (the limit, [canvas] import_timeout_secs); nothing is recorded as applied. Canvas may still finish it; the next run sends the same rows again, which Canvas applies as updates, not duplicates")]
-    StillImporting { id: i64, state: String, waited_secs: u64 },
+    StillImporting {
+        id: i64,
+        state: String,
+        waited_secs: u64,
+    },
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -89,9 +100,18 @@ pub trait Sink {
     /// For logs and run records.
     fn name(&self) -> &'static str;
     /// Applies `plan`, writing audit files into `archive` (created by the caller).
-    fn apply(&mut self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError>;
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        run: i64,
+        archive: &Path,
+        progress: &dyn SinkProgress,
+    ) -> Result<SinkReport, SinkError>;
 }
 
 pub(crate) fn write_archive(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
-    std::fs::write(path, bytes).map_err(|source| SinkError::Archive { path: path.to_path_buf(), source })
+    std::fs::write(path, bytes).map_err(|source| SinkError::Archive {
+        path: path.to_path_buf(),
+        source,
+    })
 }

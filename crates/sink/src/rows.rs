@@ -27,9 +27,19 @@ impl RowIndex {
         for kind in Kind::ALL {
             let mut lines = Vec::new();
             let mut line = 2u64;
-            for (i, c) in plan.changes.iter().enumerate().filter(|(i, c)| c.kind == kind && keep(*i)) {
+            for (i, c) in plan
+                .changes
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| c.kind == kind && keep(*i))
+            {
                 lines.push((line, i));
-                let breaks: usize = plan.row(c).values.iter().map(|v| v.bytes().filter(|b| *b == b'\n').count()).sum();
+                let breaks: usize = plan
+                    .row(c)
+                    .values
+                    .iter()
+                    .map(|v| v.bytes().filter(|b| *b == b'\n').count())
+                    .sum();
                 line += 1 + breaks as u64;
             }
             if !lines.is_empty() {
@@ -42,7 +52,10 @@ impl RowIndex {
     fn lines(&self, file: &str) -> Option<(&[(u64, usize)], u64)> {
         // Canvas reports the name inside the zip; tolerate a folder prefix.
         let base = file.rsplit('/').next().unwrap_or(file);
-        self.files.iter().find(|(f, _, _)| *f == base).map(|(_, l, end)| (l.as_slice(), *end))
+        self.files
+            .iter()
+            .find(|(f, _, _)| *f == base)
+            .map(|(_, l, end)| (l.as_slice(), *end))
     }
 
     /// The change whose record spans `line` of `file`.
@@ -57,6 +70,8 @@ impl RowIndex {
 
     /// Every change written to `file`.
     pub fn changes_in(&self, file: &str) -> Vec<usize> {
-        self.lines(file).map(|(l, _)| l.iter().map(|(_, c)| *c).collect()).unwrap_or_default()
+        self.lines(file)
+            .map(|(l, _)| l.iter().map(|(_, c)| *c).collect())
+            .unwrap_or_default()
     }
 }

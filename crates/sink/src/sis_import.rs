@@ -9,11 +9,13 @@
 
 use crate::matching::{CanvasUsers, Decision, UserMatch};
 use crate::rows::RowIndex;
+use crate::{write_archive, ChangeResult, Sink, SinkError, SinkProgress, SinkReport};
+use rosterbridge_canvas_client::sis_import::{
+    parse_errors_csv, ImportMessage, SisImport, SisImportOptions,
+};
+use rosterbridge_canvas_client::CanvasClient;
 use rosterbridge_model::kind::Kind;
 use rosterbridge_plan::Action;
-use crate::{write_archive, ChangeResult, Sink, SinkError, SinkProgress, SinkReport};
-use rosterbridge_canvas_client::sis_import::{parse_errors_csv, ImportMessage, SisImport, SisImportOptions};
-use rosterbridge_canvas_client::CanvasClient;
 use rosterbridge_plan::Plan;
 use rustc_hash::FxHashMap;
 use std::io::Cursor;
@@ -32,8 +34,8 @@ pub struct SisImportSinkOptions {
     /// First contact: how users to be created are looked for in Canvas (after the SIS id).
     /// Empty: no lookup at all (the import updates users whose SIS id Canvas knows).
     pub user_match: Vec<UserMatch>,
-    /// First contact for terms and sub-accounts: which kinds are matched by name.
-    pub match_by_name: Vec<rosterbridge_model::kind::Kind>,
+    /// First contact for terms, sub-accounts, courses and sections: how each is looked for.
+    pub match_objects: crate::matching::ObjectRules,
 }
 
 impl SisImportSinkOptions {
@@ -45,7 +47,7 @@ impl SisImportSinkOptions {
             poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(10),
             user_match: vec![UserMatch::Login, UserMatch::Email],
-            match_by_name: vec![Kind::Terms, Kind::Accounts],
+            match_objects: crate::matching::default_object_rules(),
         }
     }
 }
@@ -63,11 +65,20 @@ impl Sink for SisImportSink {
         "sis_import"
     }
 
-    fn apply(&mut self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        run: i64,
+        archive: &Path,
+        progress: &dyn SinkProgress,
+    ) -> Result<SinkReport, SinkError> {
         if plan.is_empty() {
             return Ok(SinkReport::default());
         }
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SinkError::Runtime)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(SinkError::Runtime)?;
         let mut result = runtime.block_on(self.apply_async(plan, run, archive, progress));
         if let Ok(report) = &mut result {
             report.http = Some(self.client.stats());
@@ -77,7 +88,13 @@ impl Sink for SisImportSink {
 }
 
 impl SisImportSink {
-    async fn apply_async(&self, plan: &Plan, run: i64, archive: &Path, progress: &dyn SinkProgress) -> Result<SinkReport, SinkError> {
+    async fn apply_async(
+        &self,
+        plan: &Plan,
+        run: i64,
+        archive: &Path,
+        progress: &dyn SinkProgress,
+    ) -> Result<SinkReport, SinkError> {
         let mut report = SinkReport::default();
         // First contact: settle users the plan creates against who Canvas already has.
         let (held, adopted) = self.first_contact(plan, progress).await?;
@@ -92,12 +109,29 @@ impl SisImportSink {
 
         progress.update("sending SIS import", None);
         let account = self.options.account_id;
-        let created = self.client.create_sis_import(account, zip, &self.options.import).await?;
+        let created = self
+            .client
+            .create_sis_import(account, zip, &self.options.import)
+            .await?;
         if let Err(mismatch) = self.options.import.check_echo(&created) {
             // Stop it before it changes anything it should not.
-            let path = format!("/api/v1/accounts/{account}/sis_imports/{}/abort", created.id);
-            let _ = self.client.write::<serde_json::Value>(reqwest::Method::PUT, &path, Vec::new(), rosterbridge_canvas_client::Retry::Safe).await;
-            return Err(SinkError::OptionsNotEchoed { id: created.id, mismatch });
+            let path = format!(
+                "/api/v1/accounts/{account}/sis_imports/{}/abort",
+                created.id
+            );
+            let _ = self
+                .client
+                .write::<serde_json::Value>(
+                    reqwest::Method::PUT,
+                    &path,
+                    Vec::new(),
+                    rosterbridge_canvas_client::Retry::Safe,
+                )
+                .await;
+            return Err(SinkError::OptionsNotEchoed {
+                id: created.id,
+                mismatch,
+            });
         }
 
         let import = self.wait(created, progress).await?;
@@ -108,8 +142,18 @@ impl SisImportSink {
 
         let how = format!("sis_import {}", import.id);
         if !import.is_applied() {
-            let why = import.error_message().map(str::to_string).unwrap_or_else(|| format!("SIS import {} ended `{}`", import.id, import.workflow_state));
-            report.results = vec![ChangeResult::Rejected { message: why.clone() }; plan.changes.len()];
+            let why = import
+                .error_message()
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    format!("SIS import {} ended `{}`", import.id, import.workflow_state)
+                });
+            report.results = vec![
+                ChangeResult::Rejected {
+                    message: why.clone()
+                };
+                plan.changes.len()
+            ];
             report.notes.push(why);
             return Ok(report);
         }
@@ -117,8 +161,14 @@ impl SisImportSink {
         let messages = self.messages(&import, run, archive, &mut report).await?;
         report.results = (0..plan.changes.len())
             .map(|i| match held.get(&i) {
-                Some(message) => ChangeResult::Rejected { message: message.clone() },
-                None => ChangeResult::Applied { how: how.clone(), canvas_id: adopted.get(&i).copied(), adopted: adopted.contains_key(&i) },
+                Some(message) => ChangeResult::Rejected {
+                    message: message.clone(),
+                },
+                None => ChangeResult::Applied {
+                    how: how.clone(),
+                    canvas_id: adopted.get(&i).copied(),
+                    adopted: adopted.contains_key(&i),
+                },
             })
             .collect();
         let rows = RowIndex::new_where(plan, keep);
@@ -147,20 +197,45 @@ impl SisImportSink {
     /// a few new users are looked up one by one; many new users go straight into the
     /// import, where Canvas itself takes over a login that has no SIS id and refuses (a
     /// row warning, so a rejected change) one that carries another: no duplicate either way.
-    async fn first_contact(&self, plan: &Plan, progress: &dyn SinkProgress) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
-        let (mut held, mut adopted) = crate::matching::settle_by_name(&self.client, self.options.account_id, plan, &self.options.match_by_name).await?;
-        let creates: Vec<usize> = plan.changes.iter().enumerate().filter(|(_, c)| c.kind == Kind::Users && c.action == Action::Create).map(|(i, _)| i).collect();
+    async fn first_contact(
+        &self,
+        plan: &Plan,
+        progress: &dyn SinkProgress,
+    ) -> Result<(FxHashMap<usize, String>, FxHashMap<usize, i64>), SinkError> {
+        let (mut held, mut adopted) = crate::matching::settle_objects(
+            &self.client,
+            self.options.account_id,
+            plan,
+            &self.options.match_objects,
+        )
+        .await?;
+        let creates: Vec<usize> = plan
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == Kind::Users && c.action == Action::Create)
+            .map(|(i, _)| i)
+            .collect();
         if creates.is_empty() || self.options.user_match.is_empty() {
             return Ok((held, adopted));
         }
-        let first_contact = plan.summary.get(&Kind::Users).is_none_or(|s| s.existing == 0);
+        let first_contact = plan
+            .summary
+            .get(&Kind::Users)
+            .is_none_or(|s| s.existing == 0);
         if !first_contact && creates.len() > ONE_BY_ONE_LIMIT {
             return Ok((held, adopted));
         }
         progress.update("matching users already in Canvas", None);
         let account = self.options.account_id;
         let users = if first_contact {
-            let listed: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/accounts/{account}/users"), &[("include[]", "email".into())]).await?;
+            let listed: Vec<serde_json::Value> = self
+                .client
+                .get_all(
+                    &format!("/api/v1/accounts/{account}/users"),
+                    &[("include[]", "email".into())],
+                )
+                .await?;
             CanvasUsers::new(listed)
         } else {
             let mut found = Vec::new();
@@ -181,7 +256,13 @@ impl SisImportSink {
                         adopted.insert(i, id);
                     }
                     Err(e) => {
-                        held.insert(i, format!("could not adopt Canvas user {id} found by {}: {e}", how.as_str()));
+                        held.insert(
+                            i,
+                            format!(
+                                "could not adopt Canvas user {id} found by {}: {e}",
+                                how.as_str()
+                            ),
+                        );
                     }
                 },
             }
@@ -190,22 +271,52 @@ impl SisImportSink {
     }
 
     /// The Canvas users one new user may be: by SIS id, login and email.
-    async fn candidates(&self, row: &rosterbridge_model::kind::Row) -> Result<Vec<serde_json::Value>, rosterbridge_canvas_client::CanvasError> {
+    async fn candidates(
+        &self,
+        row: &rosterbridge_model::kind::Row,
+    ) -> Result<Vec<serde_json::Value>, rosterbridge_canvas_client::CanvasError> {
         use rosterbridge_canvas_client::sis_path;
         let mut out = Vec::new();
-        for (prefix, value) in [("sis_user_id", row.get("user_id")), ("sis_login_id", row.get("login_id"))] {
+        for (prefix, value) in [
+            ("sis_user_id", row.get("user_id")),
+            ("sis_login_id", row.get("login_id")),
+        ] {
             if !value.is_empty() {
-                out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path(prefix, value))).await?);
+                out.extend(
+                    self.client
+                        .get_optional::<serde_json::Value>(&format!(
+                            "/api/v1/users/{}",
+                            sis_path(prefix, value)
+                        ))
+                        .await?,
+                );
             }
         }
         let integration = row.get("integration_id");
         if !integration.is_empty() && self.options.user_match.contains(&UserMatch::IntegrationId) {
-            out.extend(self.client.get_optional::<serde_json::Value>(&format!("/api/v1/users/{}", sis_path("sis_integration_id", integration))).await?);
+            out.extend(
+                self.client
+                    .get_optional::<serde_json::Value>(&format!(
+                        "/api/v1/users/{}",
+                        sis_path("sis_integration_id", integration)
+                    ))
+                    .await?,
+            );
         }
         let email = row.get("email");
         if !email.is_empty() && self.options.user_match.contains(&UserMatch::Email) {
             let path = format!("/api/v1/accounts/{}/users", self.options.account_id);
-            out.extend(self.client.get_all::<serde_json::Value>(&path, &[("search_term", email.to_string()), ("include[]", "email".into())]).await?);
+            out.extend(
+                self.client
+                    .get_all::<serde_json::Value>(
+                        &path,
+                        &[
+                            ("search_term", email.to_string()),
+                            ("include[]", "email".into()),
+                        ],
+                    )
+                    .await?,
+            );
         }
         // The same user found twice is one candidate.
         out.sort_by_key(|u| u.get("id").and_then(serde_json::Value::as_i64));
@@ -215,53 +326,120 @@ impl SisImportSink {
 
     /// Puts the row's SIS id on the login of Canvas user `id` that matches the row's login
     /// (else its first login).
-    async fn adopt(&self, id: i64, row: &rosterbridge_model::kind::Row) -> Result<(), rosterbridge_canvas_client::CanvasError> {
-        let logins: Vec<serde_json::Value> = self.client.get_all(&format!("/api/v1/users/{id}/logins"), &[]).await?;
+    async fn adopt(
+        &self,
+        id: i64,
+        row: &rosterbridge_model::kind::Row,
+    ) -> Result<(), rosterbridge_canvas_client::CanvasError> {
+        let logins: Vec<serde_json::Value> = self
+            .client
+            .get_all(&format!("/api/v1/users/{id}/logins"), &[])
+            .await?;
         let login = logins
             .iter()
-            .find(|l| l.get("unique_id").and_then(serde_json::Value::as_str).is_some_and(|u| u.eq_ignore_ascii_case(row.get("login_id"))))
+            .find(|l| {
+                l.get("unique_id")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|u| u.eq_ignore_ascii_case(row.get("login_id")))
+            })
             .or(logins.first());
-        if let Some(login_id) = login.and_then(|l| l.get("id")).and_then(serde_json::Value::as_i64) {
-            let path = format!("/api/v1/accounts/{}/logins/{login_id}", self.options.account_id);
-            let form = vec![("login[sis_user_id]".to_string(), row.get("user_id").to_string())];
-            let _: serde_json::Value = self.client.write(reqwest::Method::PUT, &path, form, rosterbridge_canvas_client::Retry::Safe).await?;
+        if let Some(login_id) = login
+            .and_then(|l| l.get("id"))
+            .and_then(serde_json::Value::as_i64)
+        {
+            let path = format!(
+                "/api/v1/accounts/{}/logins/{login_id}",
+                self.options.account_id
+            );
+            let form = vec![(
+                "login[sis_user_id]".to_string(),
+                row.get("user_id").to_string(),
+            )];
+            let _: serde_json::Value = self
+                .client
+                .write(
+                    reqwest::Method::PUT,
+                    &path,
+                    form,
+                    rosterbridge_canvas_client::Retry::Safe,
+                )
+                .await?;
         }
         Ok(())
     }
 
     /// Polls with a growing interval until the import finishes or the limit passes.
-    async fn wait(&self, mut import: SisImport, progress: &dyn SinkProgress) -> Result<SisImport, SinkError> {
+    async fn wait(
+        &self,
+        mut import: SisImport,
+        progress: &dyn SinkProgress,
+    ) -> Result<SisImport, SinkError> {
         let start = Instant::now();
         let mut interval = self.options.poll_initial;
         while !import.is_finished() {
-            progress.update(&format!("SIS import {} {}", import.id, import.workflow_state), Some(import.progress / 100.0));
+            progress.update(
+                &format!("SIS import {} {}", import.id, import.workflow_state),
+                Some(import.progress / 100.0),
+            );
             if start.elapsed() >= self.options.timeout {
-                return Err(SinkError::StillImporting { id: import.id, state: import.workflow_state, waited_secs: start.elapsed().as_secs() });
+                return Err(SinkError::StillImporting {
+                    id: import.id,
+                    state: import.workflow_state,
+                    waited_secs: start.elapsed().as_secs(),
+                });
             }
-            tokio::time::sleep(interval.min(self.options.timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10))).await;
+            tokio::time::sleep(
+                interval
+                    .min(self.options.timeout.saturating_sub(start.elapsed()))
+                    .max(Duration::from_millis(10)),
+            )
+            .await;
             interval = (interval + interval / 2).min(self.options.poll_max);
-            import = self.client.sis_import(self.options.account_id, import.id).await?;
+            import = self
+                .client
+                .sis_import(self.options.account_id, import.id)
+                .await?;
         }
-        progress.update(&format!("SIS import {} {}", import.id, import.workflow_state), Some(1.0));
+        progress.update(
+            &format!("SIS import {} {}", import.id, import.workflow_state),
+            Some(1.0),
+        );
         Ok(import)
     }
 
     /// Every message of the import: from its errors file when there is one (it has row
     /// numbers and no 25-message cap), else from the JSON.
-    async fn messages(&self, import: &SisImport, run: i64, archive: &Path, report: &mut SinkReport) -> Result<Vec<ImportMessage>, SinkError> {
+    async fn messages(
+        &self,
+        import: &SisImport,
+        run: i64,
+        archive: &Path,
+        report: &mut SinkReport,
+    ) -> Result<Vec<ImportMessage>, SinkError> {
         let from_json = import.messages_from_json();
-        let Some(url) = import.errors_attachment_url() else { return Ok(from_json) };
+        let Some(url) = import.errors_attachment_url() else {
+            return Ok(from_json);
+        };
         let bytes = self.client.download(url).await?;
         let path = archive.join(format!("run-{run}-sis-import-{}-errors.csv", import.id));
         write_archive(&path, &bytes)?;
         report.artifacts.push(path);
-        let failures: Vec<(String, String)> = from_json.iter().filter(|m| m.failure).map(|m| (m.file.clone(), m.message.clone())).collect();
+        let failures: Vec<(String, String)> = from_json
+            .iter()
+            .filter(|m| m.failure)
+            .map(|m| (m.file.clone(), m.message.clone()))
+            .collect();
         match parse_errors_csv(&bytes, &failures) {
             Ok(mut all) => {
                 // The JSON marks errors; the file may list an error the JSON cut off:
                 // a message with no row is file-level, which Canvas only raises as an error.
-                for m in all.iter_mut().filter(|m| m.row.is_none() && import.counts("error_count") > 0) {
-                    m.failure |= !from_json.iter().any(|j| !j.failure && j.file == m.file && j.message == m.message);
+                for m in all
+                    .iter_mut()
+                    .filter(|m| m.row.is_none() && import.counts("error_count") > 0)
+                {
+                    m.failure |= !from_json
+                        .iter()
+                        .any(|j| !j.failure && j.file == m.file && j.message == m.message);
                 }
                 Ok(all)
             }
@@ -279,6 +457,10 @@ fn reject(result: &mut ChangeResult, message: &str) {
             m.push_str("; ");
             m.push_str(message);
         }
-        _ => *result = ChangeResult::Rejected { message: message.to_string() },
+        _ => {
+            *result = ChangeResult::Rejected {
+                message: message.to_string(),
+            }
+        }
     }
 }

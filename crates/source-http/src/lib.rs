@@ -81,10 +81,16 @@ impl RetryPolicy {
     /// Backoff before try `attempt + 1` (attempt is 1-based): full jitter in
     /// `[d/2, d]` where `d = base * 2^(attempt-1)`, capped at `max_delay`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let d = exp.min(self.max_delay);
         let half = d / 2;
-        let jitter = if half.is_zero() { 0 } else { rand::rng().random_range(0..=half.as_millis() as u64) };
+        let jitter = if half.is_zero() {
+            0
+        } else {
+            rand::rng().random_range(0..=half.as_millis() as u64)
+        };
         half + Duration::from_millis(jitter)
     }
 }
@@ -93,7 +99,12 @@ impl RetryPolicy {
 pub trait Authorizer: Send + Sync {
     /// The `Authorization` header for this request (called again for every retry, so OAuth 1
     /// signatures get a fresh nonce and timestamp).
-    fn authorization(&self, client: &HttpClient, method: &str, url: &Url) -> Result<String, HttpError>;
+    fn authorization(
+        &self,
+        client: &HttpClient,
+        method: &str,
+        url: &Url,
+    ) -> Result<String, HttpError>;
     /// After a 401: drop any cached token; true when a retry may now succeed.
     fn refresh(&self) -> bool {
         false
@@ -155,21 +166,56 @@ pub enum HttpError {
     #[error("{url}: this build of rosterbridge has no TLS, so it cannot reach https providers")]
     TlsUnavailable { url: String },
     #[error("{url}: no answer within {timeout:?} ({attempts} tries)")]
-    Timeout { url: String, timeout: Duration, attempts: u32 },
+    Timeout {
+        url: String,
+        timeout: Duration,
+        attempts: u32,
+    },
     #[error("{url}: cannot connect: {message} ({attempts} tries)")]
-    Connect { url: String, message: String, attempts: u32 },
+    Connect {
+        url: String,
+        message: String,
+        attempts: u32,
+    },
     #[error("{url}: 401 Unauthorized: {credential} was refused{detail}")]
-    Unauthorized { url: String, credential: String, detail: String },
+    Unauthorized {
+        url: String,
+        credential: String,
+        detail: String,
+    },
     #[error("{url}: 403 Forbidden: {credential} is valid but not allowed here{detail}")]
-    Forbidden { url: String, credential: String, detail: String },
+    Forbidden {
+        url: String,
+        credential: String,
+        detail: String,
+    },
     #[error("{url}: HTTP {status} after {attempts} tries: {body}")]
-    RetriesExhausted { url: String, status: u16, attempts: u32, body: String },
+    RetriesExhausted {
+        url: String,
+        status: u16,
+        attempts: u32,
+        body: String,
+    },
     #[error("{url}: the provider asks to wait {wait:?} (HTTP {status}), longer than the {limit:?} allowed")]
-    WaitTooLong { url: String, status: u16, wait: Duration, limit: Duration },
+    WaitTooLong {
+        url: String,
+        status: u16,
+        wait: Duration,
+        limit: Duration,
+    },
     #[error("{url}: HTTP {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("{url}: the {what} is not valid JSON: {message} (starts: {snippet:?})")]
-    Malformed { url: String, what: String, message: String, snippet: String },
+    Malformed {
+        url: String,
+        what: String,
+        message: String,
+        snippet: String,
+    },
 }
 
 impl HttpError {
@@ -178,7 +224,9 @@ impl HttpError {
         match self {
             HttpError::Unauthorized { .. } => Some(401),
             HttpError::Forbidden { .. } => Some(403),
-            HttpError::RetriesExhausted { status, .. } | HttpError::WaitTooLong { status, .. } | HttpError::Status { status, .. } => Some(*status),
+            HttpError::RetriesExhausted { status, .. }
+            | HttpError::WaitTooLong { status, .. }
+            | HttpError::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -211,12 +259,24 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     pub fn get(url: Url) -> Request<'static> {
-        Request { method: "GET", url, form: None, json: None, basic: None }
+        Request {
+            method: "GET",
+            url,
+            form: None,
+            json: None,
+            basic: None,
+        }
     }
 
     /// A PUT of a JSON document. PUT is idempotent, so retrying it is safe.
     pub fn put_json(url: Url, body: &'a [u8]) -> Request<'a> {
-        Request { method: "PUT", url, form: None, json: Some(body), basic: None }
+        Request {
+            method: "PUT",
+            url,
+            form: None,
+            json: Some(body),
+            basic: None,
+        }
     }
 }
 
@@ -228,7 +288,9 @@ pub struct HttpClient {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient").field("policy", &self.policy).finish()
+        f.debug_struct("HttpClient")
+            .field("policy", &self.policy)
+            .finish()
     }
 }
 
@@ -242,7 +304,9 @@ impl HttpClient {
             .connect_timeout(policy.connect_timeout)
             .user_agent(concat!("rosterbridge/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| HttpError::Build { message: e.to_string() })?;
+            .map_err(|e| HttpError::Build {
+                message: e.to_string(),
+            })?;
         Ok(HttpClient { client, policy })
     }
 
@@ -274,19 +338,27 @@ impl HttpClient {
                 builder = builder.form(form);
             }
             if let Some(json) = req.json {
-                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(json.to_vec());
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(json.to_vec());
             }
             let last = attempt >= self.policy.max_attempts;
             let resp = match builder.send().and_then(|r| {
                 let status = r.status().as_u16();
                 let headers = r.headers().clone();
                 let url = r.url().clone();
-                r.bytes().map(|b| Response { url, status, headers, body: b.to_vec() })
+                r.bytes().map(|b| Response {
+                    url,
+                    status,
+                    headers,
+                    body: b.to_vec(),
+                })
             }) {
                 Ok(r) => r,
                 Err(e) => {
                     // Deterministic, so not worth a retry: reqwest was built without TLS.
-                    if req.url.scheme() == "https" && error_chain(&e).contains("scheme is not http") {
+                    if req.url.scheme() == "https" && error_chain(&e).contains("scheme is not http")
+                    {
                         return Err(HttpError::TlsUnavailable { url: url_text });
                     }
                     if !last {
@@ -294,9 +366,17 @@ impl HttpClient {
                         continue;
                     }
                     return Err(if e.is_timeout() {
-                        HttpError::Timeout { url: url_text, timeout: self.policy.timeout, attempts: attempt }
+                        HttpError::Timeout {
+                            url: url_text,
+                            timeout: self.policy.timeout,
+                            attempts: attempt,
+                        }
                     } else {
-                        HttpError::Connect { url: url_text, message: error_chain(&e), attempts: attempt }
+                        HttpError::Connect {
+                            url: url_text,
+                            message: error_chain(&e),
+                            attempts: attempt,
+                        }
                     });
                 }
             };
@@ -308,23 +388,49 @@ impl HttpClient {
                         attempt -= 1;
                         continue;
                     }
-                    return Err(HttpError::Unauthorized { url: url_text, credential: auth.credential(), detail: auth_detail(&resp) });
+                    return Err(HttpError::Unauthorized {
+                        url: url_text,
+                        credential: auth.credential(),
+                        detail: auth_detail(&resp),
+                    });
                 }
-                403 => return Err(HttpError::Forbidden { url: url_text, credential: auth.credential(), detail: auth_detail(&resp) }),
+                403 => {
+                    return Err(HttpError::Forbidden {
+                        url: url_text,
+                        credential: auth.credential(),
+                        detail: auth_detail(&resp),
+                    })
+                }
                 429 | 500 | 502 | 503 | 504 => {
                     if last {
-                        return Err(HttpError::RetriesExhausted { url: url_text, status: resp.status, attempts: attempt, body: snippet(&resp.body) });
+                        return Err(HttpError::RetriesExhausted {
+                            url: url_text,
+                            status: resp.status,
+                            attempts: attempt,
+                            body: snippet(&resp.body),
+                        });
                     }
                     let wait = match server_wait(&resp) {
                         Some(w) if w > self.policy.max_retry_after => {
-                            return Err(HttpError::WaitTooLong { url: url_text, status: resp.status, wait: w, limit: self.policy.max_retry_after })
+                            return Err(HttpError::WaitTooLong {
+                                url: url_text,
+                                status: resp.status,
+                                wait: w,
+                                limit: self.policy.max_retry_after,
+                            })
                         }
                         Some(w) => w,
                         None => self.policy.backoff(attempt),
                     };
                     std::thread::sleep(wait);
                 }
-                status => return Err(HttpError::Status { url: url_text, status, body: snippet(&resp.body) }),
+                status => {
+                    return Err(HttpError::Status {
+                        url: url_text,
+                        status,
+                        body: snippet(&resp.body),
+                    })
+                }
             }
         }
     }
@@ -351,11 +457,18 @@ pub fn server_wait(resp: &Response) -> Option<Duration> {
             return Some(Duration::from_secs(secs));
         }
         if let Ok(when) = chrono::DateTime::parse_from_rfc2822(v) {
-            return Some((when.with_timezone(&chrono::Utc) - now).to_std().unwrap_or_default());
+            return Some(
+                (when.with_timezone(&chrono::Utc) - now)
+                    .to_std()
+                    .unwrap_or_default(),
+            );
         }
     }
     if resp.status == 429 {
-        if let Some(reset) = resp.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok()) {
+        if let Some(reset) = resp
+            .header("x-ratelimit-reset")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+        {
             return Some(Duration::from_secs((reset - now.timestamp()).max(0) as u64));
         }
     }
@@ -375,10 +488,15 @@ fn auth_detail(resp: &Response) -> String {
             out.push_str(&format!(" (the provider says: {said})"));
         }
     }
-    if let Some(date) = resp.header("date").and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok()) {
+    if let Some(date) = resp
+        .header("date")
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+    {
         let skew = (chrono::Utc::now() - date.with_timezone(&chrono::Utc)).num_seconds();
         if skew.abs() > 300 {
-            out.push_str(&format!("; this machine's clock is {skew} s off the provider's: fix the clock"));
+            out.push_str(&format!(
+                "; this machine's clock is {skew} s off the provider's: fix the clock"
+            ));
         }
     }
     out
@@ -397,14 +515,27 @@ mod tests {
 
     #[test]
     fn backoff_is_jittered_doubling_and_capped() {
-        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(350), ..Default::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(350),
+            ..Default::default()
+        };
         for _ in 0..50 {
             let b1 = p.backoff(1);
-            assert!(b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100), "{b1:?}");
+            assert!(
+                b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100),
+                "{b1:?}"
+            );
             let b2 = p.backoff(2);
-            assert!(b2 >= Duration::from_millis(100) && b2 <= Duration::from_millis(200), "{b2:?}");
+            assert!(
+                b2 >= Duration::from_millis(100) && b2 <= Duration::from_millis(200),
+                "{b2:?}"
+            );
             let b9 = p.backoff(9);
-            assert!(b9 >= Duration::from_millis(175) && b9 <= Duration::from_millis(350), "{b9:?}");
+            assert!(
+                b9 >= Duration::from_millis(175) && b9 <= Duration::from_millis(350),
+                "{b9:?}"
+            );
         }
     }
 
@@ -413,7 +544,12 @@ mod tests {
         for (k, v) in headers {
             map.insert(*k, v.parse().unwrap());
         }
-        Response { url: Url::parse("http://x/").unwrap(), status, headers: map, body: vec![] }
+        Response {
+            url: Url::parse("http://x/").unwrap(),
+            status,
+            headers: map,
+            body: vec![],
+        }
     }
 
     /// HTTPS is supported: against a server that answers plain text, the TLS handshake itself
@@ -424,7 +560,9 @@ mod tests {
     fn https_without_tls_says_so() {
         let client = HttpClient::new(RetryPolicy::default()).unwrap();
         let t = std::time::Instant::now();
-        let err = client.get(&Url::parse("https://127.0.0.1:9/x").unwrap(), &NoAuth).unwrap_err();
+        let err = client
+            .get(&Url::parse("https://127.0.0.1:9/x").unwrap(), &NoAuth)
+            .unwrap_err();
         assert!(matches!(err, HttpError::TlsUnavailable { .. }), "{err}");
         assert!(t.elapsed() < Duration::from_millis(400), "not retried");
     }
@@ -441,20 +579,42 @@ mod tests {
                 let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
             }
         });
-        let client = HttpClient::new(RetryPolicy { max_attempts: 1, ..Default::default() }).unwrap();
-        let err = client.get(&Url::parse(&format!("https://127.0.0.1:{port}/x")).unwrap(), &NoAuth).unwrap_err().to_string();
-        assert!(err.contains("cannot connect") && err.contains("InvalidContentType"), "{err}");
+        let client = HttpClient::new(RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        let err = client
+            .get(
+                &Url::parse(&format!("https://127.0.0.1:{port}/x")).unwrap(),
+                &NoAuth,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot connect") && err.contains("InvalidContentType"),
+            "{err}"
+        );
     }
 
     #[test]
     fn retry_after_seconds_date_and_clever_reset() {
-        assert_eq!(server_wait(&resp(429, &[("retry-after", "7".into())])), Some(Duration::from_secs(7)));
+        assert_eq!(
+            server_wait(&resp(429, &[("retry-after", "7".into())])),
+            Some(Duration::from_secs(7))
+        );
         let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         let w = server_wait(&resp(503, &[("retry-after", later)])).unwrap();
-        assert!(w > Duration::from_secs(25) && w <= Duration::from_secs(30), "{w:?}");
+        assert!(
+            w > Duration::from_secs(25) && w <= Duration::from_secs(30),
+            "{w:?}"
+        );
         let reset = (chrono::Utc::now().timestamp() + 12).to_string();
         let w = server_wait(&resp(429, &[("x-ratelimit-reset", reset)])).unwrap();
-        assert!(w >= Duration::from_secs(11) && w <= Duration::from_secs(12), "{w:?}");
+        assert!(
+            w >= Duration::from_secs(11) && w <= Duration::from_secs(12),
+            "{w:?}"
+        );
         assert_eq!(server_wait(&resp(500, &[])), None);
     }
 }

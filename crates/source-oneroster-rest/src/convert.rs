@@ -50,7 +50,12 @@ pub(crate) const ORGS: TableSpec = TableSpec {
     file: "orgs.csv",
     path: "orgs",
     key: "orgs",
-    columns: &[("name", Str("name")), ("type", Str("type")), ("identifier", Str("identifier")), ("parentSourcedId", Ref("parent"))],
+    columns: &[
+        ("name", Str("name")),
+        ("type", Str("type")),
+        ("identifier", Str("identifier")),
+        ("parentSourcedId", Ref("parent")),
+    ],
 };
 pub(crate) const SESSIONS: TableSpec = TableSpec {
     file: "academicSessions.csv",
@@ -219,7 +224,10 @@ impl<'de> Deserialize<'de> for Fields<'de> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Fields<'de>, M::Error> {
                 let mut v = Vec::with_capacity(map.size_hint().unwrap_or(16));
                 while let Some((k, val)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     v.push((k.0, val));
@@ -254,7 +262,9 @@ fn text(v: &RawValue) -> Cow<'_, str> {
     let s = v.get();
     match s.as_bytes().first() {
         Some(b'"') if !s.contains('\\') => Cow::Borrowed(&s[1..s.len() - 1]),
-        Some(b'"') => serde_json::from_str::<String>(s).map(Cow::Owned).unwrap_or(Cow::Borrowed(s)),
+        Some(b'"') => serde_json::from_str::<String>(s)
+            .map(Cow::Owned)
+            .unwrap_or(Cow::Borrowed(s)),
         Some(b'n') if s == "null" => Cow::Borrowed(""),
         _ => Cow::Borrowed(s),
     }
@@ -315,9 +325,11 @@ pub(crate) fn cell<'a>(record: &Fields<'a>, how: Cell) -> Cow<'a, str> {
                 t
             }
         }
-        UserIds => Cow::Owned(join(items(v).into_iter().map(|u| match Fields::parse(u.get()) {
-            Ok(f) => Cow::Owned(format!("{{{}:{}}}", f.text("type"), f.text("identifier"))),
-            Err(_) => text(u),
+        UserIds => Cow::Owned(join(items(v).into_iter().map(|u| {
+            match Fields::parse(u.get()) {
+                Ok(f) => Cow::Owned(format!("{{{}:{}}}", f.text("type"), f.text("identifier"))),
+                Err(_) => text(u),
+            }
         }))),
         Empty => Cow::Borrowed(""),
     }
@@ -326,8 +338,14 @@ pub(crate) fn cell<'a>(record: &Fields<'a>, how: Cell) -> Cow<'a, str> {
 /// The objects of a 1.2 user's `roles[]`, each with the id its roles.csv row gets (made up
 /// from the user's and the position, because roles have none in JSON).
 pub(crate) fn role_rows<'a>(user_id: &str, user: &Fields<'a>) -> Vec<(String, Fields<'a>)> {
-    let Some(roles) = user.get("roles") else { return Vec::new() };
-    items(roles).into_iter().enumerate().filter_map(|(i, r)| Some((format!("{user_id}#role{i}"), Fields::parse(r.get()).ok()?))).collect()
+    let Some(roles) = user.get("roles") else {
+        return Vec::new();
+    };
+    items(roles)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((format!("{user_id}#role{i}"), Fields::parse(r.get()).ok()?)))
+        .collect()
 }
 
 fn push_cell(buf: &mut Vec<u8>, s: &str) -> u32 {
@@ -355,7 +373,12 @@ pub(crate) struct TableBuilder {
 
 impl TableBuilder {
     pub fn new(spec: &'static TableSpec, delta: bool) -> Self {
-        TableBuilder { spec, rows: Vec::new(), index: FxHashMap::default(), delta }
+        TableBuilder {
+            spec,
+            rows: Vec::new(),
+            index: FxHashMap::default(),
+            delta,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -429,7 +452,10 @@ impl TableBuilder {
 
 /// Line breaks inside quoted cells (the row's own final `\n` excluded).
 fn memchr_count(row: &[u8]) -> u32 {
-    row.iter().filter(|b| **b == b'\n').count().saturating_sub(1) as u32
+    row.iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        .saturating_sub(1) as u32
 }
 
 #[cfg(test)]
@@ -463,7 +489,11 @@ mod tests {
     #[test]
     fn builder_dedupes_quotes_and_counts_lines() {
         let mut t = TableBuilder::new(&ORGS, false);
-        assert!(push(&mut t, "o1", json!({"name": "A, \"B\"\nC", "type": "school"})));
+        assert!(push(
+            &mut t,
+            "o1",
+            json!({"name": "A, \"B\"\nC", "type": "school"})
+        ));
         assert!(push(&mut t, "o2", json!({"name": "D", "type": "school"})));
         assert!(!push(&mut t, "o1", json!({"name": "A2", "type": "school"})));
         assert_eq!(t.len(), 2);

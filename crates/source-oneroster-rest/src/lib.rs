@@ -22,8 +22,8 @@ mod pull;
 use convert::{Fields, TableBuilder, TableSpec};
 use rosterbridge_model::roster::OneRosterVersion;
 use rosterbridge_model::{Diagnostic, Location};
-pub use rosterbridge_source_http::{HttpClient, HttpError, RetryPolicy, Secret, Url};
 use rosterbridge_source_http::Authorizer;
+pub use rosterbridge_source_http::{HttpClient, HttpError, RetryPolicy, Secret, Url};
 use rosterbridge_source_oneroster::{MemoryPackage, SourceError, SourceRead};
 use rosterbridge_state::SourceTableSnapshot;
 use std::collections::BTreeMap;
@@ -39,7 +39,11 @@ const CURSOR_OVERLAP: Duration = Duration::from_secs(300);
 /// How the provider wants requests authorised.
 pub enum RestAuth {
     /// OAuth 1.0a, HMAC-SHA256, two-legged (OneRoster 1.1).
-    OAuth1 { consumer_key: String, consumer_secret: Secret, secret_source: String },
+    OAuth1 {
+        consumer_key: String,
+        consumer_secret: Secret,
+        secret_source: String,
+    },
     /// OAuth 2 client credentials (OneRoster 1.2; some 1.1 providers).
     OAuth2 {
         token_url: Url,
@@ -55,8 +59,17 @@ pub enum RestAuth {
 impl std::fmt::Debug for RestAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RestAuth::OAuth1 { consumer_key, .. } => f.debug_struct("OAuth1").field("consumer_key", consumer_key).field("consumer_secret", &"[redacted]").finish(),
-            RestAuth::OAuth2 { token_url, client_id, scopes, .. } => f
+            RestAuth::OAuth1 { consumer_key, .. } => f
+                .debug_struct("OAuth1")
+                .field("consumer_key", consumer_key)
+                .field("consumer_secret", &"[redacted]")
+                .finish(),
+            RestAuth::OAuth2 {
+                token_url,
+                client_id,
+                scopes,
+                ..
+            } => f
                 .debug_struct("OAuth2")
                 .field("token_url", &token_url.as_str())
                 .field("client_id", client_id)
@@ -89,7 +102,16 @@ pub struct RestOptions {
 
 impl RestOptions {
     pub fn new(base_url: Url, version: OneRosterVersion, auth: RestAuth) -> Self {
-        RestOptions { base_url, version, auth, page_size: 1000, demographics: false, incremental: false, retry: RetryPolicy::default(), max_rounds: 3 }
+        RestOptions {
+            base_url,
+            version,
+            auth,
+            page_size: 1000,
+            demographics: false,
+            incremental: false,
+            retry: RetryPolicy::default(),
+            max_rounds: 3,
+        }
     }
 }
 
@@ -106,9 +128,17 @@ impl PullObserver for NoProgress {}
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
     #[error("OneRoster REST {collection} (offset {offset}): {source}")]
-    Http { collection: String, offset: usize, source: HttpError },
+    Http {
+        collection: String,
+        offset: usize,
+        source: HttpError,
+    },
     #[error("{url} (offset {offset}): not a OneRoster page: {message}")]
-    Shape { url: String, offset: usize, message: String },
+    Shape {
+        url: String,
+        offset: usize,
+        message: String,
+    },
     #[error("invalid URL {url}: {message}")]
     BadUrl { url: String, message: String },
     #[error("cannot set up the HTTP client: {0}")]
@@ -121,10 +151,18 @@ impl RestError {
     /// The problem as a diagnostic with what to do.
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
-            RestError::Http { source, .. } => Diagnostic::error("source-http", self.to_string()).hint(source.hint()),
-            RestError::Shape { url, .. } => Diagnostic::error("source-shape", self.to_string()).at(Location::file(url.clone())).hint("check the base URL points at the OneRoster service (…/ims/oneroster/v1p1)"),
-            RestError::BadUrl { .. } => Diagnostic::error("source-url", self.to_string()).hint("check [source] base_url"),
-            RestError::Setup(e) => Diagnostic::error("source-http", self.to_string()).hint(e.hint()),
+            RestError::Http { source, .. } => {
+                Diagnostic::error("source-http", self.to_string()).hint(source.hint())
+            }
+            RestError::Shape { url, .. } => Diagnostic::error("source-shape", self.to_string())
+                .at(Location::file(url.clone()))
+                .hint("check the base URL points at the OneRoster service (…/ims/oneroster/v1p1)"),
+            RestError::BadUrl { .. } => {
+                Diagnostic::error("source-url", self.to_string()).hint("check [source] base_url")
+            }
+            RestError::Setup(e) => {
+                Diagnostic::error("source-http", self.to_string()).hint(e.hint())
+            }
             RestError::Source(e) => e.to_diagnostic(),
         }
     }
@@ -163,7 +201,10 @@ fn version_path(v: OneRosterVersion) -> &'static str {
 
 /// The scopes asked for by default: read-only rostering (and demographics when read).
 pub fn default_scopes(version: OneRosterVersion, demographics: bool) -> Vec<String> {
-    let prefix = format!("https://purl.imsglobal.org/spec/or/{}/scope/", version_path(version));
+    let prefix = format!(
+        "https://purl.imsglobal.org/spec/or/{}/scope/",
+        version_path(version)
+    );
     let mut s = vec![format!("{prefix}roster-core.readonly")];
     if demographics {
         s.push(format!("{prefix}roster-demographics.readonly"));
@@ -173,12 +214,33 @@ pub fn default_scopes(version: OneRosterVersion, demographics: bool) -> Vec<Stri
 
 fn authorizer(opts: &RestOptions) -> Box<dyn Authorizer> {
     match &opts.auth {
-        RestAuth::OAuth1 { consumer_key, consumer_secret, secret_source } => {
-            Box::new(oauth1::OAuth1 { consumer_key: consumer_key.clone(), consumer_secret: consumer_secret.clone(), secret_source: secret_source.clone() })
-        }
-        RestAuth::OAuth2 { token_url, client_id, client_secret, secret_source, scopes, credentials_in_body } => {
-            let scopes = scopes.clone().unwrap_or_else(|| default_scopes(opts.version, opts.demographics));
-            let mut c = oauth2::ClientCredentials::new(token_url.clone(), client_id.clone(), client_secret.clone(), secret_source.clone(), scopes);
+        RestAuth::OAuth1 {
+            consumer_key,
+            consumer_secret,
+            secret_source,
+        } => Box::new(oauth1::OAuth1 {
+            consumer_key: consumer_key.clone(),
+            consumer_secret: consumer_secret.clone(),
+            secret_source: secret_source.clone(),
+        }),
+        RestAuth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            secret_source,
+            scopes,
+            credentials_in_body,
+        } => {
+            let scopes = scopes
+                .clone()
+                .unwrap_or_else(|| default_scopes(opts.version, opts.demographics));
+            let mut c = oauth2::ClientCredentials::new(
+                token_url.clone(),
+                client_id.clone(),
+                client_secret.clone(),
+                secret_source.clone(),
+                scopes,
+            );
             c.credentials_in_body = *credentials_in_body;
             Box::new(c)
         }
@@ -186,8 +248,19 @@ fn authorizer(opts: &RestOptions) -> Box<dyn Authorizer> {
 }
 
 fn tables(opts: &RestOptions) -> Vec<&'static TableSpec> {
-    let users = if opts.version == OneRosterVersion::V1_2 { &convert::USERS_12 } else { &convert::USERS_11 };
-    let mut t = vec![&convert::ORGS, &convert::SESSIONS, &convert::COURSES, &convert::CLASSES, users, &convert::ENROLLMENTS];
+    let users = if opts.version == OneRosterVersion::V1_2 {
+        &convert::USERS_12
+    } else {
+        &convert::USERS_11
+    };
+    let mut t = vec![
+        &convert::ORGS,
+        &convert::SESSIONS,
+        &convert::COURSES,
+        &convert::CLASSES,
+        users,
+        &convert::ENROLLMENTS,
+    ];
     if opts.demographics {
         t.push(&convert::DEMOGRAPHICS);
     }
@@ -201,19 +274,35 @@ fn is_deleted(r: &Fields<'_>) -> bool {
 
 /// `dateLastModified>'…'` for the stored cursor, less the overlap.
 fn since_filter(cursor: &str) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(cursor.trim()).ok()?.with_timezone(&chrono::Utc);
+    let t = chrono::DateTime::parse_from_rfc3339(cursor.trim())
+        .ok()?
+        .with_timezone(&chrono::Utc);
     let since = t - chrono::Duration::from_std(CURSOR_OVERLAP).ok()?;
-    Some(format!("dateLastModified>'{}'", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+    Some(format!(
+        "dateLastModified>'{}'",
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))
 }
 
 /// sourcedIds of roles.csv rows already stored for users (to retire the ones a changed
 /// user no longer holds).
 fn prior_role_ids(prior: &[SourceTableSnapshot]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let Some(t) = prior.iter().find(|t| t.file == "roles.csv") else { return out };
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(t.csv.as_slice());
-    let Ok(header) = rdr.headers().cloned() else { return out };
-    let (Some(id), Some(user)) = (header.iter().position(|h| h == "sourcedId"), header.iter().position(|h| h == "userSourcedId")) else { return out };
+    let Some(t) = prior.iter().find(|t| t.file == "roles.csv") else {
+        return out;
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(t.csv.as_slice());
+    let Ok(header) = rdr.headers().cloned() else {
+        return out;
+    };
+    let (Some(id), Some(user)) = (
+        header.iter().position(|h| h == "sourcedId"),
+        header.iter().position(|h| h == "userSourcedId"),
+    ) else {
+        return out;
+    };
     for rec in rdr.records().flatten() {
         if let (Some(i), Some(u)) = (rec.get(id), rec.get(user)) {
             out.entry(u.to_string()).or_default().push(i.to_string());
@@ -225,13 +314,31 @@ fn prior_role_ids(prior: &[SourceTableSnapshot]) -> BTreeMap<String, Vec<String>
 /// Pulls every rostering collection and reads it as a OneRoster exchange. `prior` is the
 /// previous exchange (tables and cursor) saved by [`snapshot`]; it is needed for incremental
 /// runs and ignored otherwise.
-pub fn read(opts: &RestOptions, prior: &[SourceTableSnapshot], observer: &dyn PullObserver) -> Result<RestRead, RestError> {
+pub fn read(
+    opts: &RestOptions,
+    prior: &[SourceTableSnapshot],
+    observer: &dyn PullObserver,
+) -> Result<RestRead, RestError> {
     let client = HttpClient::new(opts.retry.clone()).map_err(RestError::Setup)?;
     let auth = authorizer(opts);
-    let pager = pull::Pager { client: &client, auth: auth.as_ref(), base: &opts.base_url, page_size: opts.page_size.max(1), max_rounds: opts.max_rounds.max(1), observer };
+    let pager = pull::Pager {
+        client: &client,
+        auth: auth.as_ref(),
+        base: &opts.base_url,
+        page_size: opts.page_size.max(1),
+        max_rounds: opts.max_rounds.max(1),
+        observer,
+    };
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let prior_cursor = prior.iter().find(|t| t.file == CURSOR_FILE).map(|t| String::from_utf8_lossy(&t.csv).into_owned());
-    let filter = if opts.incremental { prior_cursor.as_deref().and_then(since_filter) } else { None };
+    let prior_cursor = prior
+        .iter()
+        .find(|t| t.file == CURSOR_FILE)
+        .map(|t| String::from_utf8_lossy(&t.csv).into_owned());
+    let filter = if opts.incremental {
+        prior_cursor.as_deref().and_then(since_filter)
+    } else {
+        None
+    };
 
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut modes: Vec<(&str, &str)> = Vec::new();
@@ -240,11 +347,17 @@ pub fn read(opts: &RestOptions, prior: &[SourceTableSnapshot], observer: &dyn Pu
     let mut collections = Vec::new();
     let mut cursor = None;
     let v12 = opts.version == OneRosterVersion::V1_2;
-    let prior_roles = if v12 && filter.is_some() { prior_role_ids(prior) } else { BTreeMap::new() };
+    let prior_roles = if v12 && filter.is_some() {
+        prior_role_ids(prior)
+    } else {
+        BTreeMap::new()
+    };
 
     for spec in tables(opts) {
         // A delta needs the table it applies to; without one this collection is pulled whole.
-        let delta = filter.is_some() && prior.iter().any(|t| t.file == spec.file) && (!v12 || spec.file != "users.csv" || prior.iter().any(|t| t.file == "roles.csv"));
+        let delta = filter.is_some()
+            && prior.iter().any(|t| t.file == spec.file)
+            && (!v12 || spec.file != "users.csv" || prior.iter().any(|t| t.file == "roles.csv"));
         let want_roles = v12 && spec.file == "users.csv";
         let mut roles = TableBuilder::new(&convert::ROLES, delta);
         let mut add_roles = |id: &str, user: &Fields<'_>| {
@@ -253,38 +366,99 @@ pub fn read(opts: &RestOptions, prior: &[SourceTableSnapshot], observer: &dyn Pu
             }
             let rows = convert::role_rows(id, user);
             let (status, dlm) = (user.text("status"), user.text("dateLastModified"));
-            let set = [("userSourcedId", id), ("status", status.as_ref()), ("dateLastModified", dlm.as_ref())];
+            let set = [
+                ("userSourcedId", id),
+                ("status", status.as_ref()),
+                ("dateLastModified", dlm.as_ref()),
+            ];
             for (rid, row) in &rows {
                 roles.push(rid, row, &set);
             }
             // Roles a changed user no longer holds leave with a `tobedeleted` row.
-            for old in prior_roles.get(id).into_iter().flatten().filter(|o| !rows.iter().any(|(rid, _)| rid == *o)) {
-                roles.push(old, &Fields::default(), &[("status", "tobedeleted"), ("userSourcedId", id)]);
+            for old in prior_roles
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter(|o| !rows.iter().any(|(rid, _)| rid == *o))
+            {
+                roles.push(
+                    old,
+                    &Fields::default(),
+                    &[("status", "tobedeleted"), ("userSourcedId", id)],
+                );
             }
         };
         let keep = |r: &Fields<'_>| delta || !is_deleted(r);
         let fresh = || TableBuilder::new(spec, delta);
-        let pulled = match pager.pull(spec, if delta { filter.as_deref() } else { None }, &fresh, &keep, &mut add_roles, &mut diags) {
+        let pulled = match pager.pull(
+            spec,
+            if delta { filter.as_deref() } else { None },
+            &fresh,
+            &keep,
+            &mut add_roles,
+            &mut diags,
+        ) {
             Ok(p) => p,
             // Filters are optional in practice: a provider that refuses this one gets a full pull.
-            Err(RestError::Http { source: HttpError::Status { status: 400, .. }, .. }) if delta => {
+            Err(RestError::Http {
+                source: HttpError::Status { status: 400, .. },
+                ..
+            }) if delta => {
                 diags.push(
-                    Diagnostic::warning("filter-refused", format!("the provider refused the dateLastModified filter on {}; read it whole", spec.path))
-                        .at(Location::file(pager.collection_url(spec.path)?.to_string())),
+                    Diagnostic::warning(
+                        "filter-refused",
+                        format!(
+                            "the provider refused the dateLastModified filter on {}; read it whole",
+                            spec.path
+                        ),
+                    )
+                    .at(Location::file(pager.collection_url(spec.path)?.to_string())),
                 );
-                return read(&RestOptions { incremental: false, ..clone_options(opts) }, prior, observer);
+                return read(
+                    &RestOptions {
+                        incremental: false,
+                        ..clone_options(opts)
+                    },
+                    prior,
+                    observer,
+                );
             }
             // Demographics are optional: without the scope, go on without them.
-            Err(RestError::Http { source: e @ (HttpError::Forbidden { .. } | HttpError::Status { status: 404, .. }), .. }) if spec.file == "demographics.csv" => {
-                diags.push(Diagnostic::warning("demographics-unavailable", format!("demographics were not read: {e}")).hint("grant the roster-demographics.readonly scope, or set demographics = false"));
+            Err(RestError::Http {
+                source: e @ (HttpError::Forbidden { .. } | HttpError::Status { status: 404, .. }),
+                ..
+            }) if spec.file == "demographics.csv" => {
+                diags.push(
+                    Diagnostic::warning(
+                        "demographics-unavailable",
+                        format!("demographics were not read: {e}"),
+                    )
+                    .hint(
+                        "grant the roster-demographics.readonly scope, or set demographics = false",
+                    ),
+                );
                 continue;
             }
             Err(e) => return Err(e),
         };
         if cursor.is_none() {
-            cursor = pulled.server_date.as_deref().and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok()).map(|d| d.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            cursor = pulled
+                .server_date
+                .as_deref()
+                .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+                .map(|d| {
+                    d.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                });
         }
-        collections.push(CollectionSummary { collection: spec.path.into(), url: pulled.url.clone(), records: pulled.table.len(), pages: pulled.pages, rounds: pulled.rounds, delta });
+        collections.push(CollectionSummary {
+            collection: spec.path.into(),
+            url: pulled.url.clone(),
+            records: pulled.table.len(),
+            pages: pulled.pages,
+            rounds: pulled.rounds,
+            delta,
+        });
         let (bytes, starts) = pulled.table.finish();
         files.insert(spec.file.into(), bytes);
         lines.insert(spec.file, (pulled.url.clone(), starts));
@@ -296,21 +470,49 @@ pub fn read(opts: &RestOptions, prior: &[SourceTableSnapshot], observer: &dyn Pu
             modes.push(("roles.csv", if delta { "delta" } else { "bulk" }));
         }
     }
-    files.insert("manifest.csv".into(), manifest(opts.version, &modes).into_bytes());
-    let package = MemoryPackage { label: opts.base_url.as_str().into(), files };
-    let mut read = rosterbridge_source_oneroster::read_memory(&package, prior, &rosterbridge_source_oneroster::NoProgress)?;
+    files.insert(
+        "manifest.csv".into(),
+        manifest(opts.version, &modes).into_bytes(),
+    );
+    let package = MemoryPackage {
+        label: opts.base_url.as_str().into(),
+        files,
+    };
+    let mut read = rosterbridge_source_oneroster::read_memory(
+        &package,
+        prior,
+        &rosterbridge_source_oneroster::NoProgress,
+    )?;
     relocate(&mut read.diagnostics, &lines);
     diags.append(&mut read.diagnostics);
     read.diagnostics = diags;
-    Ok(RestRead { read, collections, package, cursor: cursor.unwrap_or(started) })
+    Ok(RestRead {
+        read,
+        collections,
+        package,
+        cursor: cursor.unwrap_or(started),
+    })
 }
 
 fn clone_options(o: &RestOptions) -> RestOptions {
     let auth = match &o.auth {
-        RestAuth::OAuth1 { consumer_key, consumer_secret, secret_source } => {
-            RestAuth::OAuth1 { consumer_key: consumer_key.clone(), consumer_secret: consumer_secret.clone(), secret_source: secret_source.clone() }
-        }
-        RestAuth::OAuth2 { token_url, client_id, client_secret, secret_source, scopes, credentials_in_body } => RestAuth::OAuth2 {
+        RestAuth::OAuth1 {
+            consumer_key,
+            consumer_secret,
+            secret_source,
+        } => RestAuth::OAuth1 {
+            consumer_key: consumer_key.clone(),
+            consumer_secret: consumer_secret.clone(),
+            secret_source: secret_source.clone(),
+        },
+        RestAuth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            secret_source,
+            scopes,
+            credentials_in_body,
+        } => RestAuth::OAuth2 {
             token_url: token_url.clone(),
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
@@ -319,11 +521,24 @@ fn clone_options(o: &RestOptions) -> RestOptions {
             credentials_in_body: *credentials_in_body,
         },
     };
-    RestOptions { base_url: o.base_url.clone(), version: o.version, auth, retry: o.retry.clone(), ..*o }
+    RestOptions {
+        base_url: o.base_url.clone(),
+        version: o.version,
+        auth,
+        retry: o.retry.clone(),
+        ..*o
+    }
 }
 
 fn manifest(version: OneRosterVersion, modes: &[(&str, &str)]) -> String {
-    let mut m = format!("propertyName,value\nmanifest.version,1.0\noneroster.version,{}\n", if version == OneRosterVersion::V1_2 { "1.2" } else { "1.1" });
+    let mut m = format!(
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,{}\n",
+        if version == OneRosterVersion::V1_2 {
+            "1.2"
+        } else {
+            "1.1"
+        }
+    );
     for (file, mode) in modes {
         m.push_str(&format!("file.{},{mode}\n", file.trim_end_matches(".csv")));
     }
@@ -334,8 +549,12 @@ fn manifest(version: OneRosterVersion, modes: &[(&str, &str)]) -> String {
 /// Diagnostics from the parser name `users.csv:12`; say the collection URL and record number.
 fn relocate(diags: &mut [Diagnostic], lines: &BTreeMap<&'static str, (String, Vec<u32>)>) {
     for d in diags {
-        let Some(loc) = d.location.as_mut() else { continue };
-        let Some((url, starts)) = lines.get(loc.file.as_str()) else { continue };
+        let Some(loc) = d.location.as_mut() else {
+            continue;
+        };
+        let Some((url, starts)) = lines.get(loc.file.as_str()) else {
+            continue;
+        };
         loc.file = url.clone();
         loc.column = None;
         if let Some(line) = loc.line {
@@ -348,9 +567,15 @@ fn relocate(diags: &mut [Diagnostic], lines: &BTreeMap<&'static str, (String, Ve
 
 /// The tables (and cursor) to save in the state store after a successful apply, so the next
 /// incremental run has a base to merge onto.
-pub fn snapshot(read: &RestRead, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, RestError> {
+pub fn snapshot(
+    read: &RestRead,
+    prior: &[SourceTableSnapshot],
+) -> Result<Vec<SourceTableSnapshot>, RestError> {
     let mut tables = rosterbridge_source_oneroster::snapshot_memory(&read.package, prior)?;
-    tables.push(SourceTableSnapshot { file: CURSOR_FILE.into(), csv: read.cursor.clone().into_bytes() });
+    tables.push(SourceTableSnapshot {
+        file: CURSOR_FILE.into(),
+        csv: read.cursor.clone().into_bytes(),
+    });
     Ok(tables)
 }
 
@@ -362,9 +587,24 @@ pub fn check(opts: &RestOptions) -> Result<Vec<(String, Option<u64>)>, RestError
     let mut out = Vec::new();
     for spec in tables(opts) {
         let base = opts.base_url.as_str().trim_end_matches('/');
-        let url = Url::parse(&format!("{base}/{}?limit=1&offset=0", spec.path)).map_err(|e| RestError::BadUrl { url: base.into(), message: e.to_string() })?;
-        let resp = client.get(&url, auth.as_ref()).map_err(|source| RestError::Http { collection: spec.path.into(), offset: 0, source })?;
-        out.push((spec.path.to_string(), resp.header("x-total-count").and_then(|t| t.trim().parse().ok())));
+        let url = Url::parse(&format!("{base}/{}?limit=1&offset=0", spec.path)).map_err(|e| {
+            RestError::BadUrl {
+                url: base.into(),
+                message: e.to_string(),
+            }
+        })?;
+        let resp = client
+            .get(&url, auth.as_ref())
+            .map_err(|source| RestError::Http {
+                collection: spec.path.into(),
+                offset: 0,
+                source,
+            })?;
+        out.push((
+            spec.path.to_string(),
+            resp.header("x-total-count")
+                .and_then(|t| t.trim().parse().ok()),
+        ));
     }
     Ok(out)
 }
@@ -375,7 +615,10 @@ mod tests {
     use serde_json::{json, Value};
 
     /// Builds a package from JSON records the way [`read`] does, without the network.
-    fn package(version: OneRosterVersion, tables: &[(&'static TableSpec, Vec<Value>)]) -> (MemoryPackage, BTreeMap<&'static str, (String, Vec<u32>)>) {
+    fn package(
+        version: OneRosterVersion,
+        tables: &[(&'static TableSpec, Vec<Value>)],
+    ) -> (MemoryPackage, BTreeMap<&'static str, (String, Vec<u32>)>) {
         let mut files = BTreeMap::new();
         let mut lines = BTreeMap::new();
         let mut modes = Vec::new();
@@ -402,16 +645,38 @@ mod tests {
                 modes.push(("roles.csv", "bulk"));
             }
         }
-        files.insert("manifest.csv".into(), manifest(version, &modes).into_bytes());
-        (MemoryPackage { label: "http://p".into(), files }, lines)
+        files.insert(
+            "manifest.csv".into(),
+            manifest(version, &modes).into_bytes(),
+        );
+        (
+            MemoryPackage {
+                label: "http://p".into(),
+                files,
+            },
+            lines,
+        )
     }
 
     fn base_tables() -> Vec<(&'static TableSpec, Vec<Value>)> {
         vec![
-            (&convert::ORGS, vec![json!({"sourcedId": "s1", "name": "School", "type": "school"})]),
-            (&convert::SESSIONS, vec![json!({"sourcedId": "t1", "title": "T", "type": "term", "startDate": "2026-08-01", "endDate": "2027-06-30", "schoolYear": "2027"})]),
+            (
+                &convert::ORGS,
+                vec![json!({"sourcedId": "s1", "name": "School", "type": "school"})],
+            ),
+            (
+                &convert::SESSIONS,
+                vec![
+                    json!({"sourcedId": "t1", "title": "T", "type": "term", "startDate": "2026-08-01", "endDate": "2027-06-30", "schoolYear": "2027"}),
+                ],
+            ),
             (&convert::COURSES, vec![]),
-            (&convert::CLASSES, vec![json!({"sourcedId": "c1", "title": "C", "course": {"sourcedId": "k1"}, "classType": "scheduled", "school": {"sourcedId": "s1"}, "terms": [{"sourcedId": "t1"}]})]),
+            (
+                &convert::CLASSES,
+                vec![
+                    json!({"sourcedId": "c1", "title": "C", "course": {"sourcedId": "k1"}, "classType": "scheduled", "school": {"sourcedId": "s1"}, "terms": [{"sourcedId": "t1"}]}),
+                ],
+            ),
         ]
     }
 
@@ -429,13 +694,25 @@ mod tests {
         ));
         tables.push((&convert::ENROLLMENTS, vec![json!({"sourcedId": "e1", "class": {"sourcedId": "c1"}, "school": {"sourcedId": "s1"}, "user": {"sourcedId": "u1"}, "role": "student"})]));
         let (pkg, lines) = package(OneRosterVersion::V1_1, &tables);
-        let mut read = rosterbridge_source_oneroster::read_memory(&pkg, &[], &rosterbridge_source_oneroster::NoProgress).unwrap();
+        let mut read = rosterbridge_source_oneroster::read_memory(
+            &pkg,
+            &[],
+            &rosterbridge_source_oneroster::NoProgress,
+        )
+        .unwrap();
         relocate(&mut read.diagnostics, &lines);
         assert_eq!(read.roster.users.len(), 1);
         assert_eq!(read.roster.enrollments.len(), 1);
-        let d = read.diagnostics.iter().find(|d| d.code == "missing-value").unwrap();
+        let d = read
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "missing-value")
+            .unwrap();
         let loc = d.location.as_ref().unwrap();
-        assert_eq!((loc.file.as_str(), loc.line, loc.field.as_deref()), ("http://p/users", Some(2), Some("givenName")));
+        assert_eq!(
+            (loc.file.as_str(), loc.line, loc.field.as_deref()),
+            ("http://p/users", Some(2), Some("givenName"))
+        );
         assert_eq!(d.sis_id.as_deref(), Some("u2"));
     }
 
@@ -451,15 +728,41 @@ mod tests {
         ));
         tables.push((&convert::ENROLLMENTS, vec![]));
         let (pkg, _) = package(OneRosterVersion::V1_2, &tables);
-        let read = rosterbridge_source_oneroster::read_memory(&pkg, &[], &rosterbridge_source_oneroster::NoProgress).unwrap();
+        let read = rosterbridge_source_oneroster::read_memory(
+            &pkg,
+            &[],
+            &rosterbridge_source_oneroster::NoProgress,
+        )
+        .unwrap();
         let u = &read.roster.users[0];
         assert_eq!(u.role.as_str(), "teacher");
         assert_eq!(u.orgs, vec!["s1".into()]);
         let x = u.extra();
         assert_eq!(x.roles.len(), 2);
-        assert_eq!(x.roles[1].begin_date.map(|d| d.to_string()).as_deref(), Some("2026-09-01"));
-        assert_eq!((x.preferred_given_name.as_deref(), x.preferred_family_name.as_deref(), x.pronouns.as_deref()), (Some("Alex"), Some("Bee"), Some("they/them")));
-        assert_eq!((x.primary_org.as_ref().map(|o| o.as_str()), x.user_master_identifier.as_deref()), (Some("s1"), Some("M-1")));
-        assert!(!pkg.files.values().any(|f| String::from_utf8_lossy(f).contains("hidden")), "profile passwords are never kept");
+        assert_eq!(
+            x.roles[1].begin_date.map(|d| d.to_string()).as_deref(),
+            Some("2026-09-01")
+        );
+        assert_eq!(
+            (
+                x.preferred_given_name.as_deref(),
+                x.preferred_family_name.as_deref(),
+                x.pronouns.as_deref()
+            ),
+            (Some("Alex"), Some("Bee"), Some("they/them"))
+        );
+        assert_eq!(
+            (
+                x.primary_org.as_ref().map(|o| o.as_str()),
+                x.user_master_identifier.as_deref()
+            ),
+            (Some("s1"), Some("M-1"))
+        );
+        assert!(
+            !pkg.files
+                .values()
+                .any(|f| String::from_utf8_lossy(f).contains("hidden")),
+            "profile passwords are never kept"
+        );
     }
 }

@@ -12,7 +12,11 @@ use rosterbridge_source_http::{Authorizer, HttpClient, HttpError, Secret, Url};
 use sha2::Sha256;
 
 /// RFC 3986 unreserved characters stay; everything else is `%XX` with upper-case hex.
-const RESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// RFC 5849 §3.6 percent-encoding (UTF-8 bytes, upper-case hex, space is `%20`).
 pub fn encode(s: &str) -> String {
@@ -21,7 +25,9 @@ pub fn encode(s: &str) -> String {
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 fn form_decode(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The query parameters of a URL, decoded, in order (repeats kept).
@@ -41,9 +47,13 @@ pub fn query_params(url: &Url) -> Vec<(String, String)> {
 
 /// §3.4.1.3.2: encode names and values, sort by name then value (bytes), join.
 pub fn normalized_parameters(params: &[(String, String)]) -> String {
-    let mut enc: Vec<(String, String)> = params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    let mut enc: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     enc.sort();
-    enc.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    enc.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// §3.4.1.2: scheme and host lower-case, default port dropped, path as sent.
@@ -58,7 +68,12 @@ pub fn base_string_uri(url: &Url) -> String {
 
 /// §3.4.1: METHOD & encode(base URI) & encode(normalised parameters).
 pub fn signature_base_string(method: &str, url: &Url, params: &[(String, String)]) -> String {
-    format!("{}&{}&{}", method.to_ascii_uppercase(), encode(&base_string_uri(url)), encode(&normalized_parameters(params)))
+    format!(
+        "{}&{}&{}",
+        method.to_ascii_uppercase(),
+        encode(&base_string_uri(url)),
+        encode(&normalized_parameters(params))
+    )
 }
 
 /// §3.4.2 with SHA-256: Base64(HMAC(encode(consumer secret) & encode(token secret), base)).
@@ -88,7 +103,10 @@ impl Protocol {
         let mut p = vec![
             ("oauth_consumer_key".to_string(), self.consumer_key.clone()),
             ("oauth_nonce".to_string(), self.nonce.clone()),
-            ("oauth_signature_method".to_string(), "HMAC-SHA256".to_string()),
+            (
+                "oauth_signature_method".to_string(),
+                "HMAC-SHA256".to_string(),
+            ),
             ("oauth_timestamp".to_string(), self.timestamp.clone()),
         ];
         if let Some(v) = &self.version {
@@ -99,7 +117,12 @@ impl Protocol {
 }
 
 /// Signs a request; returns the signature (Base64) and the `Authorization` header value.
-pub fn sign(method: &str, url: &Url, protocol: &Protocol, consumer_secret: &str) -> (String, String) {
+pub fn sign(
+    method: &str,
+    url: &Url,
+    protocol: &Protocol,
+    consumer_secret: &str,
+) -> (String, String) {
     let mut params = query_params(url);
     let oauth = protocol.params();
     params.extend(oauth.iter().cloned());
@@ -108,7 +131,11 @@ pub fn sign(method: &str, url: &Url, protocol: &Protocol, consumer_secret: &str)
     let mut fields: Vec<(String, String)> = oauth;
     fields.push(("oauth_signature".to_string(), signature.clone()));
     fields.sort();
-    let header = fields.iter().map(|(k, v)| format!("{k}=\"{}\"", encode(v))).collect::<Vec<_>>().join(", ");
+    let header = fields
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", encode(v)))
+        .collect::<Vec<_>>()
+        .join(", ");
     (signature, format!("OAuth {header}"))
 }
 
@@ -119,7 +146,9 @@ pub fn parse_authorization(header: &str) -> Option<Vec<(String, String)>> {
     for part in rest.split(',') {
         let (k, v) = part.trim().split_once('=')?;
         let v = v.trim().strip_prefix('"')?.strip_suffix('"')?;
-        let k = percent_decode_str(k.trim()).decode_utf8_lossy().into_owned();
+        let k = percent_decode_str(k.trim())
+            .decode_utf8_lossy()
+            .into_owned();
         if k != "realm" {
             out.push((k, percent_decode_str(v).decode_utf8_lossy().into_owned()));
         }
@@ -137,7 +166,10 @@ pub struct OAuth1 {
 
 impl std::fmt::Debug for OAuth1 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuth1").field("consumer_key", &self.consumer_key).field("consumer_secret", &self.consumer_secret).finish()
+        f.debug_struct("OAuth1")
+            .field("consumer_key", &self.consumer_key)
+            .field("consumer_secret", &self.consumer_secret)
+            .finish()
     }
 }
 
@@ -153,7 +185,10 @@ impl Authorizer for OAuth1 {
     }
 
     fn credential(&self) -> String {
-        format!("the OAuth 1.0a consumer key {:?} / secret from {}", self.consumer_key, self.secret_source)
+        format!(
+            "the OAuth 1.0a consumer key {:?} / secret from {}",
+            self.consumer_key, self.secret_source
+        )
     }
 }
 
@@ -161,7 +196,14 @@ impl Authorizer for OAuth1 {
 fn nonce() -> String {
     use rand::RngExt as _;
     let mut rng = rand::rng();
-    (0..24).map(|_| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..62usize)])).collect()
+    (0..24)
+        .map(|_| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [rng.random_range(0..62usize)],
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -169,7 +211,12 @@ mod tests {
     use super::*;
 
     fn protocol() -> Protocol {
-        Protocol { consumer_key: "or-client-key".into(), nonce: "abc123XYZ".into(), timestamp: "1700000000".into(), version: Some("1.0".into()) }
+        Protocol {
+            consumer_key: "or-client-key".into(),
+            nonce: "abc123XYZ".into(),
+            timestamp: "1700000000".into(),
+            version: Some("1.0".into()),
+        }
     }
 
     /// RFC 5849 §3.4.1's worked example: its parameters (query, body, protocol) normalise to
@@ -195,7 +242,8 @@ mod tests {
         );
         // And its base string, with the RFC's method and URI (signature method adapted: the
         // base string does not depend on it beyond the parameter value).
-        let post = Url::parse("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b").unwrap();
+        let post =
+            Url::parse("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b").unwrap();
         let base = signature_base_string("post", &post, &params);
         assert_eq!(
             base,
@@ -216,9 +264,17 @@ mod tests {
             ("https://oneroster.example.org/ims/oneroster/v1p1/users?filter=role%3D%27student%27+AND+status%3D%27active%27", "xvRtRHABjq0e5w/W0aXMd6FkQg4WXx3nxM+ebPLJ45I="),
         ];
         for (url, want) in cases {
-            let (sig, header) = sign("GET", &Url::parse(url).unwrap(), &protocol(), "or-client-secret");
+            let (sig, header) = sign(
+                "GET",
+                &Url::parse(url).unwrap(),
+                &protocol(),
+                "or-client-secret",
+            );
             assert_eq!(sig, want, "{url}");
-            assert!(header.contains(&format!("oauth_signature=\"{}\"", encode(want))), "{header}");
+            assert!(
+                header.contains(&format!("oauth_signature=\"{}\"", encode(want))),
+                "{header}"
+            );
         }
         let url = Url::parse(cases[0].0).unwrap();
         let mut params = query_params(&url);
@@ -235,9 +291,16 @@ mod tests {
         let (sig, header) = sign("GET", &url, &protocol(), "s3cret");
         let parsed = parse_authorization(&header).unwrap();
         assert!(parsed.contains(&("oauth_signature".to_string(), sig)));
-        assert!(parsed.contains(&("oauth_signature_method".to_string(), "HMAC-SHA256".to_string())));
+        assert!(parsed.contains(&(
+            "oauth_signature_method".to_string(),
+            "HMAC-SHA256".to_string()
+        )));
         assert!(!header.contains("s3cret"));
-        let o = OAuth1 { consumer_key: "k".into(), consumer_secret: Secret::new("s3cret"), secret_source: "$X".into() };
+        let o = OAuth1 {
+            consumer_key: "k".into(),
+            consumer_secret: Secret::new("s3cret"),
+            secret_source: "$X".into(),
+        };
         assert!(!format!("{o:?}").contains("s3cret"));
     }
 }

@@ -42,8 +42,22 @@ struct TokenResponse {
 }
 
 impl ClientCredentials {
-    pub fn new(token_url: Url, client_id: String, client_secret: Secret, secret_source: String, scopes: Vec<String>) -> Self {
-        ClientCredentials { token_url, client_id, client_secret, secret_source, scopes, credentials_in_body: false, cached: Mutex::new(None) }
+    pub fn new(
+        token_url: Url,
+        client_id: String,
+        client_secret: Secret,
+        secret_source: String,
+        scopes: Vec<String>,
+    ) -> Self {
+        ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            secret_source,
+            scopes,
+            credentials_in_body: false,
+            cached: Mutex::new(None),
+        }
     }
 
     /// A valid token: the cached one, or a new one when it is missing or about to expire.
@@ -68,22 +82,32 @@ impl ClientCredentials {
             url: self.token_url.clone(),
             form: Some(&form),
             json: None,
-            basic: (!self.credentials_in_body).then_some((self.client_id.as_str(), &self.client_secret)),
+            basic: (!self.credentials_in_body)
+                .then_some((self.client_id.as_str(), &self.client_secret)),
         };
-        let resp = client.send(&req, &TokenEndpoint(self)).map_err(|e| match e {
-            // A token endpoint answers bad client credentials with 400 invalid_client too.
-            HttpError::Status { url, status: 400, body } if body.contains("invalid_client") => {
-                HttpError::Unauthorized { url, credential: self.credential(), detail: " (invalid_client)".into() }
-            }
-            other => other,
-        })?;
+        let resp = client
+            .send(&req, &TokenEndpoint(self))
+            .map_err(|e| match e {
+                // A token endpoint answers bad client credentials with 400 invalid_client too.
+                HttpError::Status {
+                    url,
+                    status: 400,
+                    body,
+                } if body.contains("invalid_client") => HttpError::Unauthorized {
+                    url,
+                    credential: self.credential(),
+                    detail: " (invalid_client)".into(),
+                },
+                other => other,
+            })?;
         // Never put a token response body into an error: it may hold the token.
-        let parsed: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| HttpError::Malformed {
-            url: self.token_url.to_string(),
-            what: "token response".into(),
-            message: e.to_string(),
-            snippet: "(not shown: token responses hold secrets)".into(),
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&resp.body).map_err(|e| HttpError::Malformed {
+                url: self.token_url.to_string(),
+                what: "token response".into(),
+                message: e.to_string(),
+                snippet: "(not shown: token responses hold secrets)".into(),
+            })?;
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
         let token = Secret::new(parsed.access_token);
         *cached = Some((token.clone(), Instant::now() + lifetime));
@@ -114,6 +138,12 @@ impl Authorizer for ClientCredentials {
     }
 
     fn credential(&self) -> String {
-        format!("the OAuth 2 client id {:?} / secret from {} (token URL {}, scopes {:?})", self.client_id, self.secret_source, self.token_url, self.scopes.join(" "))
+        format!(
+            "the OAuth 2 client id {:?} / secret from {} (token URL {}, scopes {:?})",
+            self.client_id,
+            self.secret_source,
+            self.token_url,
+            self.scopes.join(" ")
+        )
     }
 }

@@ -40,14 +40,23 @@ pub(crate) fn next_link(header: &str) -> Option<String> {
             let p = p.trim();
             p == "rel=\"next\"" || p == "rel=next"
         });
-        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 
 impl Pager<'_> {
     pub fn collection_url(&self, path: &str) -> Result<Url, RestError> {
         let base = self.base.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}/{path}")).map_err(|e| RestError::BadUrl { url: format!("{base}/{path}"), message: e.to_string() })
+        Url::parse(&format!("{base}/{path}")).map_err(|e| RestError::BadUrl {
+            url: format!("{base}/{path}"),
+            message: e.to_string(),
+        })
     }
 
     fn page_url(&self, path: &str, offset: usize, filter: Option<&str>) -> Result<Url, RestError> {
@@ -93,12 +102,21 @@ impl Pager<'_> {
                     Some(u) => u,
                     None => self.page_url(spec.path, offset, filter)?,
                 };
-                let resp = self.client.get(&url, self.auth).map_err(|source| RestError::Http { collection: spec.path.into(), offset, source })?;
+                let resp = self
+                    .client
+                    .get(&url, self.auth)
+                    .map_err(|source| RestError::Http {
+                        collection: spec.path.into(),
+                        offset,
+                        source,
+                    })?;
                 pages += 1;
                 if pages == 1 {
                     server_date = resp.header("date").map(str::to_string);
                 }
-                let total = resp.header("x-total-count").and_then(|t| t.trim().parse::<u64>().ok());
+                let total = resp
+                    .header("x-total-count")
+                    .and_then(|t| t.trim().parse::<u64>().ok());
                 match (first_total, total) {
                     (None, Some(t)) if pages == 1 => first_total = Some(t),
                     (Some(a), Some(b)) if a != b => moved = true,
@@ -115,9 +133,18 @@ impl Pager<'_> {
                         s if !s.is_empty() => s.to_string(),
                         _ => {
                             round_diags.push(
-                                Diagnostic::error("missing-value", format!("a {} record has no sourcedId; it is left out", spec.key))
-                                    .at(Location::at(collection_url.clone(), (offset + i + 1) as u32).with_field("sourcedId"))
-                                    .hint("ask the provider to fix the record"),
+                                Diagnostic::error(
+                                    "missing-value",
+                                    format!(
+                                        "a {} record has no sourcedId; it is left out",
+                                        spec.key
+                                    ),
+                                )
+                                .at(
+                                    Location::at(collection_url.clone(), (offset + i + 1) as u32)
+                                        .with_field("sourcedId"),
+                                )
+                                .hint("ask the provider to fix the record"),
                             );
                             continue;
                         }
@@ -139,7 +166,10 @@ impl Pager<'_> {
                     break;
                 }
                 if let Some(link) = resp.header("link").and_then(next_link) {
-                    next = Some(url.join(&link).map_err(|e| RestError::BadUrl { url: link.clone(), message: e.to_string() })?);
+                    next = Some(url.join(&link).map_err(|e| RestError::BadUrl {
+                        url: link.clone(),
+                        message: e.to_string(),
+                    })?);
                     continue;
                 }
                 if resp.header("link").is_some() {
@@ -165,27 +195,52 @@ impl Pager<'_> {
                     );
                 }
                 diags.extend(round_diags);
-                return Ok(Pulled { table, pages, rounds: round, url: collection_url, server_date });
+                return Ok(Pulled {
+                    table,
+                    pages,
+                    rounds: round,
+                    url: collection_url,
+                    server_date,
+                });
             }
         }
     }
 }
 
 /// The records of one page, `{"<key>": [...]}`, borrowed from its body.
-fn page_records<'b>(resp: &'b Response, spec: &TableSpec, offset: usize) -> Result<Vec<Fields<'b>>, RestError> {
+fn page_records<'b>(
+    resp: &'b Response,
+    spec: &TableSpec,
+    offset: usize,
+) -> Result<Vec<Fields<'b>>, RestError> {
     let malformed = |message: String| RestError::Http {
         collection: spec.path.into(),
         offset,
-        source: HttpError::Malformed { url: resp.url.to_string(), what: format!("{} page at offset {offset}", spec.path), message, snippet: snippet(&resp.body) },
+        source: HttpError::Malformed {
+            url: resp.url.to_string(),
+            what: format!("{} page at offset {offset}", spec.path),
+            message,
+            snippet: snippet(&resp.body),
+        },
     };
     let text = std::str::from_utf8(&resp.body).map_err(|e| malformed(e.to_string()))?;
     let doc: Fields<'b> = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
     match doc.get(spec.key) {
-        Some(raw) if raw.get().starts_with('[') => serde_json::from_str::<Vec<Fields<'b>>>(raw.get()).map_err(|e| malformed(e.to_string())),
+        Some(raw) if raw.get().starts_with('[') => {
+            serde_json::from_str::<Vec<Fields<'b>>>(raw.get()).map_err(|e| malformed(e.to_string()))
+        }
         _ => Err(RestError::Shape {
             url: resp.url.to_string(),
             offset,
-            message: format!("the page has no `{}` array (keys: {})", spec.key, doc.0.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>().join(", ")),
+            message: format!(
+                "the page has no `{}` array (keys: {})",
+                spec.key,
+                doc.0
+                    .iter()
+                    .map(|(k, _)| k.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }),
     }
 }
@@ -197,6 +252,9 @@ mod tests {
     #[test]
     fn link_header_next() {
         assert_eq!(next_link("<https://x/users?offset=100>; rel=\"next\", <https://x/users?offset=900>; rel=\"last\"").as_deref(), Some("https://x/users?offset=100"));
-        assert_eq!(next_link("<https://x/users?offset=900>; rel=\"last\""), None);
+        assert_eq!(
+            next_link("<https://x/users?offset=900>; rel=\"last\""),
+            None
+        );
     }
 }

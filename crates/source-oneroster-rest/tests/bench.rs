@@ -19,29 +19,54 @@ use std::time::Instant;
 fn peak_rss_mb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb / 1024)
+    line.split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb / 1024)
 }
 
 #[test]
 #[ignore = "benchmark: run in release with --ignored --nocapture"]
 fn pull_a_district_over_oneroster_rest() {
-    let students: u32 = std::env::var("ROSTERBRIDGE_BENCH_STUDENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let students: u32 = std::env::var("ROSTERBRIDGE_BENCH_STUDENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
     let t = Instant::now();
     let roster = rosterbridge_sandbox_roster::generate_roster(students, 42).unwrap();
     let counts = roster.counts();
-    println!("generate + load {students} students: {:.2} s ({} users, {} enrollments, {} classes)", t.elapsed().as_secs_f64(), counts.users, counts.enrollments, counts.classes);
+    println!(
+        "generate + load {students} students: {:.2} s ({} users, {} enrollments, {} classes)",
+        t.elapsed().as_secs_f64(),
+        counts.users,
+        counts.enrollments,
+        counts.classes
+    );
     let provider = RunningProvider::start(roster, ProviderConfig::default()).unwrap();
     let before = peak_rss_mb();
 
-    let auth = RestAuth::OAuth1 { consumer_key: "sandbox-key".into(), consumer_secret: Secret::new("sandbox-secret"), secret_source: "bench".into() };
-    let mut opts = RestOptions::new(Url::parse(&provider.v1p1_url()).unwrap(), OneRosterVersion::V1_1, auth);
+    let auth = RestAuth::OAuth1 {
+        consumer_key: "sandbox-key".into(),
+        consumer_secret: Secret::new("sandbox-secret"),
+        secret_source: "bench".into(),
+    };
+    let mut opts = RestOptions::new(
+        Url::parse(&provider.v1p1_url()).unwrap(),
+        OneRosterVersion::V1_1,
+        auth,
+    );
     opts.page_size = 10_000;
     let requests = provider.state.requests();
     let t = Instant::now();
     let got = read(&opts, &[], &NoProgress).unwrap_or_else(|e| panic!("{e}"));
     let secs = t.elapsed().as_secs_f64();
     let records: usize = got.collections.iter().map(|c| c.records).sum();
-    assert_eq!(got.read.roster.counts(), counts, "the pull must bring every record");
+    assert_eq!(
+        got.read.roster.counts(),
+        counts,
+        "the pull must bring every record"
+    );
     println!(
         "pull: {secs:.2} s, {records} records ({:.0}/s), {} requests, {} diagnostics",
         records as f64 / secs,
@@ -49,7 +74,14 @@ fn pull_a_district_over_oneroster_rest() {
         got.read.diagnostics.len()
     );
     for c in &got.collections {
-        println!("  {:<18} {:>9} records {:>4} pages", c.collection, c.records, c.pages);
+        println!(
+            "  {:<18} {:>9} records {:>4} pages",
+            c.collection, c.records, c.pages
+        );
     }
-    println!("peak RSS (provider + client, one process): before pull {:?} MB, after {:?} MB", before, peak_rss_mb());
+    println!(
+        "peak RSS (provider + client, one process): before pull {:?} MB, after {:?} MB",
+        before,
+        peak_rss_mb()
+    );
 }

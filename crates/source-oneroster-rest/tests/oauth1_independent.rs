@@ -32,7 +32,12 @@ const CASES: &[Case] = &[
 fn rust_signature(c: &Case) -> String {
     let url = Url::parse(c.url).unwrap();
     if c.token.is_empty() {
-        let p = Protocol { consumer_key: c.key.into(), nonce: c.nonce.into(), timestamp: c.timestamp.into(), version: Some("1.0".into()) };
+        let p = Protocol {
+            consumer_key: c.key.into(),
+            nonce: c.nonce.into(),
+            timestamp: c.timestamp.into(),
+            version: Some("1.0".into()),
+        };
         return oauth1::sign(c.method, &url, &p, c.secret).0;
     }
     let mut params = oauth1::query_params(&url);
@@ -46,7 +51,11 @@ fn rust_signature(c: &Case) -> String {
     ] {
         params.push((k.into(), v.into()));
     }
-    oauth1::hmac_sha256_signature(c.secret, c.token_secret, &oauth1::signature_base_string(c.method, &url, &params))
+    oauth1::hmac_sha256_signature(
+        c.secret,
+        c.token_secret,
+        &oauth1::signature_base_string(c.method, &url, &params),
+    )
 }
 
 fn python(mode: &str) -> Option<(String, Vec<String>)> {
@@ -55,24 +64,47 @@ fn python(mode: &str) -> Option<(String, Vec<String>)> {
         .iter()
         .map(|c| json!({"method": c.method, "url": c.url, "key": c.key, "secret": c.secret, "token": c.token, "token_secret": c.token_secret, "nonce": c.nonce, "timestamp": c.timestamp}))
         .collect();
-    let mut child = match Command::new("python3").arg(script).arg(mode).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+    let mut child = match Command::new("python3")
+        .arg(script)
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("SKIPPED: no python3 ({e})");
             return None;
         }
     };
-    child.stdin.take().unwrap().write_all(serde_json::to_string(&cases).unwrap().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "reference signer failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "reference signer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sigs = v["signatures"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let sigs = v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
     Some((v["implementation"].as_str().unwrap().to_string(), sigs))
 }
 
 #[test]
 fn signatures_match_the_stdlib_reference() {
-    let Some((implementation, sigs)) = python("stdlib") else { return };
+    let Some((implementation, sigs)) = python("stdlib") else {
+        return;
+    };
     for (c, want) in CASES.iter().zip(sigs) {
         assert_eq!(rust_signature(c), want, "{implementation}: {}", c.url);
     }
@@ -80,9 +112,13 @@ fn signatures_match_the_stdlib_reference() {
 
 #[test]
 fn signatures_match_oauthlib_when_installed() {
-    let Some((implementation, sigs)) = python("auto") else { return };
+    let Some((implementation, sigs)) = python("auto") else {
+        return;
+    };
     if !implementation.starts_with("oauthlib") {
-        eprintln!("SKIPPED oauthlib comparison: not importable (CI installs it; `pip install oauthlib`)");
+        eprintln!(
+            "SKIPPED oauthlib comparison: not importable (CI installs it; `pip install oauthlib`)"
+        );
         return;
     }
     eprintln!("comparing with {implementation}");

@@ -9,7 +9,10 @@ pub enum SourceError {
     #[error("the OneRoster source {path} does not exist")]
     NotFound { path: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a readable zip: {message}")]
     BadZip { path: PathBuf, message: String },
     #[error("{path} has no manifest.csv, and [source] version and mode are not configured")]
@@ -19,11 +22,24 @@ pub enum SourceError {
     #[error("{file} is required but {why}")]
     MissingFile { file: String, why: String },
     #[error("{file}: required column `{column}` is missing (the header has: {found})")]
-    MissingColumn { file: String, column: String, found: String },
+    MissingColumn {
+        file: String,
+        column: String,
+        found: String,
+    },
     #[error("{file}:{line}:{column}: invalid UTF-8 (byte offset {offset}); OneRoster files must be UTF-8")]
-    InvalidUtf8 { file: String, line: u32, column: u32, offset: u64 },
+    InvalidUtf8 {
+        file: String,
+        line: u32,
+        column: u32,
+        offset: u64,
+    },
     #[error("{file}:{line}: malformed CSV: {message}")]
-    Malformed { file: String, line: u32, message: String },
+    Malformed {
+        file: String,
+        line: u32,
+        message: String,
+    },
     #[error("{file} has no header row")]
     NoHeader { file: String },
     #[error("{file} is a delta, but no previous exchange is stored to apply it to")]

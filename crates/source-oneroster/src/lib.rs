@@ -93,27 +93,52 @@ fn read_manifest(pkg: &Package, opts: &CsvSourceOptions) -> Result<Manifest, Sou
                 let mut modes = FxHashMap::default();
                 for (file, _) in FILES {
                     let present = pkg.has(file)?;
-                    modes.insert(file.to_string(), if present { mode } else { TableMode::Absent });
+                    modes.insert(
+                        file.to_string(),
+                        if present { mode } else { TableMode::Absent },
+                    );
                 }
-                Ok(Manifest { version, modes, diagnostics: vec![] })
+                Ok(Manifest {
+                    version,
+                    modes,
+                    diagnostics: vec![],
+                })
             }
-            _ => Err(SourceError::NoManifest { path: pkg.path().to_path_buf() }),
+            _ => Err(SourceError::NoManifest {
+                path: pkg.path().to_path_buf(),
+            }),
         };
     }
     let bytes = pkg.read_all("manifest.csv")?;
     let raw = table::read_raw("manifest.csv", &bytes, true)?;
-    let (h0, h1) = (raw.header.first().map(String::as_str), raw.header.get(1).map(String::as_str));
+    let (h0, h1) = (
+        raw.header.first().map(String::as_str),
+        raw.header.get(1).map(String::as_str),
+    );
     if h0 != Some("propertyName") || h1 != Some("value") {
-        return Err(SourceError::BadManifest { line: Some(1), message: format!("the header must be `propertyName,value`, not `{}`", raw.header.join(",")) });
+        return Err(SourceError::BadManifest {
+            line: Some(1),
+            message: format!(
+                "the header must be `propertyName,value`, not `{}`",
+                raw.header.join(",")
+            ),
+        });
     }
     let mut props: FxHashMap<String, (u32, String)> = FxHashMap::default();
     for (line, r) in &raw.rows {
-        let name = String::from_utf8_lossy(r.get(0).unwrap_or(b"")).trim().to_string();
-        let value = String::from_utf8_lossy(r.get(1).unwrap_or(b"")).trim().to_string();
+        let name = String::from_utf8_lossy(r.get(0).unwrap_or(b""))
+            .trim()
+            .to_string();
+        let value = String::from_utf8_lossy(r.get(1).unwrap_or(b""))
+            .trim()
+            .to_string();
         props.insert(name, (*line, value));
     }
     let mut diagnostics = Vec::new();
-    let version = match props.get("oneroster.version").map(|(l, v)| (*l, v.as_str())) {
+    let version = match props
+        .get("oneroster.version")
+        .map(|(l, v)| (*l, v.as_str()))
+    {
         Some((_, "1.1")) => OneRosterVersion::V1_1,
         Some((_, "1.2")) => OneRosterVersion::V1_2,
         Some((line, "1.0")) => {
@@ -124,9 +149,17 @@ fn read_manifest(pkg: &Package, opts: &CsvSourceOptions) -> Result<Manifest, Sou
             OneRosterVersion::V1_1
         }
         Some((line, other)) => {
-            return Err(SourceError::BadManifest { line: Some(line), message: format!("unknown oneroster.version {other:?}; 1.1 and 1.2 are supported") })
+            return Err(SourceError::BadManifest {
+                line: Some(line),
+                message: format!("unknown oneroster.version {other:?}; 1.1 and 1.2 are supported"),
+            })
         }
-        None => return Err(SourceError::BadManifest { line: None, message: "no oneroster.version property".into() }),
+        None => {
+            return Err(SourceError::BadManifest {
+                line: None,
+                message: "no oneroster.version property".into(),
+            })
+        }
     };
     let mut modes = FxHashMap::default();
     for (file, _) in FILES {
@@ -137,16 +170,22 @@ fn read_manifest(pkg: &Package, opts: &CsvSourceOptions) -> Result<Manifest, Sou
             Some((_, v)) if v == "absent" => TableMode::Absent,
             Some((line, v)) => {
                 diagnostics.push(
-                    Diagnostic::warning("manifest-mode", format!("`{prop}` has value {v:?}; read as absent"))
-                        .at(Location::at("manifest.csv", *line))
-                        .hint("the value must be bulk, delta or absent"),
+                    Diagnostic::warning(
+                        "manifest-mode",
+                        format!("`{prop}` has value {v:?}; read as absent"),
+                    )
+                    .at(Location::at("manifest.csv", *line))
+                    .hint("the value must be bulk, delta or absent"),
                 );
                 TableMode::Absent
             }
             None if pkg.has(file)? => {
                 diagnostics.push(
-                    Diagnostic::warning("manifest-missing-file", format!("{file} is in the package but not in the manifest; read as bulk"))
-                        .at(Location::file("manifest.csv")),
+                    Diagnostic::warning(
+                        "manifest-missing-file",
+                        format!("{file} is in the package but not in the manifest; read as bulk"),
+                    )
+                    .at(Location::file("manifest.csv")),
                 );
                 TableMode::Bulk
             }
@@ -154,7 +193,11 @@ fn read_manifest(pkg: &Package, opts: &CsvSourceOptions) -> Result<Manifest, Sou
         };
         modes.insert(file.to_string(), mode);
     }
-    Ok(Manifest { version, modes, diagnostics })
+    Ok(Manifest {
+        version,
+        modes,
+        diagnostics,
+    })
 }
 
 /// The input for one file, after merging with the previous exchange where needed.
@@ -167,34 +210,68 @@ fn table_input(
     required: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Option<(Input<'static>, TableMode, u64)>, SourceError> {
-    let mode = manifest.modes.get(file).copied().unwrap_or(TableMode::Absent);
+    let mode = manifest
+        .modes
+        .get(file)
+        .copied()
+        .unwrap_or(TableMode::Absent);
     match mode {
         TableMode::Bulk => {
             if !pkg.has(file)? {
-                return Err(SourceError::MissingFile { file: file.into(), why: "manifest.csv says bulk and the file is not in the package".into() });
+                return Err(SourceError::MissingFile {
+                    file: file.into(),
+                    why: "manifest.csv says bulk and the file is not in the package".into(),
+                });
             }
             let (r, size) = pkg.open_file(file)?;
             Ok(Some((Input::Stream(r), mode, size)))
         }
         TableMode::Delta => {
             if !pkg.has(file)? {
-                return Err(SourceError::MissingFile { file: file.into(), why: "manifest.csv says delta and the file is not in the package".into() });
+                return Err(SourceError::MissingFile {
+                    file: file.into(),
+                    why: "manifest.csv says delta and the file is not in the package".into(),
+                });
             }
-            let Some(base) = prior.get(file) else { return Err(SourceError::DeltaWithoutBase { file: file.into() }) };
-            let base = table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior { file: file.into(), message: e.to_string() })?;
+            let Some(base) = prior.get(file) else {
+                return Err(SourceError::DeltaWithoutBase { file: file.into() });
+            };
+            let base = table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior {
+                file: file.into(),
+                message: e.to_string(),
+            })?;
             let bytes = pkg.read_all(file)?;
             let size = bytes.len() as u64;
             let delta = table::read_raw(file, &bytes, true)?;
             let (merged, notes) = table::merge_delta(file, base, delta)?;
             for (line, msg) in notes {
-                warnings.push(Diagnostic::warning("delta-status", msg).at(Location::at(file, line)));
+                warnings
+                    .push(Diagnostic::warning("delta-status", msg).at(Location::at(file, line)));
             }
-            Ok(Some((Input::Memory { header: merged.header, rows: merged.rows }, mode, size)))
+            Ok(Some((
+                Input::Memory {
+                    header: merged.header,
+                    rows: merged.rows,
+                },
+                mode,
+                size,
+            )))
         }
         TableMode::Absent => match prior.get(file) {
             Some(base) => {
-                let base = table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior { file: file.into(), message: e.to_string() })?;
-                Ok(Some((Input::Memory { header: base.header, rows: base.rows }, mode, 0)))
+                let base =
+                    table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior {
+                        file: file.into(),
+                        message: e.to_string(),
+                    })?;
+                Ok(Some((
+                    Input::Memory {
+                        header: base.header,
+                        rows: base.rows,
+                    },
+                    mode,
+                    0,
+                )))
             }
             None if required => Err(SourceError::MissingFile {
                 file: file.into(),
@@ -214,11 +291,19 @@ fn table_input(
 pub fn files_needing_prior(opts: &CsvSourceOptions) -> Result<Vec<&'static str>, SourceError> {
     let pkg = Package::open(&opts.path)?;
     let manifest = read_manifest(&pkg, opts)?;
-    Ok(FILES.iter().map(|(f, _)| *f).filter(|f| manifest.modes.get(*f).copied().unwrap_or(TableMode::Absent) != TableMode::Bulk).collect())
+    Ok(FILES
+        .iter()
+        .map(|(f, _)| *f)
+        .filter(|f| manifest.modes.get(*f).copied().unwrap_or(TableMode::Absent) != TableMode::Bulk)
+        .collect())
 }
 
 /// Reads a package into a roster. `prior` is the previous exchange (for delta and absent files).
-pub fn read(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
+pub fn read(
+    opts: &CsvSourceOptions,
+    prior: &[SourceTableSnapshot],
+    observer: &dyn ReadObserver,
+) -> Result<SourceRead, SourceError> {
     read_package(&Package::open(&opts.path)?, opts, prior, observer)
 }
 
@@ -234,64 +319,126 @@ pub struct MemoryPackage {
 
 impl MemoryPackage {
     fn package(&self) -> Package {
-        let files = self.files.iter().map(|(k, v)| (k.clone(), std::sync::Arc::<[u8]>::from(v.as_slice()))).collect();
+        let files = self
+            .files
+            .iter()
+            .map(|(k, v)| (k.clone(), std::sync::Arc::<[u8]>::from(v.as_slice())))
+            .collect();
         Package::Memory(self.label.clone(), std::sync::Arc::new(files))
     }
     fn options(&self) -> CsvSourceOptions {
-        CsvSourceOptions { path: self.label.clone(), version: None, mode: None }
+        CsvSourceOptions {
+            path: self.label.clone(),
+            version: None,
+            mode: None,
+        }
     }
 }
 
 /// Reads an in-memory package (see [`MemoryPackage`]); `prior` as for [`read`].
-pub fn read_memory(pkg: &MemoryPackage, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
+pub fn read_memory(
+    pkg: &MemoryPackage,
+    prior: &[SourceTableSnapshot],
+    observer: &dyn ReadObserver,
+) -> Result<SourceRead, SourceError> {
     read_package(&pkg.package(), &pkg.options(), prior, observer)
 }
 
 /// The tables to save after applying an in-memory package (see [`snapshot_tables`]).
-pub fn snapshot_memory(pkg: &MemoryPackage, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
+pub fn snapshot_memory(
+    pkg: &MemoryPackage,
+    prior: &[SourceTableSnapshot],
+) -> Result<Vec<SourceTableSnapshot>, SourceError> {
     snapshot_package(&pkg.package(), &pkg.options(), prior)
 }
 
-fn read_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot], observer: &dyn ReadObserver) -> Result<SourceRead, SourceError> {
+fn read_package(
+    pkg: &Package,
+    opts: &CsvSourceOptions,
+    prior: &[SourceTableSnapshot],
+    observer: &dyn ReadObserver,
+) -> Result<SourceRead, SourceError> {
     let manifest = read_manifest(pkg, opts)?;
-    let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
+    let prior_map: FxHashMap<&str, &[u8]> = prior
+        .iter()
+        .map(|t| (t.file.as_str(), t.csv.as_slice()))
+        .collect();
     let mut diagnostics = manifest.diagnostics.clone();
-    let mut inputs: FxHashMap<&'static str, (Input<'static>, TableMode, u64)> = FxHashMap::default();
+    let mut inputs: FxHashMap<&'static str, (Input<'static>, TableMode, u64)> =
+        FxHashMap::default();
     for (file, required) in FILES {
-        let required = required || (file == "roles.csv" && manifest.version == OneRosterVersion::V1_2);
-        if let Some(input) = table_input(pkg, &manifest, &prior_map, file, required, &mut diagnostics)? {
+        let required =
+            required || (file == "roles.csv" && manifest.version == OneRosterVersion::V1_2);
+        if let Some(input) =
+            table_input(pkg, &manifest, &prior_map, file, required, &mut diagnostics)?
+        {
             inputs.insert(file, input);
         }
     }
     let (roster, tables, more) = parse::build(manifest.version, inputs, observer)?;
     diagnostics.extend(more);
-    Ok(SourceRead { roster, diagnostics, version: manifest.version, tables })
+    Ok(SourceRead {
+        roster,
+        diagnostics,
+        version: manifest.version,
+        tables,
+    })
 }
 
 /// The complete tables of this exchange (bulk files as they are, delta files merged with
 /// the previous exchange, absent files carried forward), to be saved in the state store
 /// after a successful apply so that the next delta has something to apply to.
-pub fn snapshot_tables(opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
+pub fn snapshot_tables(
+    opts: &CsvSourceOptions,
+    prior: &[SourceTableSnapshot],
+) -> Result<Vec<SourceTableSnapshot>, SourceError> {
     snapshot_package(&Package::open(&opts.path)?, opts, prior)
 }
 
-fn snapshot_package(pkg: &Package, opts: &CsvSourceOptions, prior: &[SourceTableSnapshot]) -> Result<Vec<SourceTableSnapshot>, SourceError> {
+fn snapshot_package(
+    pkg: &Package,
+    opts: &CsvSourceOptions,
+    prior: &[SourceTableSnapshot],
+) -> Result<Vec<SourceTableSnapshot>, SourceError> {
     let manifest = read_manifest(pkg, opts)?;
-    let prior_map: FxHashMap<&str, &[u8]> = prior.iter().map(|t| (t.file.as_str(), t.csv.as_slice())).collect();
+    let prior_map: FxHashMap<&str, &[u8]> = prior
+        .iter()
+        .map(|t| (t.file.as_str(), t.csv.as_slice()))
+        .collect();
     let mut out = Vec::new();
     for (file, _) in FILES {
-        match manifest.modes.get(file).copied().unwrap_or(TableMode::Absent) {
-            TableMode::Bulk if pkg.has(file)? => out.push(SourceTableSnapshot { file: file.into(), csv: pkg.read_all(file)? }),
+        match manifest
+            .modes
+            .get(file)
+            .copied()
+            .unwrap_or(TableMode::Absent)
+        {
+            TableMode::Bulk if pkg.has(file)? => out.push(SourceTableSnapshot {
+                file: file.into(),
+                csv: pkg.read_all(file)?,
+            }),
             TableMode::Delta if pkg.has(file)? => {
-                let Some(base) = prior_map.get(file) else { return Err(SourceError::DeltaWithoutBase { file: file.into() }) };
-                let base = table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior { file: file.into(), message: e.to_string() })?;
+                let Some(base) = prior_map.get(file) else {
+                    return Err(SourceError::DeltaWithoutBase { file: file.into() });
+                };
+                let base =
+                    table::read_raw(file, base, false).map_err(|e| SourceError::BadPrior {
+                        file: file.into(),
+                        message: e.to_string(),
+                    })?;
                 let delta = table::read_raw(file, &pkg.read_all(file)?, true)?;
                 let (merged, _) = table::merge_delta(file, base, delta)?;
-                out.push(SourceTableSnapshot { file: file.into(), csv: table::to_csv(&merged) });
+                out.push(SourceTableSnapshot {
+                    file: file.into(),
+                    csv: table::to_csv(&merged),
+                });
             }
             _ => {
                 if let Some(base) = prior_map.get(file) {
-                    out.push(SourceTableSnapshot { file: file.into(), csv: base.to_vec() });
+                    out.push(SourceTableSnapshot {
+                        file: file.into(),
+                        csv: base.to_vec(),
+                    });
                 }
             }
         }

@@ -19,15 +19,22 @@ pub enum Package {
 impl Package {
     pub fn open(path: &Path) -> Result<Package, SourceError> {
         if !path.exists() {
-            return Err(SourceError::NotFound { path: path.to_path_buf() });
+            return Err(SourceError::NotFound {
+                path: path.to_path_buf(),
+            });
         }
         if path.is_dir() {
             Ok(Package::Folder(path.to_path_buf()))
         } else {
             // Validate once so later per-file opens can only fail on I/O.
-            let file = File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-            zip::ZipArchive::new(BufReader::new(file))
-                .map_err(|e| SourceError::BadZip { path: path.to_path_buf(), message: e.to_string() })?;
+            let file = File::open(path).map_err(|source| SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| SourceError::BadZip {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
             Ok(Package::Zip(path.to_path_buf()))
         }
     }
@@ -44,7 +51,9 @@ impl Package {
             Package::Folder(dir) => Ok(dir.join(name).is_file()),
             Package::Zip(path) => {
                 let archive = self.archive(path)?;
-                let found = archive.file_names().any(|n| matches!(n, Ok(ref s) if s == name));
+                let found = archive
+                    .file_names()
+                    .any(|n| matches!(n, Ok(ref s) if s == name));
                 Ok(found)
             }
             Package::Memory(_, files) => Ok(files.contains_key(name)),
@@ -52,8 +61,14 @@ impl Package {
     }
 
     fn archive(&self, path: &Path) -> Result<zip::ZipArchive<BufReader<File>>, SourceError> {
-        let file = File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| SourceError::BadZip { path: path.to_path_buf(), message: e.to_string() })
+        let file = File::open(path).map_err(|source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| SourceError::BadZip {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 
     /// Opens a file for streaming, with its (uncompressed) size.
@@ -61,7 +76,10 @@ impl Package {
         match self {
             Package::Folder(dir) => {
                 let path = dir.join(name);
-                let file = File::open(&path).map_err(|source| SourceError::Io { path: path.clone(), source })?;
+                let file = File::open(&path).map_err(|source| SourceError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 Ok((Box::new(BufReader::with_capacity(1 << 20, file)), size))
             }
@@ -69,17 +87,29 @@ impl Package {
                 // Read the entry fully: zip entries borrow their archive, and the big
                 // tables are parsed on their own threads anyway.
                 let mut archive = self.archive(path)?;
-                let mut entry = archive
-                    .by_name(name)
-                    .map_err(|e| SourceError::BadZip { path: path.clone(), message: format!("{name}: {e}") })?;
+                let mut entry = archive.by_name(name).map_err(|e| SourceError::BadZip {
+                    path: path.clone(),
+                    message: format!("{name}: {e}"),
+                })?;
                 let size = entry.size();
                 let mut bytes = Vec::with_capacity(size as usize);
-                entry.read_to_end(&mut bytes).map_err(|source| SourceError::Io { path: path.join(name), source })?;
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|source| SourceError::Io {
+                        path: path.join(name),
+                        source,
+                    })?;
                 Ok((Box::new(std::io::Cursor::new(bytes)), size))
             }
             Package::Memory(label, files) => match files.get(name) {
-                Some(bytes) => Ok((Box::new(std::io::Cursor::new(bytes.clone())), bytes.len() as u64)),
-                None => Err(SourceError::Io { path: label.join(name), source: std::io::ErrorKind::NotFound.into() }),
+                Some(bytes) => Ok((
+                    Box::new(std::io::Cursor::new(bytes.clone())),
+                    bytes.len() as u64,
+                )),
+                None => Err(SourceError::Io {
+                    path: label.join(name),
+                    source: std::io::ErrorKind::NotFound.into(),
+                }),
             },
         }
     }
@@ -88,7 +118,11 @@ impl Package {
     pub fn read_all(&self, name: &str) -> Result<Vec<u8>, SourceError> {
         let (mut r, size) = self.open_file(name)?;
         let mut bytes = Vec::with_capacity(size as usize);
-        r.read_to_end(&mut bytes).map_err(|source| SourceError::Io { path: self.path().join(name), source })?;
+        r.read_to_end(&mut bytes)
+            .map_err(|source| SourceError::Io {
+                path: self.path().join(name),
+                source,
+            })?;
         Ok(bytes)
     }
 }

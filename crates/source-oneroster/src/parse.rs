@@ -22,43 +22,134 @@ mod xxhash_like {
 const STATUS: usize = 1;
 const DLM: usize = 2;
 
-const ORGS: &[ColumnSpec] = &[("sourcedId", true), ("status", false), ("dateLastModified", false), ("name", true), ("type", true), ("identifier", false), ("parentSourcedId", false)];
+const ORGS: &[ColumnSpec] = &[
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("name", true),
+    ("type", true),
+    ("identifier", false),
+    ("parentSourcedId", false),
+];
 const SESSIONS: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("title", true), ("type", true), ("startDate", true),
-    ("endDate", true), ("parentSourcedId", false), ("schoolYear", true),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("title", true),
+    ("type", true),
+    ("startDate", true),
+    ("endDate", true),
+    ("parentSourcedId", false),
+    ("schoolYear", true),
 ];
 const COURSES: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("schoolYearSourcedId", false), ("title", true),
-    ("courseCode", false), ("grades", false), ("orgSourcedId", true), ("subjects", false), ("subjectCodes", false),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("schoolYearSourcedId", false),
+    ("title", true),
+    ("courseCode", false),
+    ("grades", false),
+    ("orgSourcedId", true),
+    ("subjects", false),
+    ("subjectCodes", false),
 ];
 const CLASSES: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("title", true), ("grades", false), ("courseSourcedId", true),
-    ("classCode", false), ("classType", true), ("location", false), ("schoolSourcedId", true), ("termSourcedIds", true),
-    ("subjects", false), ("subjectCodes", false), ("periods", false),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("title", true),
+    ("grades", false),
+    ("courseSourcedId", true),
+    ("classCode", false),
+    ("classType", true),
+    ("location", false),
+    ("schoolSourcedId", true),
+    ("termSourcedIds", true),
+    ("subjects", false),
+    ("subjectCodes", false),
+    ("periods", false),
 ];
 const USERS_11: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("enabledUser", true), ("orgSourcedIds", true), ("role", true),
-    ("username", true), ("userIds", false), ("givenName", true), ("familyName", true), ("middleName", false), ("identifier", false),
-    ("email", false), ("sms", false), ("phone", false), ("agentSourcedIds", false), ("grades", false),
-    ("userMasterIdentifier", false), ("preferredGivenName", false), ("preferredMiddleName", false), ("preferredFamilyName", false),
-    ("primaryOrgSourcedId", false), ("pronouns", false),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("enabledUser", true),
+    ("orgSourcedIds", true),
+    ("role", true),
+    ("username", true),
+    ("userIds", false),
+    ("givenName", true),
+    ("familyName", true),
+    ("middleName", false),
+    ("identifier", false),
+    ("email", false),
+    ("sms", false),
+    ("phone", false),
+    ("agentSourcedIds", false),
+    ("grades", false),
+    ("userMasterIdentifier", false),
+    ("preferredGivenName", false),
+    ("preferredMiddleName", false),
+    ("preferredFamilyName", false),
+    ("primaryOrgSourcedId", false),
+    ("pronouns", false),
 ];
 const USERS_12: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("enabledUser", true), ("orgSourcedIds", false), ("role", false),
-    ("username", true), ("userIds", false), ("givenName", true), ("familyName", true), ("middleName", false), ("identifier", false),
-    ("email", false), ("sms", false), ("phone", false), ("agentSourcedIds", false), ("grades", false),
-    ("userMasterIdentifier", false), ("preferredGivenName", false), ("preferredMiddleName", false), ("preferredFamilyName", false),
-    ("primaryOrgSourcedId", false), ("pronouns", false),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("enabledUser", true),
+    ("orgSourcedIds", false),
+    ("role", false),
+    ("username", true),
+    ("userIds", false),
+    ("givenName", true),
+    ("familyName", true),
+    ("middleName", false),
+    ("identifier", false),
+    ("email", false),
+    ("sms", false),
+    ("phone", false),
+    ("agentSourcedIds", false),
+    ("grades", false),
+    ("userMasterIdentifier", false),
+    ("preferredGivenName", false),
+    ("preferredMiddleName", false),
+    ("preferredFamilyName", false),
+    ("primaryOrgSourcedId", false),
+    ("pronouns", false),
 ];
 const ROLES: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("userSourcedId", true), ("roleType", true), ("role", true),
-    ("beginDate", false), ("endDate", false), ("orgSourcedId", true),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("userSourcedId", true),
+    ("roleType", true),
+    ("role", true),
+    ("beginDate", false),
+    ("endDate", false),
+    ("orgSourcedId", true),
 ];
 const ENROLLMENTS: &[ColumnSpec] = &[
-    ("sourcedId", true), ("status", false), ("dateLastModified", false), ("classSourcedId", true), ("schoolSourcedId", true),
-    ("userSourcedId", true), ("role", true), ("primary", false), ("beginDate", false), ("endDate", false),
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("classSourcedId", true),
+    ("schoolSourcedId", true),
+    ("userSourcedId", true),
+    ("role", true),
+    ("primary", false),
+    ("beginDate", false),
+    ("endDate", false),
 ];
-const DEMOGRAPHICS: &[ColumnSpec] = &[("sourcedId", true), ("status", false), ("dateLastModified", false), ("birthDate", false), ("sex", false)];
+const DEMOGRAPHICS: &[ColumnSpec] = &[
+    ("sourcedId", true),
+    ("status", false),
+    ("dateLastModified", false),
+    ("birthDate", false),
+    ("sex", false),
+];
 
 /// Row diagnostics of one table.
 struct Rows<'s> {
@@ -71,7 +162,13 @@ struct Rows<'s> {
 
 impl<'s> Rows<'s> {
     fn new(file: &'static str, spec: &'s [ColumnSpec], mode: TableMode) -> Self {
-        Rows { file, spec, list: Vec::new(), bulk: mode == TableMode::Bulk, filled_status: None }
+        Rows {
+            file,
+            spec,
+            list: Vec::new(),
+            bulk: mode == TableMode::Bulk,
+            filled_status: None,
+        }
     }
 
     fn loc(&self, line: u32, col: usize, pos: &[Option<usize>]) -> Location {
@@ -84,8 +181,20 @@ impl<'s> Rows<'s> {
 
     // A row diagnostic names all of these; a struct for them would only move the list.
     #[allow(clippy::too_many_arguments)]
-    fn error(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str, hint: &str) {
-        let mut d = Diagnostic::error(code, msg).at(self.loc(line, col, pos)).hint(hint);
+    fn error(
+        &mut self,
+        code: &str,
+        msg: String,
+        line: u32,
+        col: usize,
+        pos: &[Option<usize>],
+        value: &str,
+        id: &str,
+        hint: &str,
+    ) {
+        let mut d = Diagnostic::error(code, msg)
+            .at(self.loc(line, col, pos))
+            .hint(hint);
         if !value.is_empty() {
             d = d.value(value);
         }
@@ -96,7 +205,16 @@ impl<'s> Rows<'s> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn warn(&mut self, code: &str, msg: String, line: u32, col: usize, pos: &[Option<usize>], value: &str, id: &str) {
+    fn warn(
+        &mut self,
+        code: &str,
+        msg: String,
+        line: u32,
+        col: usize,
+        pos: &[Option<usize>],
+        value: &str,
+        id: &str,
+    ) {
         let mut d = Diagnostic::warning(code, msg).at(self.loc(line, col, pos));
         if !value.is_empty() {
             d = d.value(value);
@@ -109,13 +227,25 @@ impl<'s> Rows<'s> {
 
     /// Checks the required columns have values; reports the first empty one.
     fn required(&mut self, line: u32, cells: &[&str], pos: &[Option<usize>]) -> bool {
-        if self.bulk && self.filled_status.is_none() && (!cells[STATUS].is_empty() || !cells[DLM].is_empty()) {
+        if self.bulk
+            && self.filled_status.is_none()
+            && (!cells[STATUS].is_empty() || !cells[DLM].is_empty())
+        {
             self.filled_status = Some(line);
         }
         for (i, (name, required)) in self.spec.iter().enumerate() {
             if *required && cells[i].is_empty() {
                 let id = cells[0];
-                self.error("missing-value", format!("`{name}` is required but empty"), line, i, pos, "", id, "fill the value in the SIS export");
+                self.error(
+                    "missing-value",
+                    format!("`{name}` is required but empty"),
+                    line,
+                    i,
+                    pos,
+                    "",
+                    id,
+                    "fill the value in the SIS export",
+                );
                 return false;
             }
         }
@@ -138,11 +268,19 @@ fn date(s: &str) -> Option<NaiveDate> {
 }
 
 fn list(s: &str) -> Vec<Str> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(Str::new).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(Str::new)
+        .collect()
 }
 
 fn ids(s: &str) -> Vec<SisId> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(SisId::new).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(SisId::new)
+        .collect()
 }
 
 fn opt(s: &str) -> Option<Str> {
@@ -163,7 +301,11 @@ fn boolean(s: &str) -> Option<bool> {
 fn user_ids(s: &str) -> Vec<(Str, Str)> {
     s.split('}')
         .filter_map(|part| {
-            let part = part.trim().trim_start_matches(',').trim().trim_start_matches('{');
+            let part = part
+                .trim()
+                .trim_start_matches(',')
+                .trim()
+                .trim_start_matches('{');
             let (t, id) = part.split_once(':')?;
             Some((Str::new(t.trim()), Str::new(id.trim())))
         })
@@ -173,7 +315,9 @@ fn user_ids(s: &str) -> Vec<(Str, Str)> {
 fn dup_error(rows: &mut Rows<'_>, line: u32, first: u32, id: &str, pos: &[Option<usize>]) {
     rows.error(
         "duplicate-id",
-        format!("sourcedId {id:?} appears twice (first at line {first}); the later row is left out"),
+        format!(
+            "sourcedId {id:?} appears twice (first at line {first}); the later row is left out"
+        ),
         line,
         0,
         pos,
@@ -188,9 +332,22 @@ struct Wrapped<'a> {
     mode: TableMode,
 }
 
-fn wrap<'a>(file: &'static str, input: Input<'static>, mode: TableMode, size: u64, report: &'a (dyn Fn(&str, u64, u64) + Sync)) -> Wrapped<'a> {
+fn wrap<'a>(
+    file: &'static str,
+    input: Input<'static>,
+    mode: TableMode,
+    size: u64,
+    report: &'a (dyn Fn(&str, u64, u64) + Sync),
+) -> Wrapped<'a> {
     let input = match input {
-        Input::Stream(r) => Input::Stream(Box::new(Counting { inner: r, done: 0, reported: 0, total: size, file, report })),
+        Input::Stream(r) => Input::Stream(Box::new(Counting {
+            inner: r,
+            done: 0,
+            reported: 0,
+            total: size,
+            file,
+            report,
+        })),
         m => m,
     };
     Wrapped { input, mode }
@@ -205,7 +362,11 @@ pub(crate) fn build(
 ) -> Result<(Roster, Vec<TableSummary>, Vec<Diagnostic>), SourceError> {
     let report = |file: &str, done: u64, total: u64| observer.bytes_read(file, done, total);
     let report: &(dyn Fn(&str, u64, u64) + Sync) = &report;
-    let mut take = |file: &'static str| inputs.remove(file).map(|(i, m, size)| wrap(file, i, m, size, report));
+    let mut take = |file: &'static str| {
+        inputs
+            .remove(file)
+            .map(|(i, m, size)| wrap(file, i, m, size, report))
+    };
     let mut roster = Roster::default();
     let mut tables = Vec::new();
     let mut diags = Vec::new();
@@ -225,11 +386,30 @@ pub(crate) fn build(
             seen.insert(id.clone(), line);
             let org_type = OrgType::parse(c[4]);
             if org_type.is_unknown() {
-                rows.warn("unknown-value", format!("org type {:?} is not in the OneRoster vocabulary", c[4]), line, 4, pos, c[4], c[0]);
+                rows.warn(
+                    "unknown-value",
+                    format!("org type {:?} is not in the OneRoster vocabulary", c[4]),
+                    line,
+                    4,
+                    pos,
+                    c[4],
+                    c[0],
+                );
             }
-            roster.orgs.push(Org { sourced_id: id, name: Str::new(c[3]), org_type, identifier: opt(c[5]), parent: opt(c[6]).map(SisId::new), src: SourceRef::new(SourceTable::Orgs, line) });
+            roster.orgs.push(Org {
+                sourced_id: id,
+                name: Str::new(c[3]),
+                org_type,
+                identifier: opt(c[5]),
+                parent: opt(c[6]).map(SisId::new),
+                src: SourceRef::new(SourceTable::Orgs, line),
+            });
         })?;
-        tables.push(TableSummary { file: "orgs.csv".into(), mode: w.mode, rows: n });
+        tables.push(TableSummary {
+            file: "orgs.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
     if let Some(w) = take("academicSessions.csv") {
@@ -245,12 +425,29 @@ pub(crate) fn build(
             }
             let (Some(start), Some(end)) = (date(c[5]), date(c[6])) else {
                 let col = if date(c[5]).is_none() { 5 } else { 6 };
-                rows.error("bad-date", format!("`{}` is not a date", SESSIONS[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+                rows.error(
+                    "bad-date",
+                    format!("`{}` is not a date", SESSIONS[col].0),
+                    line,
+                    col,
+                    pos,
+                    c[col],
+                    c[0],
+                    "write dates as YYYY-MM-DD",
+                );
                 return;
             };
             let session_type = SessionType::parse(c[4]);
             if session_type.is_unknown() {
-                rows.warn("unknown-value", format!("session type {:?} is not in the OneRoster vocabulary", c[4]), line, 4, pos, c[4], c[0]);
+                rows.warn(
+                    "unknown-value",
+                    format!("session type {:?} is not in the OneRoster vocabulary", c[4]),
+                    line,
+                    4,
+                    pos,
+                    c[4],
+                    c[0],
+                );
             }
             seen.insert(id.clone(), line);
             roster.sessions.push(AcademicSession {
@@ -264,21 +461,37 @@ pub(crate) fn build(
                 src: SourceRef::new(SourceTable::AcademicSessions, line),
             });
         })?;
-        tables.push(TableSummary { file: "academicSessions.csv".into(), mode: w.mode, rows: n });
+        tables.push(TableSummary {
+            file: "academicSessions.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
-    let org_ix: FxHashMap<&str, u32> = roster.orgs.iter().enumerate().map(|(i, o)| (o.sourced_id.as_str(), i as u32)).collect();
-    let session_ids: FxHashMap<&str, ()> = roster.sessions.iter().map(|s| (s.sourced_id.as_str(), ())).collect();
+    let org_ix: FxHashMap<&str, u32> = roster
+        .orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.sourced_id.as_str(), i as u32))
+        .collect();
+    let session_ids: FxHashMap<&str, ()> = roster
+        .sessions
+        .iter()
+        .map(|s| (s.sourced_id.as_str(), ()))
+        .collect();
     {
         let mut parent_warnings = Vec::new();
         for o in &roster.orgs {
             if let Some(p) = &o.parent {
                 if !org_ix.contains_key(p.as_str()) {
                     parent_warnings.push(
-                        Diagnostic::warning("unknown-reference", format!("parent org {p} is not in orgs.csv"))
-                            .at(Location::at("orgs.csv", o.src.line).with_field("parentSourcedId"))
-                            .value(p.as_str())
-                            .sis_id(o.sourced_id.as_str()),
+                        Diagnostic::warning(
+                            "unknown-reference",
+                            format!("parent org {p} is not in orgs.csv"),
+                        )
+                        .at(Location::at("orgs.csv", o.src.line).with_field("parentSourcedId"))
+                        .value(p.as_str())
+                        .sis_id(o.sourced_id.as_str()),
                     );
                 }
             }
@@ -287,10 +500,14 @@ pub(crate) fn build(
             if let Some(p) = &s.parent {
                 if !session_ids.contains_key(p.as_str()) {
                     parent_warnings.push(
-                        Diagnostic::warning("unknown-reference", format!("parent session {p} is not in academicSessions.csv"))
-                            .at(Location::at("academicSessions.csv", s.src.line).with_field("parentSourcedId"))
-                            .value(p.as_str())
-                            .sis_id(s.sourced_id.as_str()),
+                        Diagnostic::warning(
+                            "unknown-reference",
+                            format!("parent session {p} is not in academicSessions.csv"),
+                        )
+                        .at(Location::at("academicSessions.csv", s.src.line)
+                            .with_field("parentSourcedId"))
+                        .value(p.as_str())
+                        .sis_id(s.sourced_id.as_str()),
                     );
                 }
             }
@@ -311,7 +528,15 @@ pub(crate) fn build(
                 return dup_error(&mut rows, line, *first, c[0], pos);
             }
             if !org_ix.contains_key(c[7]) {
-                rows.warn("unknown-reference", format!("org {:?} is not in orgs.csv", c[7]), line, 7, pos, c[7], c[0]);
+                rows.warn(
+                    "unknown-reference",
+                    format!("org {:?} is not in orgs.csv", c[7]),
+                    line,
+                    7,
+                    pos,
+                    c[7],
+                    c[0],
+                );
             }
             seen.insert(id.clone(), line);
             courses.push(Course {
@@ -326,10 +551,17 @@ pub(crate) fn build(
                 src: SourceRef::new(SourceTable::Courses, line),
             });
         })?;
-        tables.push(TableSummary { file: "courses.csv".into(), mode: w.mode, rows: n });
+        tables.push(TableSummary {
+            file: "courses.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
-    let course_ids: FxHashMap<&str, ()> = courses.iter().map(|c| (c.sourced_id.as_str(), ())).collect();
+    let course_ids: FxHashMap<&str, ()> = courses
+        .iter()
+        .map(|c| (c.sourced_id.as_str(), ()))
+        .collect();
     let check_courses = !courses.is_empty();
 
     let mut classes = Vec::new();
@@ -345,22 +577,55 @@ pub(crate) fn build(
                 return dup_error(&mut rows, line, *first, c[0], pos);
             }
             if !org_ix.contains_key(c[9]) {
-                rows.error("unknown-reference", format!("school {:?} is not in orgs.csv", c[9]), line, 9, pos, c[9], c[0], "add the school to orgs.csv or correct schoolSourcedId");
+                rows.error(
+                    "unknown-reference",
+                    format!("school {:?} is not in orgs.csv", c[9]),
+                    line,
+                    9,
+                    pos,
+                    c[9],
+                    c[0],
+                    "add the school to orgs.csv or correct schoolSourcedId",
+                );
                 return;
             }
             if check_courses && !course_ids.contains_key(c[5]) {
-                rows.warn("unknown-reference", format!("course {:?} is not in courses.csv", c[5]), line, 5, pos, c[5], c[0]);
+                rows.warn(
+                    "unknown-reference",
+                    format!("course {:?} is not in courses.csv", c[5]),
+                    line,
+                    5,
+                    pos,
+                    c[5],
+                    c[0],
+                );
             }
             let mut terms = ids(c[10]);
             for t in &terms {
                 if !session_ids.contains_key(t.as_str()) {
-                    rows.warn("unknown-reference", format!("term {t:?} is not in academicSessions.csv; it is ignored"), line, 10, pos, t.as_str(), c[0]);
+                    rows.warn(
+                        "unknown-reference",
+                        format!("term {t:?} is not in academicSessions.csv; it is ignored"),
+                        line,
+                        10,
+                        pos,
+                        t.as_str(),
+                        c[0],
+                    );
                 }
             }
             terms.retain(|t| session_ids.contains_key(t.as_str()));
             let class_type = ClassType::parse(c[7]);
             if class_type.is_unknown() {
-                rows.warn("unknown-value", format!("classType {:?} is not in the OneRoster vocabulary", c[7]), line, 7, pos, c[7], c[0]);
+                rows.warn(
+                    "unknown-value",
+                    format!("classType {:?} is not in the OneRoster vocabulary", c[7]),
+                    line,
+                    7,
+                    pos,
+                    c[7],
+                    c[0],
+                );
             }
             seen.insert(id.clone(), line);
             classes.push(Class {
@@ -379,10 +644,18 @@ pub(crate) fn build(
                 src: SourceRef::new(SourceTable::Classes, line),
             });
         })?;
-        tables.push(TableSummary { file: "classes.csv".into(), mode: w.mode, rows: n });
+        tables.push(TableSummary {
+            file: "classes.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
-    let class_ix: FxHashMap<&str, u32> = classes.iter().enumerate().map(|(i, c)| (c.sourced_id.as_str(), i as u32)).collect();
+    let class_ix: FxHashMap<&str, u32> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sourced_id.as_str(), i as u32))
+        .collect();
 
     // Users (and 1.2 roles) and enrollments in parallel; enrollments name users by a
     // provisional number, resolved once both are done.
@@ -408,7 +681,10 @@ pub(crate) fn build(
     diags.extend(user_diags);
 
     // Resolve enrollment users.
-    let resolved: Vec<Option<u32>> = provisional.iter().map(|id| user_ix.get(id.as_str()).copied()).collect();
+    let resolved: Vec<Option<u32>> = provisional
+        .iter()
+        .map(|id| user_ix.get(id.as_str()).copied())
+        .collect();
     let mut unknown = 0usize;
     enrollments.retain_mut(|e| match resolved[e.user as usize] {
         Some(u) => {
@@ -419,11 +695,17 @@ pub(crate) fn build(
             unknown += 1;
             let id = &provisional[e.user as usize];
             enr_diags.push(
-                Diagnostic::error("unknown-reference", format!("user {:?} is not in users.csv; the enrollment is left out", id.as_str()))
-                    .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
-                    .value(id.as_str())
-                    .sis_id(e.sourced_id.as_str())
-                    .hint("add the user to users.csv or remove the enrollment"),
+                Diagnostic::error(
+                    "unknown-reference",
+                    format!(
+                        "user {:?} is not in users.csv; the enrollment is left out",
+                        id.as_str()
+                    ),
+                )
+                .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
+                .value(id.as_str())
+                .sis_id(e.sourced_id.as_str())
+                .hint("add the user to users.csv or remove the enrollment"),
             );
             false
         }
@@ -439,21 +721,34 @@ pub(crate) fn build(
             if !org_ix.contains_key(o.as_str()) {
                 user_diags.push(
                     Diagnostic::warning("unknown-reference", format!("org {o} is not in orgs.csv"))
-                        .at(Location::at(u.src.table.file_name(), u.src.line).with_field("orgSourcedIds"))
+                        .at(Location::at(u.src.table.file_name(), u.src.line)
+                            .with_field("orgSourcedIds"))
                         .value(o.as_str())
                         .sis_id(u.sourced_id.as_str()),
                 );
             }
         }
         let before = u.agents.len();
-        let agents: Vec<SisId> = u.agents.iter().filter(|a| user_ix.contains_key(a.as_str())).cloned().collect();
+        let agents: Vec<SisId> = u
+            .agents
+            .iter()
+            .filter(|a| user_ix.contains_key(a.as_str()))
+            .cloned()
+            .collect();
         if agents.len() != before {
-            for a in u.agents.iter().filter(|a| !user_ix.contains_key(a.as_str())) {
+            for a in u
+                .agents
+                .iter()
+                .filter(|a| !user_ix.contains_key(a.as_str()))
+            {
                 user_diags.push(
-                    Diagnostic::warning("unknown-reference", format!("agent {a} is not in users.csv; the link is dropped"))
-                        .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
-                        .value(a.as_str())
-                        .sis_id(u.sourced_id.as_str()),
+                    Diagnostic::warning(
+                        "unknown-reference",
+                        format!("agent {a} is not in users.csv; the link is dropped"),
+                    )
+                    .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
+                    .value(a.as_str())
+                    .sis_id(u.sourced_id.as_str()),
                 );
             }
             u.agents = agents;
@@ -473,14 +768,32 @@ pub(crate) fn build(
                 match date(c[3]) {
                     Some(d) => Some(d),
                     None => {
-                        rows.error("bad-date", "`birthDate` is not a date".into(), line, 3, pos, c[3], c[0], "write dates as YYYY-MM-DD");
+                        rows.error(
+                            "bad-date",
+                            "`birthDate` is not a date".into(),
+                            line,
+                            3,
+                            pos,
+                            c[3],
+                            c[0],
+                            "write dates as YYYY-MM-DD",
+                        );
                         return;
                     }
                 }
             };
-            roster.demographics.push(Demographics { sourced_id: SisId::new(c[0]), birth_date, sex: opt(c[4]), src: SourceRef::new(SourceTable::Demographics, line) });
+            roster.demographics.push(Demographics {
+                sourced_id: SisId::new(c[0]),
+                birth_date,
+                sex: opt(c[4]),
+                src: SourceRef::new(SourceTable::Demographics, line),
+            });
         })?;
-        tables.push(TableSummary { file: "demographics.csv".into(), mode: w.mode, rows: n });
+        tables.push(TableSummary {
+            file: "demographics.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
 
@@ -491,13 +804,26 @@ pub(crate) fn build(
     Ok((roster, tables, diags))
 }
 
-type UsersResult = (Vec<User>, FxHashMap<SisId, u32>, Vec<TableSummary>, Vec<Diagnostic>);
+type UsersResult = (
+    Vec<User>,
+    FxHashMap<SisId, u32>,
+    Vec<TableSummary>,
+    Vec<Diagnostic>,
+);
 
-fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in: Option<Wrapped<'_>>) -> Result<UsersResult, SourceError> {
+fn read_users(
+    version: OneRosterVersion,
+    users_in: Option<Wrapped<'_>>,
+    roles_in: Option<Wrapped<'_>>,
+) -> Result<UsersResult, SourceError> {
     let mut users: Vec<User> = Vec::new();
     let mut tables = Vec::new();
     let mut diags = Vec::new();
-    let spec = if version == OneRosterVersion::V1_2 { USERS_12 } else { USERS_11 };
+    let spec = if version == OneRosterVersion::V1_2 {
+        USERS_12
+    } else {
+        USERS_11
+    };
     let mut index: FxHashMap<SisId, u32> = FxHashMap::default();
     if let Some(Wrapped { input, mode }) = users_in {
         let mut rows = Rows::new("users.csv", spec, mode);
@@ -511,28 +837,55 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 return dup_error(&mut rows, line, first_line, c[0], pos);
             }
             let Some(enabled) = boolean(c[3]) else {
-                rows.error("bad-value", format!("enabledUser must be true or false, not {:?}", c[3]), line, 3, pos, c[3], c[0], "write true or false");
+                rows.error(
+                    "bad-value",
+                    format!("enabledUser must be true or false, not {:?}", c[3]),
+                    line,
+                    3,
+                    pos,
+                    c[3],
+                    c[0],
+                    "write true or false",
+                );
                 return;
             };
-            let role = if c[5].is_empty() { UserRole::Other(Str::default()) } else { UserRole::parse(c[5]) };
+            let role = if c[5].is_empty() {
+                UserRole::Other(Str::default())
+            } else {
+                UserRole::parse(c[5])
+            };
             if !c[5].is_empty() && role.is_unknown() {
-                rows.warn("unknown-value", format!("role {:?} is not in the OneRoster vocabulary", c[5]), line, 5, pos, c[5], c[0]);
+                rows.warn(
+                    "unknown-value",
+                    format!("role {:?} is not in the OneRoster vocabulary", c[5]),
+                    line,
+                    5,
+                    pos,
+                    c[5],
+                    c[0],
+                );
             }
             // Most users have none of the rare fields: look before building.
-            let has_extra = [7, 10, 13, 14, 17, 18, 19, 20, 21, 22].iter().any(|&i| !c[i].is_empty());
-            let extra = if !has_extra { None } else { Some(UserExtra {
-                roles: Vec::new(),
-                user_ids: user_ids(c[7]),
-                middle_name: opt(c[10]),
-                preferred_given_name: opt(c[18]),
-                preferred_middle_name: opt(c[19]),
-                preferred_family_name: opt(c[20]),
-                pronouns: opt(c[22]),
-                user_master_identifier: opt(c[17]),
-                sms: opt(c[13]),
-                phone: opt(c[14]),
-                primary_org: opt(c[21]).map(SisId::new),
-            }) };
+            let has_extra = [7, 10, 13, 14, 17, 18, 19, 20, 21, 22]
+                .iter()
+                .any(|&i| !c[i].is_empty());
+            let extra = if !has_extra {
+                None
+            } else {
+                Some(UserExtra {
+                    roles: Vec::new(),
+                    user_ids: user_ids(c[7]),
+                    middle_name: opt(c[10]),
+                    preferred_given_name: opt(c[18]),
+                    preferred_middle_name: opt(c[19]),
+                    preferred_family_name: opt(c[20]),
+                    pronouns: opt(c[22]),
+                    user_master_identifier: opt(c[17]),
+                    sms: opt(c[13]),
+                    phone: opt(c[14]),
+                    primary_org: opt(c[21]).map(SisId::new),
+                })
+            };
             index.insert(id.clone(), users.len() as u32);
             users.push(User {
                 sourced_id: id,
@@ -550,7 +903,11 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 extra: extra.filter(|x| !x.is_empty()).map(Box::new),
             });
         })?;
-        tables.push(TableSummary { file: "users.csv".into(), mode, rows: n });
+        tables.push(TableSummary {
+            file: "users.csv".into(),
+            mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
     }
     users.shrink_to_fit();
@@ -563,7 +920,15 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
                 return;
             }
             let Some(&u) = index.get(c[3]) else {
-                rows.warn("unknown-reference", format!("user {:?} is not in users.csv; the role is ignored", c[3]), line, 3, pos, c[3], c[0]);
+                rows.warn(
+                    "unknown-reference",
+                    format!("user {:?} is not in users.csv; the role is ignored", c[3]),
+                    line,
+                    3,
+                    pos,
+                    c[3],
+                    c[0],
+                );
                 return;
             };
             let role_type = if c[4].eq_ignore_ascii_case("primary") {
@@ -571,20 +936,57 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
             } else if c[4].eq_ignore_ascii_case("secondary") {
                 RoleType::Secondary
             } else {
-                rows.error("bad-value", format!("roleType must be primary or secondary, not {:?}", c[4]), line, 4, pos, c[4], c[0], "write primary or secondary");
+                rows.error(
+                    "bad-value",
+                    format!("roleType must be primary or secondary, not {:?}", c[4]),
+                    line,
+                    4,
+                    pos,
+                    c[4],
+                    c[0],
+                    "write primary or secondary",
+                );
                 return;
             };
             let (begin, end) = (c[6], c[7]);
             let begin_date = if begin.is_empty() { None } else { date(begin) };
             let end_date = if end.is_empty() { None } else { date(end) };
-            if (!begin.is_empty() && begin_date.is_none()) || (!end.is_empty() && end_date.is_none()) {
-                let col = if !begin.is_empty() && begin_date.is_none() { 6 } else { 7 };
-                rows.error("bad-date", format!("`{}` is not a date", ROLES[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+            if (!begin.is_empty() && begin_date.is_none())
+                || (!end.is_empty() && end_date.is_none())
+            {
+                let col = if !begin.is_empty() && begin_date.is_none() {
+                    6
+                } else {
+                    7
+                };
+                rows.error(
+                    "bad-date",
+                    format!("`{}` is not a date", ROLES[col].0),
+                    line,
+                    col,
+                    pos,
+                    c[col],
+                    c[0],
+                    "write dates as YYYY-MM-DD",
+                );
                 return;
             }
-            assignments.push((u, RoleAssignment { role: UserRole::parse(c[5]), role_type, org: SisId::new(c[8]), begin_date, end_date }));
+            assignments.push((
+                u,
+                RoleAssignment {
+                    role: UserRole::parse(c[5]),
+                    role_type,
+                    org: SisId::new(c[8]),
+                    begin_date,
+                    end_date,
+                },
+            ));
         })?;
-        tables.push(TableSummary { file: "roles.csv".into(), mode, rows: n });
+        tables.push(TableSummary {
+            file: "roles.csv".into(),
+            mode,
+            rows: n,
+        });
         diags.extend(rows.finish());
         for (u, a) in assignments {
             let user = &mut users[u as usize];
@@ -592,7 +994,9 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
             extra.roles.push(a);
         }
         for user in &mut users {
-            let Some(extra) = user.extra.as_deref() else { continue };
+            let Some(extra) = user.extra.as_deref() else {
+                continue;
+            };
             if extra.roles.is_empty() {
                 continue;
             }
@@ -633,7 +1037,12 @@ fn read_users(version: OneRosterVersion, users_in: Option<Wrapped<'_>>, roles_in
     Ok((users, index, tables, diags))
 }
 
-type EnrollmentsResult = (Vec<Enrollment>, Vec<SisId>, Vec<TableSummary>, Vec<Diagnostic>);
+type EnrollmentsResult = (
+    Vec<Enrollment>,
+    Vec<SisId>,
+    Vec<TableSummary>,
+    Vec<Diagnostic>,
+);
 
 fn read_enrollments(
     input: Option<Wrapped<'_>>,
@@ -643,7 +1052,9 @@ fn read_enrollments(
     let mut out: Vec<Enrollment> = Vec::new();
     let mut provisional: Vec<SisId> = Vec::new();
     let mut tables = Vec::new();
-    let Some(w) = input else { return Ok((out, provisional, tables, Vec::new())) };
+    let Some(w) = input else {
+        return Ok((out, provisional, tables, Vec::new()));
+    };
     let mut prov_ix: FxHashMap<SisId, u32> = FxHashMap::default();
     // Duplicate ids are found after the pass, by sorting 64-bit hashes of the ids (a hash
     // map of 1.5M ids costs a cache miss a row), and confirmed against the ids.
@@ -662,23 +1073,64 @@ fn read_enrollments(
         // Exports list a class's enrollments together: remember the last lookup.
         let class = match &last_class {
             Some((id, ix)) if id.as_str() == c[3] => Some(*ix),
-            _ => class_ix.get(c[3]).copied().inspect(|ix| last_class = Some((Str::new(c[3]), *ix))),
+            _ => class_ix
+                .get(c[3])
+                .copied()
+                .inspect(|ix| last_class = Some((Str::new(c[3]), *ix))),
         };
         let Some(class) = class else {
-            rows.error("unknown-reference", format!("class {:?} is not in classes.csv; the enrollment is left out", c[3]), line, 3, pos, c[3], c[0], "add the class to classes.csv or remove the enrollment");
+            rows.error(
+                "unknown-reference",
+                format!(
+                    "class {:?} is not in classes.csv; the enrollment is left out",
+                    c[3]
+                ),
+                line,
+                3,
+                pos,
+                c[3],
+                c[0],
+                "add the class to classes.csv or remove the enrollment",
+            );
             return;
         };
         let school = match &last_school {
             Some((id, ix)) if id.as_str() == c[4] => Some(*ix),
-            _ => org_ix.get(c[4]).copied().inspect(|ix| last_school = Some((Str::new(c[4]), *ix))),
+            _ => org_ix
+                .get(c[4])
+                .copied()
+                .inspect(|ix| last_school = Some((Str::new(c[4]), *ix))),
         };
         let Some(school) = school else {
-            rows.error("unknown-reference", format!("school {:?} is not in orgs.csv; the enrollment is left out", c[4]), line, 4, pos, c[4], c[0], "add the school to orgs.csv or correct schoolSourcedId");
+            rows.error(
+                "unknown-reference",
+                format!(
+                    "school {:?} is not in orgs.csv; the enrollment is left out",
+                    c[4]
+                ),
+                line,
+                4,
+                pos,
+                c[4],
+                c[0],
+                "add the school to orgs.csv or correct schoolSourcedId",
+            );
             return;
         };
         let role = EnrollmentRole::parse(c[6]);
         if role.is_unknown() {
-            rows.warn("unknown-value", format!("enrollment role {:?} is not in the OneRoster vocabulary", c[6]), line, 6, pos, c[6], c[0]);
+            rows.warn(
+                "unknown-value",
+                format!(
+                    "enrollment role {:?} is not in the OneRoster vocabulary",
+                    c[6]
+                ),
+                line,
+                6,
+                pos,
+                c[6],
+                c[0],
+            );
         }
         let mut dates = [None, None];
         for (k, col) in [8usize, 9].into_iter().enumerate() {
@@ -686,7 +1138,16 @@ fn read_enrollments(
                 match date(c[col]) {
                     Some(d) => dates[k] = Some(d),
                     None => {
-                        rows.error("bad-date", format!("`{}` is not a date", ENROLLMENTS[col].0), line, col, pos, c[col], c[0], "write dates as YYYY-MM-DD");
+                        rows.error(
+                            "bad-date",
+                            format!("`{}` is not a date", ENROLLMENTS[col].0),
+                            line,
+                            col,
+                            pos,
+                            c[col],
+                            c[0],
+                            "write dates as YYYY-MM-DD",
+                        );
                         return;
                     }
                 }
@@ -716,13 +1177,22 @@ fn read_enrollments(
         });
     })?;
     drop_duplicate_ids(&mut out, id_hashes, &mut rows, &positions);
-    tables.push(TableSummary { file: "enrollments.csv".into(), mode: w.mode, rows: n });
+    tables.push(TableSummary {
+        file: "enrollments.csv".into(),
+        mode: w.mode,
+        rows: n,
+    });
     Ok((out, provisional, tables, rows.finish()))
 }
 
 /// Leaves out every enrollment whose sourcedId an earlier row already has, with a
 /// `duplicate-id` error at its line. `hashes[i]` is the id hash of `out[i]`.
-fn drop_duplicate_ids(out: &mut Vec<Enrollment>, hashes: Vec<u64>, rows: &mut Rows<'_>, pos: &[Option<usize>]) {
+fn drop_duplicate_ids(
+    out: &mut Vec<Enrollment>,
+    hashes: Vec<u64>,
+    rows: &mut Rows<'_>,
+    pos: &[Option<usize>],
+) {
     let mut order: Vec<(u64, u32)> = hashes.into_iter().zip(0u32..).collect();
     order.sort_unstable();
     let mut dups: Vec<(u32, u32)> = Vec::new(); // (duplicate, first)
@@ -735,7 +1205,10 @@ fn drop_duplicate_ids(out: &mut Vec<Enrollment>, hashes: Vec<u64>, rows: &mut Ro
         // Equal hashes: in row order, each row is a duplicate of the first with its id.
         for a in i + 1..j {
             let id = &out[order[a].1 as usize].sourced_id;
-            if let Some(first) = order[i..a].iter().find(|(_, k)| out[*k as usize].sourced_id == *id) {
+            if let Some(first) = order[i..a]
+                .iter()
+                .find(|(_, k)| out[*k as usize].sourced_id == *id)
+            {
                 dups.push((order[a].1, first.1));
             }
         }

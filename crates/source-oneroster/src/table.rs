@@ -17,11 +17,17 @@ pub enum Input<'a> {
     Stream(Box<dyn Read + Send + 'a>),
     /// A merged table: header and rows with the line each came from (0 = the stored
     /// previous exchange).
-    Memory { header: Vec<String>, rows: Vec<(u32, ByteRecord)> },
+    Memory {
+        header: Vec<String>,
+        rows: Vec<(u32, ByteRecord)>,
+    },
 }
 
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r)
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(r)
 }
 
 /// Physical line numbers. The csv crate's own line count lags by one in CRLF files and
@@ -53,7 +59,14 @@ struct LineCounter {
 impl LineCounter {
     fn wrap<R: Read>(inner: R) -> (Lines<R>, LineCounter) {
         let breaks = Rc::new(RefCell::new(VecDeque::new()));
-        (Lines { inner, offset: 0, breaks: breaks.clone() }, LineCounter { breaks, passed: 0 })
+        (
+            Lines {
+                inner,
+                offset: 0,
+                breaks: breaks.clone(),
+            },
+            LineCounter { breaks, passed: 0 },
+        )
     }
 
     /// The 1-based line of a record starting at this byte (offsets must not decrease). In CRLF
@@ -72,24 +85,44 @@ impl LineCounter {
 fn header_names(file: &str, record: &ByteRecord) -> Result<Vec<String>, SourceError> {
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let s = std::str::from_utf8(field)
-            .map_err(|e| SourceError::InvalidUtf8 { file: file.into(), line: 1, column: i as u32 + 1, offset: e.valid_up_to() as u64 })?;
-        let s = if i == 0 { s.trim_start_matches('\u{feff}') } else { s };
+        let s = std::str::from_utf8(field).map_err(|e| SourceError::InvalidUtf8 {
+            file: file.into(),
+            line: 1,
+            column: i as u32 + 1,
+            offset: e.valid_up_to() as u64,
+        })?;
+        let s = if i == 0 {
+            s.trim_start_matches('\u{feff}')
+        } else {
+            s
+        };
         names.push(s.trim().to_string());
     }
     Ok(names)
 }
 
 /// Column positions for a spec, by exact name, then case-insensitively (tolerance).
-fn positions(file: &str, header: &[String], spec: &[ColumnSpec]) -> Result<Vec<Option<usize>>, SourceError> {
+fn positions(
+    file: &str,
+    header: &[String],
+    spec: &[ColumnSpec],
+) -> Result<Vec<Option<usize>>, SourceError> {
     spec.iter()
         .map(|(name, required)| {
-            let pos = header.iter().position(|h| h == name).or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)));
+            let pos = header
+                .iter()
+                .position(|h| h == name)
+                .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)));
             match pos {
                 None if *required => Err(SourceError::MissingColumn {
                     file: file.into(),
                     column: name.to_string(),
-                    found: header.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", "),
+                    found: header
+                        .iter()
+                        .filter(|h| !h.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 }),
                 p => Ok(p),
             }
@@ -100,8 +133,15 @@ fn positions(file: &str, header: &[String], spec: &[ColumnSpec]) -> Result<Vec<O
 fn map_csv_error(file: &str, e: csv::Error) -> SourceError {
     let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
     match e.into_kind() {
-        csv::ErrorKind::Io(source) => SourceError::Io { path: file.into(), source },
-        other => SourceError::Malformed { file: file.into(), line, message: format!("{other:?}") },
+        csv::ErrorKind::Io(source) => SourceError::Io {
+            path: file.into(),
+            source,
+        },
+        other => SourceError::Malformed {
+            file: file.into(),
+            line,
+            message: format!("{other:?}"),
+        },
     }
 }
 
@@ -122,12 +162,18 @@ pub fn for_each_row(
             let (r, mut lines) = LineCounter::wrap(r);
             let mut rdr = reader(r);
             let mut record = ByteRecord::new();
-            if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+            if !rdr
+                .read_byte_record(&mut record)
+                .map_err(|e| map_csv_error(file, e))?
+            {
                 return Err(SourceError::NoHeader { file: file.into() });
             }
             let header = header_names(file, &record)?;
             let pos = positions(file, &header, spec)?;
-            while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+            while rdr
+                .read_byte_record(&mut record)
+                .map_err(|e| map_csv_error(file, e))?
+            {
                 let line = lines.line_of(&record);
                 if skip_blank(&record) {
                     continue;
@@ -139,7 +185,10 @@ pub fn for_each_row(
                 rows += 1;
             }
         }
-        Input::Memory { header, rows: records } => {
+        Input::Memory {
+            header,
+            rows: records,
+        } => {
             let pos = positions(file, &header, spec)?;
             for (line, record) in &records {
                 let mut cells = [""; MAX];
@@ -158,8 +207,18 @@ fn skip_blank(record: &ByteRecord) -> bool {
 
 /// A row with fewer cells than the header whose last cell holds a line break is the
 /// mark of an unbalanced quote that swallowed the following lines.
-fn check_shape(file: &str, line: u32, record: &ByteRecord, header_len: usize) -> Result<(), SourceError> {
-    if record.len() < header_len && record.iter().next_back().is_some_and(|f| f.contains(&b'\n')) {
+fn check_shape(
+    file: &str,
+    line: u32,
+    record: &ByteRecord,
+    header_len: usize,
+) -> Result<(), SourceError> {
+    if record.len() < header_len
+        && record
+            .iter()
+            .next_back()
+            .is_some_and(|f| f.contains(&b'\n'))
+    {
         return Err(SourceError::Malformed {
             file: file.into(),
             line,
@@ -169,7 +228,13 @@ fn check_shape(file: &str, line: u32, record: &ByteRecord, header_len: usize) ->
     Ok(())
 }
 
-fn fill<'r>(file: &str, line: u32, record: &'r ByteRecord, pos: &[Option<usize>], cells: &mut [&'r str]) -> Result<(), SourceError> {
+fn fill<'r>(
+    file: &str,
+    line: u32,
+    record: &'r ByteRecord,
+    pos: &[Option<usize>],
+    cells: &mut [&'r str],
+) -> Result<(), SourceError> {
     // One UTF-8 check of the whole record; cells split at ASCII delimiters, so each is a
     // valid slice of it. Only a record that fails is checked cell by cell, to say where.
     // (A cell cut inside a character shows as a slice off a char boundary: the slow path
@@ -199,7 +264,8 @@ fn fill<'r>(file: &str, line: u32, record: &'r ByteRecord, pos: &[Option<usize>]
                     file: file.into(),
                     line,
                     column: p.map(|i| i as u32 + 1).unwrap_or(0),
-                    offset: record.position().map(|x| x.byte()).unwrap_or(0) + e.valid_up_to() as u64,
+                    offset: record.position().map(|x| x.byte()).unwrap_or(0)
+                        + e.valid_up_to() as u64,
                 })?
                 .trim(),
             None => "",
@@ -220,12 +286,18 @@ pub fn read_raw(file: &str, bytes: &[u8], lines: bool) -> Result<RawTable, Sourc
     let (r, mut counter) = LineCounter::wrap(bytes);
     let mut rdr = reader(r);
     let mut record = ByteRecord::new();
-    if !rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+    if !rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| map_csv_error(file, e))?
+    {
         return Err(SourceError::NoHeader { file: file.into() });
     }
     let header = header_names(file, &record)?;
     let mut rows = Vec::new();
-    while rdr.read_byte_record(&mut record).map_err(|e| map_csv_error(file, e))? {
+    while rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| map_csv_error(file, e))?
+    {
         let line = counter.line_of(&record);
         if skip_blank(&record) {
             continue;
@@ -237,28 +309,48 @@ pub fn read_raw(file: &str, bytes: &[u8], lines: bool) -> Result<RawTable, Sourc
 }
 
 fn cell<'a>(t: &RawTable, record: &'a ByteRecord, name: &str) -> &'a [u8] {
-    t.header.iter().position(|h| h == name).and_then(|i| record.get(i)).unwrap_or(b"")
+    t.header
+        .iter()
+        .position(|h| h == name)
+        .and_then(|i| record.get(i))
+        .unwrap_or(b"")
 }
 
 /// Applies a delta table to the previous one: `active` rows replace or add by sourcedId,
 /// `tobedeleted` (and the 1.0 `inactive`) rows remove. Rows are re-ordered into the
 /// previous table's header; the result keeps the previous order with additions at the end.
-pub fn merge_delta(file: &str, prior: RawTable, delta: RawTable) -> Result<(RawTable, Vec<(u32, String)>), SourceError> {
+pub fn merge_delta(
+    file: &str,
+    prior: RawTable,
+    delta: RawTable,
+) -> Result<(RawTable, Vec<(u32, String)>), SourceError> {
     let mut warnings = Vec::new();
-    let key = |t: &RawTable, r: &ByteRecord| -> Vec<u8> { cell(t, r, "sourcedId").trim_ascii().to_vec() };
+    let key =
+        |t: &RawTable, r: &ByteRecord| -> Vec<u8> { cell(t, r, "sourcedId").trim_ascii().to_vec() };
     let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
-    let mut rows: Vec<Option<(u32, ByteRecord)>> = Vec::with_capacity(prior.rows.len() + delta.rows.len());
+    let mut rows: Vec<Option<(u32, ByteRecord)>> =
+        Vec::with_capacity(prior.rows.len() + delta.rows.len());
     for (line, r) in prior.rows.iter() {
         index.insert(key(&prior, r), rows.len());
         rows.push(Some((*line, r.clone())));
     }
     // Map delta columns onto the prior header (by name).
-    let map: Vec<Option<usize>> = prior.header.iter().map(|h| delta.header.iter().position(|d| d == h)).collect();
+    let map: Vec<Option<usize>> = prior
+        .header
+        .iter()
+        .map(|h| delta.header.iter().position(|d| d == h))
+        .collect();
     if !delta.header.iter().any(|h| h == "sourcedId") {
-        return Err(SourceError::MissingColumn { file: file.into(), column: "sourcedId".into(), found: delta.header.join(", ") });
+        return Err(SourceError::MissingColumn {
+            file: file.into(),
+            column: "sourcedId".into(),
+            found: delta.header.join(", "),
+        });
     }
     for (line, r) in &delta.rows {
-        let status = String::from_utf8_lossy(cell(&delta, r, "status")).trim().to_ascii_lowercase();
+        let status = String::from_utf8_lossy(cell(&delta, r, "status"))
+            .trim()
+            .to_ascii_lowercase();
         let k = key(&delta, r);
         match status.as_str() {
             "tobedeleted" | "inactive" => {
@@ -268,7 +360,10 @@ pub fn merge_delta(file: &str, prior: RawTable, delta: RawTable) -> Result<(RawT
             }
             other => {
                 if other != "active" {
-                    warnings.push((*line, format!("status {other:?} in a delta row; read as active")));
+                    warnings.push((
+                        *line,
+                        format!("status {other:?} in a delta row; read as active"),
+                    ));
                 }
                 let mut rec = ByteRecord::new();
                 for m in &map {
@@ -284,7 +379,13 @@ pub fn merge_delta(file: &str, prior: RawTable, delta: RawTable) -> Result<(RawT
             }
         }
     }
-    Ok((RawTable { header: prior.header, rows: rows.into_iter().flatten().collect() }, warnings))
+    Ok((
+        RawTable {
+            header: prior.header,
+            rows: rows.into_iter().flatten().collect(),
+        },
+        warnings,
+    ))
 }
 
 /// Serialises a table as CSV (for saving the merged exchange).

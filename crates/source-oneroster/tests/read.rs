@@ -3,16 +3,24 @@
 
 use rosterbridge_model::roster::{OneRosterVersion, UserRole};
 use rosterbridge_model::Severity;
-use rosterbridge_source_oneroster::{read, snapshot_tables, CsvSourceOptions, NoProgress, SourceError, SourceRead, TableMode};
+use rosterbridge_source_oneroster::{
+    read, snapshot_tables, CsvSourceOptions, NoProgress, SourceError, SourceRead, TableMode,
+};
 use rosterbridge_state::SourceTableSnapshot;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn opts(path: &Path) -> CsvSourceOptions {
-    CsvSourceOptions { path: path.to_path_buf(), version: None, mode: None }
+    CsvSourceOptions {
+        path: path.to_path_buf(),
+        version: None,
+        mode: None,
+    }
 }
 
 fn read_ok(path: &Path, prior: &[SourceTableSnapshot]) -> SourceRead {
@@ -20,7 +28,11 @@ fn read_ok(path: &Path, prior: &[SourceTableSnapshot]) -> SourceRead {
 }
 
 fn codes(r: &SourceRead, severity: Severity) -> Vec<String> {
-    r.diagnostics.iter().filter(|d| d.severity == severity).map(|d| d.code.clone()).collect()
+    r.diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .map(|d| d.code.clone())
+        .collect()
 }
 
 const MANIFEST: &str = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.academicSessions,bulk\nfile.categories,absent\nfile.classes,bulk\nfile.classResources,absent\nfile.courses,absent\nfile.courseResources,absent\nfile.demographics,absent\nfile.enrollments,bulk\nfile.lineItems,absent\nfile.orgs,bulk\nfile.resources,absent\nfile.results,absent\nfile.users,bulk\n";
@@ -32,7 +44,14 @@ const ENROLLMENTS: &str = "sourcedId,status,dateLastModified,classSourcedId,scho
 
 fn package(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let defaults = [("manifest.csv", MANIFEST), ("orgs.csv", ORGS), ("academicSessions.csv", SESSIONS), ("classes.csv", CLASSES), ("users.csv", USERS), ("enrollments.csv", ENROLLMENTS)];
+    let defaults = [
+        ("manifest.csv", MANIFEST),
+        ("orgs.csv", ORGS),
+        ("academicSessions.csv", SESSIONS),
+        ("classes.csv", CLASSES),
+        ("users.csv", USERS),
+        ("enrollments.csv", ENROLLMENTS),
+    ];
     for (name, content) in defaults {
         std::fs::write(dir.path().join(name), content).unwrap();
     }
@@ -45,10 +64,14 @@ fn package(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn zip_of(dir: &Path) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new().suffix(".zip").tempfile().unwrap();
     let mut zip = zip::ZipWriter::new(std::fs::File::create(file.path()).unwrap());
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     for name in names {
-        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
         std::io::Write::write_all(&mut zip, &std::fs::read(dir.join(&name)).unwrap()).unwrap();
     }
     zip.finish().unwrap();
@@ -60,7 +83,10 @@ fn the_moodle_minimal_bulk_set_reads_with_its_capitalised_values_accepted() {
     let r = read_ok(&fixture("moodle-v1p1-minimal-bulk"), &[]);
     assert_eq!(r.version, OneRosterVersion::V1_1);
     let c = r.roster.counts();
-    assert_eq!((c.orgs, c.sessions, c.classes, c.users, c.enrollments), (1, 5, 2, 6, 6));
+    assert_eq!(
+        (c.orgs, c.sessions, c.classes, c.users, c.enrollments),
+        (1, 5, 2, 6, 6)
+    );
     assert!(codes(&r, Severity::Error).is_empty(), "{:?}", r.diagnostics);
     // One class names two terms in a quoted list.
     assert!(r.roster.classes.iter().any(|c| c.terms.len() == 2));
@@ -69,11 +95,20 @@ fn the_moodle_minimal_bulk_set_reads_with_its_capitalised_values_accepted() {
 #[test]
 fn the_moodle_full_bulk_set_warns_once_per_file_about_filled_status_columns() {
     let r = read_ok(&fixture("moodle-v1p1-full-bulk"), &[]);
-    let bulk_warnings = r.diagnostics.iter().filter(|d| d.code == "bulk-with-status").count();
+    let bulk_warnings = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "bulk-with-status")
+        .count();
     assert!((3..=6).contains(&bulk_warnings), "{bulk_warnings}");
     // `tobedeleted`/`inactive` rows in a bulk file are still present (the values are ignored).
     assert_eq!(r.roster.sessions.len(), 5);
-    let parent = r.roster.users.iter().find(|u| u.role == UserRole::Parent).unwrap();
+    let parent = r
+        .roster
+        .users
+        .iter()
+        .find(|u| u.role == UserRole::Parent)
+        .unwrap();
     assert_eq!(parent.agents.len(), 1);
 }
 
@@ -88,15 +123,31 @@ fn the_moodle_delta_set_needs_a_previous_exchange() {
 fn the_moodle_delta_set_applies_on_top_of_a_previous_exchange_with_roles_from_roles_csv() {
     let dir = fixture("moodle-v1p2-delta-small");
     // The previous exchange: the same tables (a delta re-applying its rows is idempotent).
-    let prior: Vec<SourceTableSnapshot> = ["orgs.csv", "academicSessions.csv", "courses.csv", "classes.csv", "users.csv", "roles.csv", "enrollments.csv", "demographics.csv"]
-        .iter()
-        .map(|f| SourceTableSnapshot { file: f.to_string(), csv: std::fs::read(dir.join(f)).unwrap() })
-        .collect();
+    let prior: Vec<SourceTableSnapshot> = [
+        "orgs.csv",
+        "academicSessions.csv",
+        "courses.csv",
+        "classes.csv",
+        "users.csv",
+        "roles.csv",
+        "enrollments.csv",
+        "demographics.csv",
+    ]
+    .iter()
+    .map(|f| SourceTableSnapshot {
+        file: f.to_string(),
+        csv: std::fs::read(dir.join(f)).unwrap(),
+    })
+    .collect();
     let r = read_ok(&dir, &prior);
     assert_eq!(r.version, OneRosterVersion::V1_2);
     assert_eq!(r.roster.users.len(), 1);
     let u = &r.roster.users[0];
-    assert_eq!(u.role, UserRole::Student, "role comes from roles.csv in 1.2");
+    assert_eq!(
+        u.role,
+        UserRole::Student,
+        "role comes from roles.csv in 1.2"
+    );
     assert!(!u.orgs.is_empty());
     assert_eq!(r.roster.enrollments.len(), 1);
     assert!(r.tables.iter().all(|t| t.mode == TableMode::Delta));
@@ -106,7 +157,10 @@ fn the_moodle_delta_set_applies_on_top_of_a_previous_exchange_with_roles_from_ro
 fn the_oat_vendor_set_is_refused_for_its_missing_spec_columns() {
     let e = read(&opts(&fixture("oat-v1p1-base")), &[], &NoProgress).unwrap_err();
     match e {
-        SourceError::MissingColumn { file, column, .. } => assert_eq!((file.as_str(), column.as_str()), ("academicSessions.csv", "schoolYear")),
+        SourceError::MissingColumn { file, column, .. } => assert_eq!(
+            (file.as_str(), column.as_str()),
+            ("academicSessions.csv", "schoolYear")
+        ),
         other => panic!("{other}"),
     }
 }
@@ -125,7 +179,12 @@ fn a_zip_reads_exactly_like_its_folder() {
 fn ids_keep_leading_zeros_case_and_unicode_and_passwords_are_not_read() {
     let p = package(&[]);
     let r = read_ok(p.path(), &[]);
-    let ids: Vec<&str> = r.roster.users.iter().map(|u| u.sourced_id.as_str()).collect();
+    let ids: Vec<&str> = r
+        .roster
+        .users
+        .iter()
+        .map(|u| u.sourced_id.as_str())
+        .collect();
     assert_eq!(ids, ["007", "Élève-01"]);
     assert!(r.roster.users[1].enabled, "TRUE is read case-insensitively");
     assert!(!format!("{:?}", r.roster).contains("secret"));
@@ -142,7 +201,10 @@ fn bom_crlf_quotes_and_embedded_newlines_are_read_per_rfc_4180() {
     let u = &r.roster.users;
     assert_eq!(u[0].given_name.as_str(), "Mary\nAnn");
     assert_eq!(u[0].family_name.as_str(), "Smith, Jr.");
-    assert_eq!(u[0].grades.iter().map(|g| g.as_str()).collect::<Vec<_>>(), ["09", "10"]);
+    assert_eq!(
+        u[0].grades.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        ["09", "10"]
+    );
     assert_eq!(u[1].given_name.as_str(), "Say \"hi\"");
     // u2 starts on physical line 4 (u1's name spans lines 2-3).
     assert_eq!(u[1].src.line, 4);
@@ -154,7 +216,10 @@ fn a_missing_required_file_is_fatal_and_named() {
     let p = package(&[]);
     std::fs::remove_file(p.path().join("users.csv")).unwrap();
     let e = read(&opts(p.path()), &[], &NoProgress).unwrap_err();
-    assert!(matches!(&e, SourceError::MissingFile { file, .. } if file == "users.csv"), "{e}");
+    assert!(
+        matches!(&e, SourceError::MissingFile { file, .. } if file == "users.csv"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -162,15 +227,25 @@ fn a_missing_required_column_names_the_column_file_and_header() {
     let p = package(&[("classes.csv", &CLASSES.replace("termSourcedIds", "terms"))]);
     let e = read(&opts(p.path()), &[], &NoProgress).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("classes.csv") && msg.contains("`termSourcedIds`") && msg.contains("terms"), "{msg}");
+    assert!(
+        msg.contains("classes.csv") && msg.contains("`termSourcedIds`") && msg.contains("terms"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_package_without_a_manifest_needs_version_and_mode_configured() {
     let p = package(&[]);
     std::fs::remove_file(p.path().join("manifest.csv")).unwrap();
-    assert!(matches!(read(&opts(p.path()), &[], &NoProgress), Err(SourceError::NoManifest { .. })));
-    let o = CsvSourceOptions { path: p.path().into(), version: Some(OneRosterVersion::V1_1), mode: Some(TableMode::Bulk) };
+    assert!(matches!(
+        read(&opts(p.path()), &[], &NoProgress),
+        Err(SourceError::NoManifest { .. })
+    ));
+    let o = CsvSourceOptions {
+        path: p.path().into(),
+        version: Some(OneRosterVersion::V1_1),
+        mode: Some(TableMode::Bulk),
+    };
     let r = read(&o, &[], &NoProgress).unwrap();
     assert_eq!(r.roster.users.len(), 2);
 }
@@ -184,7 +259,10 @@ fn duplicate_ids_bad_dates_and_unknown_references_are_row_errors_with_locations(
     ]);
     let r = read_ok(p.path(), &[]);
     let find = |code: &str, value: &str| {
-        r.diagnostics.iter().find(|d| d.code == code && d.value.as_deref() == Some(value)).unwrap_or_else(|| panic!("no {code} for {value}: {:#?}", r.diagnostics))
+        r.diagnostics
+            .iter()
+            .find(|d| d.code == code && d.value.as_deref() == Some(value))
+            .unwrap_or_else(|| panic!("no {code} for {value}: {:#?}", r.diagnostics))
     };
     let dup = find("duplicate-id", "007");
     assert_eq!(dup.location.as_ref().unwrap().line, Some(4));
@@ -195,9 +273,16 @@ fn duplicate_ids_bad_dates_and_unknown_references_are_row_errors_with_locations(
     let ghost = find("unknown-reference", "ghost");
     assert_eq!(ghost.location.as_ref().unwrap().line, Some(3));
     let class = find("unknown-reference", "nope");
-    assert_eq!(class.location.as_ref().unwrap().field.as_deref(), Some("classSourcedId"));
+    assert_eq!(
+        class.location.as_ref().unwrap().field.as_deref(),
+        Some("classSourcedId")
+    );
     find("bad-date", "2026-13-01");
-    assert!(r.diagnostics.iter().filter(|d| d.severity == Severity::Error).all(|d| d.hint.is_some()));
+    assert!(r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .all(|d| d.hint.is_some()));
     // Bad rows are left out; good rows are kept.
     assert_eq!(r.roster.users.len(), 2);
     assert_eq!(r.roster.sessions.len(), 1);
@@ -212,7 +297,9 @@ fn invalid_utf8_is_fatal_with_line_and_column() {
     let p = package(&[]);
     std::fs::write(p.path().join("users.csv"), bytes).unwrap();
     match read(&opts(p.path()), &[], &NoProgress).unwrap_err() {
-        SourceError::InvalidUtf8 { file, line, column, .. } => assert_eq!((file.as_str(), line, column), ("users.csv", 2, 9)),
+        SourceError::InvalidUtf8 {
+            file, line, column, ..
+        } => assert_eq!((file.as_str(), line, column), ("users.csv", 2, 9)),
         other => panic!("{other}"),
     }
 }
@@ -227,12 +314,16 @@ fn an_unbalanced_quote_is_reported_as_malformed_csv() {
 }
 
 #[test]
-fn delta_rows_upsert_and_delete_on_top_of_the_previous_exchange_and_absent_files_carry_it_forward() {
+fn delta_rows_upsert_and_delete_on_top_of_the_previous_exchange_and_absent_files_carry_it_forward()
+{
     let base = package(&[]);
     let prior = snapshot_tables(&opts(base.path()), &[]).unwrap();
     assert_eq!(prior.len(), 5);
 
-    let delta_manifest = MANIFEST.replace("file.users,bulk", "file.users,delta").replace("file.enrollments,bulk", "file.enrollments,absent").replace("file.classes,bulk", "file.classes,absent");
+    let delta_manifest = MANIFEST
+        .replace("file.users,bulk", "file.users,delta")
+        .replace("file.enrollments,bulk", "file.enrollments,absent")
+        .replace("file.classes,bulk", "file.classes,absent");
     let users = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
                  007,active,2026-11-20T00:00:00.000Z,true,sch-1,student,bond,,Jim,Bond,,,,,,,,\n\
                  Élève-01,tobedeleted,2026-11-20T00:00:00.000Z,,,,,,,,,,,,,,,\n\
@@ -241,22 +332,51 @@ fn delta_rows_upsert_and_delete_on_top_of_the_previous_exchange_and_absent_files
     std::fs::remove_file(delta.path().join("classes.csv")).unwrap();
     std::fs::remove_file(delta.path().join("enrollments.csv")).unwrap();
     let r = read_ok(delta.path(), &prior);
-    let names: Vec<(&str, &str)> = r.roster.users.iter().map(|u| (u.sourced_id.as_str(), u.given_name.as_str())).collect();
+    let names: Vec<(&str, &str)> = r
+        .roster
+        .users
+        .iter()
+        .map(|u| (u.sourced_id.as_str(), u.given_name.as_str()))
+        .collect();
     assert_eq!(names, [("007", "Jim"), ("new-1", "New")]);
-    assert_eq!(r.roster.classes.len(), 1, "absent classes.csv carries the previous exchange forward");
-    assert_eq!(r.roster.enrollments.len(), 1, "absent enrollments.csv carries the previous exchange forward");
+    assert_eq!(
+        r.roster.classes.len(),
+        1,
+        "absent classes.csv carries the previous exchange forward"
+    );
+    assert_eq!(
+        r.roster.enrollments.len(),
+        1,
+        "absent enrollments.csv carries the previous exchange forward"
+    );
 
     // The merged exchange becomes the next base.
     let next = snapshot_tables(&opts(delta.path()), &prior).unwrap();
-    let users_csv = String::from_utf8(next.iter().find(|t| t.file == "users.csv").unwrap().csv.clone()).unwrap();
-    assert!(users_csv.contains("Jim") && users_csv.contains("new-1") && !users_csv.contains("Élève-01"), "{users_csv}");
+    let users_csv = String::from_utf8(
+        next.iter()
+            .find(|t| t.file == "users.csv")
+            .unwrap()
+            .csv
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        users_csv.contains("Jim") && users_csv.contains("new-1") && !users_csv.contains("Élève-01"),
+        "{users_csv}"
+    );
 }
 
 #[test]
 fn a_required_file_marked_absent_without_a_previous_exchange_is_fatal() {
-    let p = package(&[("manifest.csv", &MANIFEST.replace("file.users,bulk", "file.users,absent"))]);
+    let p = package(&[(
+        "manifest.csv",
+        &MANIFEST.replace("file.users,bulk", "file.users,absent"),
+    )]);
     let e = read(&opts(p.path()), &[], &NoProgress).unwrap_err();
-    assert!(matches!(&e, SourceError::MissingFile { file, .. } if file == "users.csv"), "{e}");
+    assert!(
+        matches!(&e, SourceError::MissingFile { file, .. } if file == "users.csv"),
+        "{e}"
+    );
 }
 
 /// Sources that build their tables in memory (REST, Clever, generic CSV) go through the same
@@ -274,11 +394,17 @@ fn memory_package_reads_like_the_folder() {
             files.insert(name, std::fs::read(entry.path()).unwrap());
         }
     }
-    let pkg = MemoryPackage { label: dir.clone(), files };
+    let pkg = MemoryPackage {
+        label: dir.clone(),
+        files,
+    };
     let from_memory = read_memory(&pkg, &[], &NoProgress).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_memory.roster, from_folder.roster);
     assert_eq!(from_memory.diagnostics, from_folder.diagnostics);
-    assert_eq!(snapshot_memory(&pkg, &[]).unwrap(), snapshot_tables(&opts(&dir), &[]).unwrap());
+    assert_eq!(
+        snapshot_memory(&pkg, &[]).unwrap(),
+        snapshot_tables(&opts(&dir), &[]).unwrap()
+    );
 }
 
 #[test]
@@ -288,13 +414,36 @@ fn a_repeated_enrollment_id_keeps_the_first_row_and_reports_each_later_one() {
         &format!("{ENROLLMENTS}e2,,,c1,sch-1,Élève-01,teacher,,,\ne1,,,c1,sch-1,Élève-01,teacher,,,\nE1,,,c1,sch-1,Élève-01,teacher,,,\ne1,,,c1,sch-1,007,student,,,\n"),
     )]);
     let r = read_ok(p.path(), &[]);
-    let ids: Vec<(&str, u32)> = r.roster.enrollments.iter().map(|e| (e.sourced_id.as_str(), e.src.line)).collect();
-    assert_eq!(ids, [("e1", 2), ("e2", 3), ("E1", 5)], "ids are exact strings: E1 is not e1");
-    let dups: Vec<_> = r.diagnostics.iter().filter(|d| d.code == "duplicate-id").collect();
+    let ids: Vec<(&str, u32)> = r
+        .roster
+        .enrollments
+        .iter()
+        .map(|e| (e.sourced_id.as_str(), e.src.line))
+        .collect();
+    assert_eq!(
+        ids,
+        [("e1", 2), ("e2", 3), ("E1", 5)],
+        "ids are exact strings: E1 is not e1"
+    );
+    let dups: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "duplicate-id")
+        .collect();
     assert_eq!(dups.len(), 2, "{dups:#?}");
-    assert_eq!(dups.iter().map(|d| d.location.as_ref().unwrap().line).collect::<Vec<_>>(), [Some(4), Some(6)]);
-    assert!(dups.iter().all(|d| d.message.contains("line 2") && d.sis_id.as_deref() == Some("e1")));
-    assert_eq!(dups[0].location.as_ref().unwrap().field.as_deref(), Some("sourcedId"));
+    assert_eq!(
+        dups.iter()
+            .map(|d| d.location.as_ref().unwrap().line)
+            .collect::<Vec<_>>(),
+        [Some(4), Some(6)]
+    );
+    assert!(dups
+        .iter()
+        .all(|d| d.message.contains("line 2") && d.sis_id.as_deref() == Some("e1")));
+    assert_eq!(
+        dups[0].location.as_ref().unwrap().field.as_deref(),
+        Some("sourcedId")
+    );
 }
 
 #[test]
@@ -310,7 +459,9 @@ fn a_character_split_across_two_cells_is_invalid_utf8_not_an_empty_cell() {
     let p = package(&[]);
     std::fs::write(p.path().join("users.csv"), bytes).unwrap();
     match read(&opts(p.path()), &[], &NoProgress).unwrap_err() {
-        SourceError::InvalidUtf8 { file, line, column, .. } => assert_eq!((file.as_str(), line, column), ("users.csv", 2, 9)),
+        SourceError::InvalidUtf8 {
+            file, line, column, ..
+        } => assert_eq!((file.as_str(), line, column), ("users.csv", 2, 9)),
         other => panic!("{other}"),
     }
 }

@@ -74,39 +74,98 @@ fn a_classter_style_export_reads_through_the_mapping() {
     let dir = tempfile::tempdir().unwrap();
     classter(dir.path());
     let tables: SisCsvTables = toml::from_str(CLASSTER_MAPPING).unwrap();
-    let got = read(&SisCsvOptions { path: dir.path().to_path_buf(), tables }).unwrap_or_else(|e| panic!("{e}"));
+    let got = read(&SisCsvOptions {
+        path: dir.path().to_path_buf(),
+        tables,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = &got.read.roster;
     assert_eq!(r.orgs.len(), 1);
     assert_eq!(r.sessions[0].start_date.to_string(), "2026-09-01");
     assert_eq!(r.sessions[0].school_year.as_str(), "2027");
-    let maths = r.classes.iter().find(|c| c.sourced_id.as_str() == "G-MATH-10A").unwrap();
+    let maths = r
+        .classes
+        .iter()
+        .find(|c| c.sourced_id.as_str() == "G-MATH-10A")
+        .unwrap();
     assert_eq!(maths.terms, vec!["S1".into(), "S2".into()]);
     assert_eq!(maths.course.as_str(), "MATH");
-    let bond = r.users.iter().find(|u| u.sourced_id.as_str() == "007").unwrap();
-    assert_eq!((bond.role.as_str(), bond.username.as_str(), bond.orgs[0].as_str()), ("student", "jb@example.org", "main"));
-    assert_eq!(bond.agents, vec!["P1".into()], "the reverse guardian link is made");
-    let turing = r.users.iter().find(|u| u.sourced_id.as_str() == "T2").unwrap();
+    let bond = r
+        .users
+        .iter()
+        .find(|u| u.sourced_id.as_str() == "007")
+        .unwrap();
+    assert_eq!(
+        (
+            bond.role.as_str(),
+            bond.username.as_str(),
+            bond.orgs[0].as_str()
+        ),
+        ("student", "jb@example.org", "main")
+    );
+    assert_eq!(
+        bond.agents,
+        vec!["P1".into()],
+        "the reverse guardian link is made"
+    );
+    let turing = r
+        .users
+        .iter()
+        .find(|u| u.sourced_id.as_str() == "T2")
+        .unwrap();
     assert_eq!((turing.role.as_str(), turing.enabled), ("aide", false));
-    let parent = r.users.iter().find(|u| u.sourced_id.as_str() == "P1").unwrap();
-    assert_eq!((parent.role.as_str(), parent.agents.clone()), ("guardian", vec!["007".into()]));
+    let parent = r
+        .users
+        .iter()
+        .find(|u| u.sourced_id.as_str() == "P1")
+        .unwrap();
+    assert_eq!(
+        (parent.role.as_str(), parent.agents.clone()),
+        ("guardian", vec!["007".into()])
+    );
     assert_eq!(r.enrollments.len(), 5);
-    let main_tutor = r.enrollments.iter().find(|e| r.users[e.user as usize].sourced_id.as_str() == "T1").unwrap();
-    assert_eq!((main_tutor.role.as_str(), main_tutor.primary), ("teacher", Some(true)));
+    let main_tutor = r
+        .enrollments
+        .iter()
+        .find(|e| r.users[e.user as usize].sourced_id.as_str() == "T1")
+        .unwrap();
+    assert_eq!(
+        (main_tutor.role.as_str(), main_tutor.primary),
+        ("teacher", Some(true))
+    );
     // The member that is nobody is a row error pointing at the SIS file and line.
-    let d = got.read.diagnostics.iter().find(|d| d.code == "unknown-reference" && d.value.as_deref() == Some("999")).unwrap();
+    let d = got
+        .read
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "unknown-reference" && d.value.as_deref() == Some("999"))
+        .unwrap();
     let loc = d.location.as_ref().unwrap();
-    assert!(loc.file.ends_with("Group Members.csv") && loc.line == Some(7), "{d}");
+    assert!(
+        loc.file.ends_with("Group Members.csv") && loc.line == Some(7),
+        "{d}"
+    );
 }
 
 #[test]
 fn a_wrong_column_name_says_which_key_and_what_the_file_has() {
     let dir = tempfile::tempdir().unwrap();
     classter(dir.path());
-    let tables: SisCsvTables = toml::from_str(&CLASSTER_MAPPING.replace("\"Last Name\"", "\"Surname\"")).unwrap();
-    let err = read(&SisCsvOptions { path: dir.path().to_path_buf(), tables }).unwrap_err();
+    let tables: SisCsvTables =
+        toml::from_str(&CLASSTER_MAPPING.replace("\"Last Name\"", "\"Surname\"")).unwrap();
+    let err = read(&SisCsvOptions {
+        path: dir.path().to_path_buf(),
+        tables,
+    })
+    .unwrap_err();
     assert!(matches!(err, SisCsvError::MissingColumn { .. }));
     let text = err.to_string();
-    assert!(text.contains("Students.csv: no column \"Surname\" (named by `source.tables.people[0].family_name`)") && text.contains("Last Name"), "{text}");
+    assert!(
+        text.contains(
+            "Students.csv: no column \"Surname\" (named by `source.tables.people[0].family_name`)"
+        ) && text.contains("Last Name"),
+        "{text}"
+    );
 }
 
 /// The generated district's OneRoster files, mapped as if they were some SIS's own export.
@@ -170,15 +229,32 @@ fn carried(r: &Roster) -> Roster {
 #[test]
 fn a_generated_district_mapped_as_a_generic_export_gives_the_same_roster() {
     let dir = tempfile::tempdir().unwrap();
-    rosterbridge_generate::write_oneroster_csv(&rosterbridge_generate::DistrictSpec::base(250, 3), dir.path(), &|_, _, _| {}).unwrap();
+    rosterbridge_generate::write_oneroster_csv(
+        &rosterbridge_generate::DistrictSpec::base(250, 3),
+        dir.path(),
+        &|_, _, _| {},
+    )
+    .unwrap();
     let csv = rosterbridge_source_oneroster::read(
-        &rosterbridge_source_oneroster::CsvSourceOptions { path: dir.path().to_path_buf(), version: None, mode: None },
+        &rosterbridge_source_oneroster::CsvSourceOptions {
+            path: dir.path().to_path_buf(),
+            version: None,
+            mode: None,
+        },
         &[],
         &rosterbridge_source_oneroster::NoProgress,
     )
     .unwrap();
     let tables: SisCsvTables = toml::from_str(ONEROSTER_AS_SIS).unwrap();
-    let got = read(&SisCsvOptions { path: dir.path().to_path_buf(), tables }).unwrap_or_else(|e| panic!("{e}"));
-    assert!(got.read.diagnostics.iter().all(|d| !d.is_error()), "{:?}", got.read.diagnostics.first());
+    let got = read(&SisCsvOptions {
+        path: dir.path().to_path_buf(),
+        tables,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        got.read.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        got.read.diagnostics.first()
+    );
     assert_eq!(carried(&got.read.roster), carried(&csv.roster));
 }

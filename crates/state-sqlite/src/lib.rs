@@ -9,14 +9,17 @@ use rosterbridge_model::hash::KeyHash;
 use rosterbridge_model::kind::{Kind, Row, Status};
 use rosterbridge_model::Str;
 use rosterbridge_state::{
-    MarkTransfer, MarksStore, ChangeOutcome, OutcomeResult, Ownership, RecordId, RunFinish, RunId, RunOutcome, RunRecord, RunStart, SnapshotEntry,
-    SourceTableSnapshot, StateError, StateErrorKind, StateSnapshot, StateStore, StoredRecord,
+    ChangeOutcome, MarkTransfer, MarksStore, OutcomeResult, Ownership, RecordId, RunFinish, RunId,
+    RunOutcome, RunRecord, RunStart, SnapshotEntry, SourceTableSnapshot, StateError,
+    StateErrorKind, StateSnapshot, StateStore, StoredRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// Migrations in order; index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_index_cache.sql"),
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_index_cache.sql"),
     include_str!("../migrations/0003_run_owner.sql"),
     include_str!("../migrations/0004_mark_transfers.sql"),
     include_str!("../migrations/0005_ops.sql"),
@@ -80,7 +83,10 @@ fn backend(context: &str) -> impl Fn(rusqlite::Error) -> StateError + '_ {
 
 fn now() -> String {
     // The store does not own a clock for decisions; this is a record-keeping timestamp.
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     secs.to_string()
 }
 
@@ -97,36 +103,68 @@ impl SqliteStore {
             if !parent.exists() {
                 return Err(StateError::new(
                     StateErrorKind::Open,
-                    format!("the folder {} of the state database {} does not exist", parent.display(), path.display()),
+                    format!(
+                        "the folder {} of the state database {} does not exist",
+                        parent.display(),
+                        path.display()
+                    ),
                 ));
             }
         }
-        let conn = Connection::open(path)
-            .map_err(|e| StateError::with_source(StateErrorKind::Open, format!("cannot open {}", path.display()), e))?;
-        let mut store = SqliteStore { conn, path: Some(path.to_path_buf()) };
+        let conn = Connection::open(path).map_err(|e| {
+            StateError::with_source(
+                StateErrorKind::Open,
+                format!("cannot open {}", path.display()),
+                e,
+            )
+        })?;
+        let mut store = SqliteStore {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
         store.init()?;
         Ok(store)
     }
 
     /// An empty store in memory.
     pub fn open_in_memory() -> Result<SqliteStore, StateError> {
-        let conn = Connection::open_in_memory().map_err(|e| StateError::with_source(StateErrorKind::Open, "cannot open an in-memory database", e))?;
+        let conn = Connection::open_in_memory().map_err(|e| {
+            StateError::with_source(StateErrorKind::Open, "cannot open an in-memory database", e)
+        })?;
         let mut store = SqliteStore { conn, path: None };
         store.init()?;
         Ok(store)
     }
 
     fn name(&self) -> String {
-        self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| ":memory:".into())
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| ":memory:".into())
     }
 
     fn init(&mut self) -> Result<(), StateError> {
         let name = self.name();
-        let open_err = |e: rusqlite::Error| StateError::with_source(StateErrorKind::Open, format!("{name} is not a usable SQLite database"), e);
-        self.conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
-        self.conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
+        let open_err = |e: rusqlite::Error| {
+            StateError::with_source(
+                StateErrorKind::Open,
+                format!("{name} is not a usable SQLite database"),
+                e,
+            )
+        };
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
         if version as usize > MIGRATIONS.len() {
             return Err(StateError::new(
                 StateErrorKind::Schema,
@@ -137,10 +175,19 @@ impl SqliteStore {
             ));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(backend("starting a migration"))?;
-            tx.execute_batch(sql)
-                .map_err(|e| StateError::with_source(StateErrorKind::Schema, format!("migration {} failed on {name}", i + 1), e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(backend("recording the schema version"))?;
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(backend("starting a migration"))?;
+            tx.execute_batch(sql).map_err(|e| {
+                StateError::with_source(
+                    StateErrorKind::Schema,
+                    format!("migration {} failed on {name}", i + 1),
+                    e,
+                )
+            })?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(backend("recording the schema version"))?;
             tx.commit().map_err(backend("committing a migration"))?;
         }
         Ok(())
@@ -148,19 +195,35 @@ impl SqliteStore {
 
     fn version(conn: &Connection) -> Result<u64, StateError> {
         let v: String = conn
-            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+                r.get(0)
+            })
             .map_err(backend("reading the state version"))?;
-        v.parse().map_err(|_| StateError::new(StateErrorKind::Corrupt, format!("state version {v:?} is not a number")))
+        v.parse().map_err(|_| {
+            StateError::new(
+                StateErrorKind::Corrupt,
+                format!("state version {v:?} is not a number"),
+            )
+        })
     }
 }
 
 fn decode_row(id: RecordId, kind: Kind, json: &str) -> Result<Row, StateError> {
-    let values: Vec<Str> = serde_json::from_str(json)
-        .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("record {id}: stored row is not a JSON array of strings"), e))?;
+    let values: Vec<Str> = serde_json::from_str(json).map_err(|e| {
+        StateError::with_source(
+            StateErrorKind::Corrupt,
+            format!("record {id}: stored row is not a JSON array of strings"),
+            e,
+        )
+    })?;
     if values.len() != kind.columns().len() {
         return Err(StateError::new(
             StateErrorKind::Corrupt,
-            format!("record {id}: stored {kind} row has {} cells, expected {}", values.len(), kind.columns().len()),
+            format!(
+                "record {id}: stored {kind} row has {} cells, expected {}",
+                values.len(),
+                kind.columns().len()
+            ),
         ));
     }
     Ok(Row { kind, values })
@@ -185,7 +248,12 @@ fn decode_index(data: &[u8]) -> Option<(Vec<KeyHash>, Vec<SnapshotEntry>)> {
         let kind = kind_from(e[32] as i64)?;
         let status = status_from(e[33] as i64)?;
         keys.push(KeyHash::from_bytes(key));
-        entries.push(SnapshotEntry { id: i64::from_le_bytes(id), kind, content_hash: u64::from_le_bytes(hash), status });
+        entries.push(SnapshotEntry {
+            id: i64::from_le_bytes(id),
+            kind,
+            content_hash: u64::from_le_bytes(hash),
+            status,
+        });
     }
     Some((keys, entries))
 }
@@ -203,7 +271,12 @@ impl StateStore for SqliteStore {
         self.load_records_impl(ids)
     }
 
-    fn record_outcomes(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
+    fn record_outcomes(
+        &mut self,
+        run: RunId,
+        expected_version: u64,
+        outcomes: &[ChangeOutcome],
+    ) -> Result<u64, StateError> {
         self.record_outcomes_impl(run, expected_version, outcomes)
     }
 
@@ -228,11 +301,19 @@ impl StateStore for SqliteStore {
     }
 
     fn source_tables_named(&self, files: &[&str]) -> Result<Vec<SourceTableSnapshot>, StateError> {
-        let mut stmt = self.conn.prepare_cached("SELECT file, csv FROM source_tables WHERE file = ?1").map_err(backend("reading source tables"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT file, csv FROM source_tables WHERE file = ?1")
+            .map_err(backend("reading source tables"))?;
         let mut out = Vec::new();
         for f in files {
             let t = stmt
-                .query_row([f], |r| Ok(SourceTableSnapshot { file: r.get(0)?, csv: r.get(1)? }))
+                .query_row([f], |r| {
+                    Ok(SourceTableSnapshot {
+                        file: r.get(0)?,
+                        csv: r.get(1)?,
+                    })
+                })
                 .optional()
                 .map_err(backend("reading source tables"))?;
             out.extend(t);
@@ -253,7 +334,12 @@ impl StateStore for SqliteStore {
         self.held_plan_impl(id)
     }
 
-    fn set_held_plan_status(&mut self, id: i64, status: rosterbridge_state::HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError> {
+    fn set_held_plan_status(
+        &mut self,
+        id: i64,
+        status: rosterbridge_state::HeldStatus,
+        applied_run: Option<RunId>,
+    ) -> Result<(), StateError> {
         self.set_held_plan_status_impl(id, status, applied_run)
     }
 
@@ -265,17 +351,25 @@ impl StateStore for SqliteStore {
         self.set_meta_impl(key, value)
     }
 
-    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError> {
+    fn last_success(
+        &self,
+        commands: &[&str],
+        profile: Option<&str>,
+    ) -> Result<Option<RunRecord>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs
-                 WHERE outcome IN ('succeeded', 'no_changes') AND profile IS ?1 AND command IN (SELECT value FROM json_each(?2))
+                 WHERE outcome IN ('succeeded', 'no_changes') AND (?1 IS NULL OR profile = ?1) AND command IN (SELECT value FROM json_each(?2))
                  ORDER BY id DESC LIMIT 1",
             )
             .map_err(backend("finding the last successful run"))?;
         let commands = serde_json::to_string(commands).unwrap_or_else(|_| "[]".into());
-        match stmt.query_row(params![profile, commands], run_from_row).optional().map_err(backend("finding the last successful run"))? {
+        match stmt
+            .query_row(params![profile, commands], run_from_row)
+            .optional()
+            .map_err(backend("finding the last successful run"))?
+        {
             Some(r) => Ok(Some(r?)),
             None => Ok(None),
         }
@@ -288,17 +382,23 @@ impl SqliteStore {
         // Decoded straight from SQLite's copy of the blob (no intermediate Vec of ~80 MB
         // at 2M objects).
         let decoded: Option<Option<(Vec<KeyHash>, Vec<SnapshotEntry>)>> = conn
-            .query_row("SELECT version, data FROM index_cache WHERE id = 1", [], |r| {
-                let cached_version: i64 = r.get(0)?;
-                let data = r.get_ref(1)?.as_blob()?;
-                if cached_version as u64 != version || data.len() % ENTRY != 0 {
-                    return Ok(None);
-                }
-                Ok(decode_index(data))
-            })
+            .query_row(
+                "SELECT version, data FROM index_cache WHERE id = 1",
+                [],
+                |r| {
+                    let cached_version: i64 = r.get(0)?;
+                    let data = r.get_ref(1)?.as_blob()?;
+                    if cached_version as u64 != version || data.len() % ENTRY != 0 {
+                        return Ok(None);
+                    }
+                    Ok(decode_index(data))
+                },
+            )
             .optional()
             .map_err(backend("reading the index cache"))?;
-        let Some(Some((keys, entries))) = decoded else { return Ok(None) };
+        let Some(Some((keys, entries))) = decoded else {
+            return Ok(None);
+        };
         // Written in id order, so this is a check, not a sort.
         Ok(Some(StateSnapshot::from_parts(version, keys, entries)))
     }
@@ -324,7 +424,9 @@ impl SqliteStore {
 
     /// The index, read row by row from the objects table.
     fn scan_index(conn: &Connection, version: u64) -> Result<StateSnapshot, StateError> {
-        let count: i64 = conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).map_err(backend("counting objects"))?;
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
+            .map_err(backend("counting objects"))?;
         let mut pairs = Vec::with_capacity(count.max(0) as usize);
         let mut stmt = conn
             .prepare_cached("SELECT id, key_hash, kind, status, content_hash FROM objects")
@@ -332,18 +434,47 @@ impl SqliteStore {
         let mut rows = stmt.query([]).map_err(backend("reading the state index"))?;
         while let Some(r) = rows.next().map_err(backend("reading the state index"))? {
             let id: i64 = r.get(0).map_err(backend("reading the state index"))?;
-            let key = r.get_ref(1).map_err(backend("reading the state index"))?.as_blob().map_err(|e| {
-                StateError::with_source(StateErrorKind::Corrupt, format!("record {id}: key hash is not a blob"), e)
+            let key = r
+                .get_ref(1)
+                .map_err(backend("reading the state index"))?
+                .as_blob()
+                .map_err(|e| {
+                    StateError::with_source(
+                        StateErrorKind::Corrupt,
+                        format!("record {id}: key hash is not a blob"),
+                        e,
+                    )
+                })?;
+            let key: [u8; 16] = key.try_into().map_err(|_| {
+                StateError::new(
+                    StateErrorKind::Corrupt,
+                    format!("record {id}: key hash has {} bytes, not 16", key.len()),
+                )
             })?;
-            let key: [u8; 16] = key
-                .try_into()
-                .map_err(|_| StateError::new(StateErrorKind::Corrupt, format!("record {id}: key hash has {} bytes, not 16", key.len())))?;
             let kind = kind_from(r.get(2).map_err(backend("reading the state index"))?)
-                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown kind code")))?;
+                .ok_or_else(|| {
+                    StateError::new(
+                        StateErrorKind::Corrupt,
+                        format!("record {id}: unknown kind code"),
+                    )
+                })?;
             let status = status_from(r.get(3).map_err(backend("reading the state index"))?)
-                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown status code")))?;
+                .ok_or_else(|| {
+                    StateError::new(
+                        StateErrorKind::Corrupt,
+                        format!("record {id}: unknown status code"),
+                    )
+                })?;
             let content_hash: i64 = r.get(4).map_err(backend("reading the state index"))?;
-            pairs.push((KeyHash::from_bytes(key), SnapshotEntry { id, kind, content_hash: content_hash as u64, status }));
+            pairs.push((
+                KeyHash::from_bytes(key),
+                SnapshotEntry {
+                    id,
+                    kind,
+                    content_hash: content_hash as u64,
+                    status,
+                },
+            ));
         }
         Ok(StateSnapshot::new(version, pairs))
     }
@@ -372,10 +503,31 @@ impl SqliteStore {
                 })
                 .optional()
                 .map_err(backend("reading records"))?;
-            let Some((kind, key, row_json, content_hash, canvas_id, ownership, last_outcome, last_run)) = raw else { continue };
-            let kind = kind_from(kind).ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown kind code {kind}")))?;
-            let ownership = Ownership::parse(&ownership)
-                .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("record {id}: unknown ownership {ownership:?}")))?;
+            let Some((
+                kind,
+                key,
+                row_json,
+                content_hash,
+                canvas_id,
+                ownership,
+                last_outcome,
+                last_run,
+            )) = raw
+            else {
+                continue;
+            };
+            let kind = kind_from(kind).ok_or_else(|| {
+                StateError::new(
+                    StateErrorKind::Corrupt,
+                    format!("record {id}: unknown kind code {kind}"),
+                )
+            })?;
+            let ownership = Ownership::parse(&ownership).ok_or_else(|| {
+                StateError::new(
+                    StateErrorKind::Corrupt,
+                    format!("record {id}: unknown ownership {ownership:?}"),
+                )
+            })?;
             out.push(StoredRecord {
                 id,
                 kind,
@@ -391,8 +543,16 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn record_outcomes_impl(&mut self, run: RunId, expected_version: u64, outcomes: &[ChangeOutcome]) -> Result<u64, StateError> {
-        let tx = self.conn.transaction().map_err(backend("starting to record outcomes"))?;
+    fn record_outcomes_impl(
+        &mut self,
+        run: RunId,
+        expected_version: u64,
+        outcomes: &[ChangeOutcome],
+    ) -> Result<u64, StateError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(backend("starting to record outcomes"))?;
         let current = Self::version(&tx)?;
         if current != expected_version {
             return Err(StateError::new(
@@ -442,14 +602,23 @@ impl SqliteStore {
                     }
                     OutcomeResult::Rejected { message } => {
                         reject
-                            .execute(params![format!("rejected: {message}"), run, updated_at, key_hash.as_slice()])
+                            .execute(params![
+                                format!("rejected: {message}"),
+                                run,
+                                updated_at,
+                                key_hash.as_slice()
+                            ])
                             .map_err(backend("recording a rejected change"))?;
                     }
                 }
             }
         }
         let next = current + 1;
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'version'", [next.to_string()]).map_err(backend("bumping the state version"))?;
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'version'",
+            [next.to_string()],
+        )
+        .map_err(backend("bumping the state version"))?;
         Self::write_index_cache(&tx, next)?;
         tx.commit().map_err(backend("committing outcomes"))?;
         Ok(next)
@@ -481,7 +650,10 @@ impl SqliteStore {
             )
             .map_err(backend("finishing a run"))?;
         if n == 0 {
-            return Err(StateError::new(StateErrorKind::Backend, format!("run {run} does not exist")));
+            return Err(StateError::new(
+                StateErrorKind::Backend,
+                format!("run {run} does not exist"),
+            ));
         }
         Ok(())
     }
@@ -491,7 +663,9 @@ impl SqliteStore {
             .conn
             .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs ORDER BY id DESC LIMIT ?1")
             .map_err(backend("listing runs"))?;
-        let rows = stmt.query_map([limit as i64], run_from_row).map_err(backend("listing runs"))?;
+        let rows = stmt
+            .query_map([limit as i64], run_from_row)
+            .map_err(backend("listing runs"))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(r.map_err(backend("listing runs"))??);
@@ -504,28 +678,48 @@ impl SqliteStore {
             .conn
             .prepare_cached("SELECT id, command, profile, started_at, ended_at, outcome, summary, message, artifacts, owner FROM runs WHERE id = ?1")
             .map_err(backend("reading a run"))?;
-        match stmt.query_row([id], run_from_row).optional().map_err(backend("reading a run"))? {
+        match stmt
+            .query_row([id], run_from_row)
+            .optional()
+            .map_err(backend("reading a run"))?
+        {
             Some(r) => Ok(Some(r?)),
             None => Ok(None),
         }
     }
 
     fn source_tables_impl(&self) -> Result<Vec<SourceTableSnapshot>, StateError> {
-        let mut stmt = self.conn.prepare_cached("SELECT file, csv FROM source_tables ORDER BY file").map_err(backend("reading source tables"))?;
-        let rows = stmt
-            .query_map([], |r| Ok(SourceTableSnapshot { file: r.get(0)?, csv: r.get(1)? }))
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT file, csv FROM source_tables ORDER BY file")
             .map_err(backend("reading source tables"))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(backend("reading source tables"))
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SourceTableSnapshot {
+                    file: r.get(0)?,
+                    csv: r.get(1)?,
+                })
+            })
+            .map_err(backend("reading source tables"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(backend("reading source tables"))
     }
 
-    fn save_source_tables_impl(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError> {
-        let tx = self.conn.transaction().map_err(backend("saving source tables"))?;
+    fn save_source_tables_impl(
+        &mut self,
+        tables: &[SourceTableSnapshot],
+    ) -> Result<(), StateError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(backend("saving source tables"))?;
         {
             let mut stmt = tx
                 .prepare_cached("INSERT INTO source_tables (file, csv) VALUES (?1, ?2) ON CONFLICT (file) DO UPDATE SET csv = excluded.csv")
                 .map_err(backend("saving source tables"))?;
             for t in tables {
-                stmt.execute(params![t.file, t.csv]).map_err(backend("saving source tables"))?;
+                stmt.execute(params![t.file, t.csv])
+                    .map_err(backend("saving source tables"))?;
             }
         }
         tx.commit().map_err(backend("saving source tables"))
@@ -540,12 +734,26 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     let summary: String = r.get(6)?;
     let artifacts: String = r.get(8)?;
     let parsed = (|| {
-        let outcome = RunOutcome::parse(&outcome)
-            .ok_or_else(|| StateError::new(StateErrorKind::Corrupt, format!("run {id}: unknown outcome {outcome:?}")))?;
-        let summary = serde_json::from_str(&summary)
-            .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("run {id}: summary is not JSON"), e))?;
-        let artifacts = serde_json::from_str(&artifacts)
-            .map_err(|e| StateError::with_source(StateErrorKind::Corrupt, format!("run {id}: artifacts are not a JSON list"), e))?;
+        let outcome = RunOutcome::parse(&outcome).ok_or_else(|| {
+            StateError::new(
+                StateErrorKind::Corrupt,
+                format!("run {id}: unknown outcome {outcome:?}"),
+            )
+        })?;
+        let summary = serde_json::from_str(&summary).map_err(|e| {
+            StateError::with_source(
+                StateErrorKind::Corrupt,
+                format!("run {id}: summary is not JSON"),
+                e,
+            )
+        })?;
+        let artifacts = serde_json::from_str(&artifacts).map_err(|e| {
+            StateError::with_source(
+                StateErrorKind::Corrupt,
+                format!("run {id}: artifacts are not a JSON list"),
+                e,
+            )
+        })?;
         Ok((outcome, summary, artifacts))
     })();
     Ok(match parsed {
@@ -567,7 +775,10 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
 
 impl MarksStore for SqliteStore {
     fn record_mark_transfers(&mut self, transfers: &[MarkTransfer]) -> Result<(), StateError> {
-        let tx = self.conn.transaction().map_err(backend("starting to record mark transfers"))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(backend("starting to record mark transfers"))?;
         {
             let mut stmt = tx
                 .prepare(
@@ -576,17 +787,36 @@ impl MarksStore for SqliteStore {
                 )
                 .map_err(backend("preparing to record mark transfers"))?;
             for t in transfers {
-                stmt.execute(params![t.run, t.at, t.class, t.student, t.line_item_id, t.result_id, t.value, t.source, t.target, t.outcome, t.message])
-                    .map_err(backend("recording a mark transfer"))?;
+                stmt.execute(params![
+                    t.run,
+                    t.at,
+                    t.class,
+                    t.student,
+                    t.line_item_id,
+                    t.result_id,
+                    t.value,
+                    t.source,
+                    t.target,
+                    t.outcome,
+                    t.message
+                ])
+                .map_err(backend("recording a mark transfer"))?;
             }
         }
         tx.commit().map_err(backend("committing mark transfers"))
     }
 
-    fn mark_transfers(&self, run: Option<RunId>, limit: usize) -> Result<Vec<MarkTransfer>, StateError> {
+    fn mark_transfers(
+        &self,
+        run: Option<RunId>,
+        limit: usize,
+    ) -> Result<Vec<MarkTransfer>, StateError> {
         let sql = "SELECT run_id, at, class, student, line_item_id, result_id, value, source, target, outcome, message FROM mark_transfers \
                    WHERE (?1 IS NULL OR run_id = ?1) ORDER BY run_id DESC, id ASC LIMIT ?2";
-        let mut stmt = self.conn.prepare(sql).map_err(backend("reading mark transfers"))?;
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(backend("reading mark transfers"))?;
         let rows = stmt
             .query_map(params![run, limit.min(i64::MAX as usize) as i64], |r| {
                 Ok(MarkTransfer {
@@ -604,16 +834,24 @@ impl MarksStore for SqliteStore {
                 })
             })
             .map_err(backend("reading mark transfers"))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(backend("reading mark transfers"))
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(backend("reading mark transfers"))
     }
 
-    fn last_sent_marks(&self, target: &str) -> Result<std::collections::BTreeMap<String, String>, StateError> {
+    fn last_sent_marks(
+        &self,
+        target: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StateError> {
         // The latest sent transfer per result: ids increase, so the last one read wins.
         let mut stmt = self
             .conn
             .prepare("SELECT result_id, value FROM mark_transfers WHERE target = ?1 AND outcome = 'sent' ORDER BY id ASC")
             .map_err(backend("reading sent marks"))?;
-        let rows = stmt.query_map(params![target], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(backend("reading sent marks"))?;
+        let rows = stmt
+            .query_map(params![target], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(backend("reading sent marks"))?;
         let mut out = std::collections::BTreeMap::new();
         for row in rows {
             let (k, v) = row.map_err(backend("reading sent marks"))?;

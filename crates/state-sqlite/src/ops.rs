@@ -7,7 +7,11 @@ use rusqlite::{params, OptionalExtension};
 impl SqliteStore {
     pub(crate) fn hold_plan_impl(&mut self, plan: &HeldPlan) -> Result<i64, StateError> {
         let tx = self.conn.transaction().map_err(backend("holding a plan"))?;
-        tx.execute("UPDATE held_plans SET status = 'superseded' WHERE status = 'held'", []).map_err(backend("holding a plan"))?;
+        tx.execute(
+            "UPDATE held_plans SET status = 'superseded' WHERE status = 'held'",
+            [],
+        )
+        .map_err(backend("holding a plan"))?;
         tx.execute(
             "INSERT INTO held_plans (run, created_at, base_version, fingerprint, summary, reasons, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'held')",
             params![
@@ -47,8 +51,23 @@ impl SqliteStore {
             )
             .optional()
             .map_err(backend("reading a held plan"))?;
-        let Some((id, run, created_at, base_version, fingerprint, summary, reasons, status, applied_run)) = raw else { return Ok(None) };
-        let corrupt = |what: &str| StateError::new(StateErrorKind::Corrupt, format!("held plan {id}: {what}"));
+        let Some((
+            id,
+            run,
+            created_at,
+            base_version,
+            fingerprint,
+            summary,
+            reasons,
+            status,
+            applied_run,
+        )) = raw
+        else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| {
+            StateError::new(StateErrorKind::Corrupt, format!("held plan {id}: {what}"))
+        };
         Ok(Some(HeldPlan {
             id,
             run,
@@ -56,25 +75,39 @@ impl SqliteStore {
             base_version: base_version as u64,
             fingerprint,
             summary: serde_json::from_str(&summary).map_err(|_| corrupt("summary is not JSON"))?,
-            reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons are not a JSON list"))?,
+            reasons: serde_json::from_str(&reasons)
+                .map_err(|_| corrupt("reasons are not a JSON list"))?,
             status: HeldStatus::parse(&status).ok_or_else(|| corrupt("unknown status"))?,
             applied_run,
         }))
     }
 
-    pub(crate) fn set_held_plan_status_impl(&mut self, id: i64, status: HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError> {
+    pub(crate) fn set_held_plan_status_impl(
+        &mut self,
+        id: i64,
+        status: HeldStatus,
+        applied_run: Option<RunId>,
+    ) -> Result<(), StateError> {
         let n = self
             .conn
             .execute("UPDATE held_plans SET status = ?1, applied_run = COALESCE(?2, applied_run) WHERE id = ?3", params![status.as_str(), applied_run, id])
             .map_err(backend("updating a held plan"))?;
         if n == 0 {
-            return Err(StateError::new(StateErrorKind::Backend, format!("held plan {id} does not exist")));
+            return Err(StateError::new(
+                StateErrorKind::Backend,
+                format!("held plan {id} does not exist"),
+            ));
         }
         Ok(())
     }
 
     pub(crate) fn meta_impl(&self, key: &str) -> Result<Option<String>, StateError> {
-        self.conn.query_row("SELECT value FROM ops_meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(backend("reading ops_meta"))
+        self.conn
+            .query_row("SELECT value FROM ops_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(backend("reading ops_meta"))
     }
 
     pub(crate) fn set_meta_impl(&mut self, key: &str, value: &str) -> Result<(), StateError> {

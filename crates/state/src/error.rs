@@ -40,7 +40,11 @@ pub struct StateError {
 
 impl StateError {
     pub fn new(kind: StateErrorKind, message: impl Into<String>) -> Self {
-        StateError { kind, message: message.into(), source: None }
+        StateError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn with_source(
@@ -48,7 +52,11 @@ impl StateError {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        StateError { kind, message: message.into(), source: Some(Box::new(source)) }
+        StateError {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 
     pub fn kind(&self) -> StateErrorKind {

@@ -100,7 +100,11 @@ impl StateSnapshot {
 
     /// The same from parallel vectors (`keys[i]` is the key of `entries[i]`), without
     /// an intermediate vector of pairs: stores load millions of entries this way.
-    pub fn from_parts(version: u64, keys: Vec<KeyHash>, entries: Vec<SnapshotEntry>) -> StateSnapshot {
+    pub fn from_parts(
+        version: u64,
+        keys: Vec<KeyHash>,
+        entries: Vec<SnapshotEntry>,
+    ) -> StateSnapshot {
         assert_eq!(keys.len(), entries.len(), "one key per entry");
         if !entries.is_sorted_by_key(|e| e.id) {
             let mut pairs: Vec<_> = keys.into_iter().zip(entries).collect();
@@ -108,7 +112,14 @@ impl StateSnapshot {
             let (keys, entries) = pairs.into_iter().unzip();
             return StateSnapshot::from_parts(version, keys, entries);
         }
-        let mut snap = StateSnapshot { version, keys, entries, order: Vec::new(), starts: Vec::new(), bits: 0 };
+        let mut snap = StateSnapshot {
+            version,
+            keys,
+            entries,
+            order: Vec::new(),
+            starts: Vec::new(),
+            bits: 0,
+        };
         snap.build_buckets();
         snap
     }
@@ -116,7 +127,11 @@ impl StateSnapshot {
     fn build_buckets(&mut self) {
         let n = self.keys.len();
         // About four keys per bucket.
-        self.bits = if n < 8 { 0 } else { (usize::BITS - (n / 4 - 1).leading_zeros()).min(24) };
+        self.bits = if n < 8 {
+            0
+        } else {
+            (usize::BITS - (n / 4 - 1).leading_zeros()).min(24)
+        };
         let buckets = 1usize << self.bits;
         let mut starts = vec![0u32; buckets + 1];
         for k in &self.keys {
@@ -154,7 +169,10 @@ impl StateSnapshot {
             return None;
         }
         let b = self.bucket(key);
-        self.order[self.starts[b] as usize..self.starts[b + 1] as usize].iter().map(|&p| p as usize).find(|&p| self.keys[p] == key)
+        self.order[self.starts[b] as usize..self.starts[b + 1] as usize]
+            .iter()
+            .map(|&p| p as usize)
+            .find(|&p| self.keys[p] == key)
     }
 
     /// The entry at a position [`StateSnapshot::find`] returned.
@@ -190,7 +208,10 @@ impl StateSnapshot {
 
     /// Number of stored objects of a kind whose applied status is active.
     pub fn active_count(&self, kind: Kind) -> usize {
-        self.entries.iter().filter(|e| e.kind == kind && e.status.is_active()).count()
+        self.entries
+            .iter()
+            .filter(|e| e.kind == kind && e.status.is_active())
+            .count()
     }
 
     /// Active counts for every kind at once (one pass).
@@ -210,26 +231,41 @@ mod snapshot_tests {
     use super::*;
 
     fn entry(id: i64) -> SnapshotEntry {
-        SnapshotEntry { id, kind: Kind::Users, content_hash: id as u64 * 7, status: Status::Active }
+        SnapshotEntry {
+            id,
+            kind: Kind::Users,
+            content_hash: id as u64 * 7,
+            status: Status::Active,
+        }
     }
 
     #[test]
     fn finds_every_key_and_no_other_with_any_hint() {
         for n in [0usize, 1, 2, 3, 7, 8, 17, 1000, 5000] {
             // Given out of id order: the index sorts them.
-            let pairs: Vec<_> = (0..n).rev().map(|i| (KeyHash::of(Kind::Users, &format!("u{i}")), entry(i as i64))).collect();
+            let pairs: Vec<_> = (0..n)
+                .rev()
+                .map(|i| (KeyHash::of(Kind::Users, &format!("u{i}")), entry(i as i64)))
+                .collect();
             let snap = StateSnapshot::new(3, pairs.clone());
             assert_eq!(snap.len(), n);
             assert!(snap.values().map(|e| e.id).is_sorted());
             for (k, e) in &pairs {
                 assert_eq!(snap.get(*k), Some(e));
                 for hint in [0, e.id as usize, e.id as usize + 1, n, usize::MAX] {
-                    assert_eq!(snap.find(*k, hint).map(|p| snap.at(p)), Some(e), "hint {hint}");
+                    assert_eq!(
+                        snap.find(*k, hint).map(|p| snap.at(p)),
+                        Some(e),
+                        "hint {hint}"
+                    );
                 }
             }
             for i in n..n + 200 {
                 assert_eq!(snap.get(KeyHash::of(Kind::Users, &format!("u{i}"))), None);
-                assert_eq!(snap.find(KeyHash::of(Kind::Users, &format!("u{i}")), 0), None);
+                assert_eq!(
+                    snap.find(KeyHash::of(Kind::Users, &format!("u{i}")), 0),
+                    None
+                );
             }
             // Extreme keys land in the first and last buckets.
             assert_eq!(snap.get(KeyHash(0)), None);
@@ -396,7 +432,11 @@ pub trait StateStore: Send {
     /// Only the named tables of the previous exchange (a bulk exchange needs none of it,
     /// and the stored tables of a state-wide roster are hundreds of megabytes).
     fn source_tables_named(&self, files: &[&str]) -> Result<Vec<SourceTableSnapshot>, StateError> {
-        Ok(self.source_tables()?.into_iter().filter(|t| files.contains(&t.file.as_str())).collect())
+        Ok(self
+            .source_tables()?
+            .into_iter()
+            .filter(|t| files.contains(&t.file.as_str()))
+            .collect())
     }
     /// Replaces the saved source tables named in `tables` (others are kept).
     fn save_source_tables(&mut self, tables: &[SourceTableSnapshot]) -> Result<(), StateError>;
@@ -405,11 +445,20 @@ pub trait StateStore: Send {
     /// `held` becomes `superseded`.
     fn hold_plan(&mut self, plan: &HeldPlan) -> Result<i64, StateError>;
     fn held_plan(&self, id: i64) -> Result<Option<HeldPlan>, StateError>;
-    fn set_held_plan_status(&mut self, id: i64, status: HeldStatus, applied_run: Option<RunId>) -> Result<(), StateError>;
+    fn set_held_plan_status(
+        &mut self,
+        id: i64,
+        status: HeldStatus,
+        applied_run: Option<RunId>,
+    ) -> Result<(), StateError>;
     /// A small operational fact (e.g. when a notification was last sent).
     fn meta(&self, key: &str) -> Result<Option<String>, StateError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError>;
-    /// The newest run of one of `commands` (and of `profile`) that succeeded or found
-    /// nothing to do: "last synchronized".
-    fn last_success(&self, commands: &[&str], profile: Option<&str>) -> Result<Option<RunRecord>, StateError>;
+    /// The newest run of one of `commands` that succeeded or found nothing to do: "last
+    /// synchronized". `profile`: of that profile only; `None`: of any profile (or none).
+    fn last_success(
+        &self,
+        commands: &[&str],
+        profile: Option<&str>,
+    ) -> Result<Option<RunRecord>, StateError>;
 }

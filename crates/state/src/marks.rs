@@ -35,7 +35,11 @@ pub trait MarksStore {
     fn record_mark_transfers(&mut self, transfers: &[MarkTransfer]) -> Result<(), StateError>;
     /// Transfers of one run, or the newest `limit` of all runs; newest run first, then in
     /// the order recorded.
-    fn mark_transfers(&self, run: Option<RunId>, limit: usize) -> Result<Vec<MarkTransfer>, StateError>;
+    fn mark_transfers(
+        &self,
+        run: Option<RunId>,
+        limit: usize,
+    ) -> Result<Vec<MarkTransfer>, StateError>;
     /// For `target`: result sourcedId → the value of its last `sent` transfer.
     fn last_sent_marks(&self, target: &str) -> Result<BTreeMap<String, String>, StateError>;
 }

@@ -46,20 +46,39 @@ pub struct ApplyFlags {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if let Some(message) = super::idle(&config)? {
         super::print_idle(&message, args.flags.json);
         return Ok(Code::Ok);
+    }
+    if let Some(code) = refused_in_blackout(&config) {
+        return Ok(code);
     }
     if args.sink == Sink::Canvas {
         super::check_roles(&config, args.flags.json)?;
     }
     let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
-        (Sink::Folder, Some(out)) => Box::new(FolderSink { out_dir: out.clone() }),
+        (Sink::Folder, Some(out)) => Box::new(FolderSink {
+            out_dir: out.clone(),
+        }),
         (Sink::Folder, None) => anyhow::bail!("--sink folder needs --out DIR"),
         (Sink::Canvas, _) => rosterbridge_engine::canvas_sink(&config)?,
     };
     apply_and_report(&config, sink.as_mut(), "apply", &args.flags, ui)
+}
+
+/// Refuses before anything is read, planned or sent when today is in a blackout window
+/// (`[[safety.blackout]]` or the running profile's `[[profiles.blackout]]`).
+pub fn refused_in_blackout(config: &rosterbridge_config::Config) -> Option<Code> {
+    match rosterbridge_engine::ops::refuse_in_blackout(config) {
+        Ok(()) => None,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Some(Code::NotRun)
+        }
+    }
 }
 
 /// Plans, applies through `sink`, and prints the outcome. Shared by `apply` and `sync`.
@@ -71,11 +90,17 @@ pub fn apply_and_report(
     ui: &Ui,
 ) -> anyhow::Result<Code> {
     let json = flags.json;
-    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let mut store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let prepared = super::prepare(config, &store, ui)?;
     report::print_diagnostics(&prepared.diagnostics);
-    let options = ApplyOptions { allow_removals: flags.allow_removals, approved: None };
-    apply_prepared(config, &mut store, &prepared, sink, command, options, json, ui)
+    let options = ApplyOptions {
+        allow_removals: flags.allow_removals,
+        approved: None,
+    };
+    apply_prepared(
+        config, &mut store, &prepared, sink, command, options, json, ui,
+    )
 }
 
 /// Applies a prepared plan and prints the outcome (shared with `approve`).
@@ -94,7 +119,12 @@ pub fn apply_prepared(
     match rosterbridge_engine::apply(config, store, prepared, sink, options, ui, command) {
         Ok(report) => {
             if json {
-                println!("{}", serde_json::to_string(&serde_json::json!({"report": report, "summary": prepared.plan.summary}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string(
+                        &serde_json::json!({"report": report, "summary": prepared.plan.summary})
+                    )?
+                );
             } else {
                 println!("{}", super::target_line(config));
                 print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
@@ -102,14 +132,30 @@ pub fn apply_prepared(
                 if prepared.plan.is_empty() {
                     println!("nothing to apply (run {})", report.run);
                 } else {
-                    println!("run {}: {} change(s) applied through the {} sink, {} rejected", report.run, report.applied, sink_name, report.rejected);
+                    println!(
+                        "run {}: {} change(s) applied through the {} sink, {} rejected",
+                        report.run, report.applied, sink_name, report.rejected
+                    );
                 }
                 for r in &report.rejections {
-                    let src = r.source.as_deref().map(|s| format!(" (from {s})")).unwrap_or_default();
-                    println!("  rejected {} {} {}{src}: {}", r.action, r.kind, rosterbridge_plan::display(&r.key), r.message);
+                    let src = r
+                        .source
+                        .as_deref()
+                        .map(|s| format!(" (from {s})"))
+                        .unwrap_or_default();
+                    println!(
+                        "  rejected {} {} {}{src}: {}",
+                        r.action,
+                        r.kind,
+                        rosterbridge_plan::display(&r.key),
+                        r.message
+                    );
                 }
                 if report.rejected > report.rejections.len() {
-                    println!("  ... and {} more", report.rejected - report.rejections.len());
+                    println!(
+                        "  ... and {} more",
+                        report.rejected - report.rejections.len()
+                    );
                 }
                 for n in &report.notes {
                     println!("  note: {n}");
@@ -130,7 +176,12 @@ pub fn apply_prepared(
                     EngineError::Held { plan_id, .. } => *plan_id,
                     _ => None,
                 };
-                println!("{}", serde_json::to_string(&serde_json::json!({"held": true, "plan_id": plan_id, "safety": prepared.plan.safety, "summary": prepared.plan.summary}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string(
+                        &serde_json::json!({"held": true, "plan_id": plan_id, "safety": prepared.plan.safety, "summary": prepared.plan.summary})
+                    )?
+                );
             } else {
                 println!("{}", super::target_line(config));
                 print!("{}", rosterbridge_plan::render::text(&prepared.plan, 0));
@@ -138,7 +189,10 @@ pub fn apply_prepared(
             eprintln!("error: {e}");
             Ok(Code::Held)
         }
-        Err(e @ (EngineError::Blackout { .. } | EngineError::Lock(rosterbridge_engine::lock::LockError::Busy { .. }))) => {
+        Err(
+            e @ (EngineError::Blackout { .. }
+            | EngineError::Lock(rosterbridge_engine::lock::LockError::Busy { .. })),
+        ) => {
             eprintln!("error: {e}");
             Ok(Code::NotRun)
         }

@@ -29,8 +29,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
-    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
+    if let Some(code) = super::apply::refused_in_blackout(&config) {
+        return Ok(code);
+    }
+    let mut store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let Some(held) = store.held_plan(args.plan_id)? else {
         eprintln!("error: there is no held plan {}", args.plan_id);
         return Ok(Code::Error);
@@ -48,7 +54,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     }
     let prepared = super::prepare(&config, &store, ui)?;
     let fingerprint = rosterbridge_plan::safety::fingerprint(&prepared.plan);
-    if format!("{fingerprint:016x}") != held.fingerprint || prepared.plan.base_version != held.base_version {
+    if format!("{fingerprint:016x}") != held.fingerprint
+        || prepared.plan.base_version != held.base_version
+    {
         store.set_held_plan_status(held.id, HeldStatus::Superseded, None)?;
         eprintln!(
             "error: the plan made now is not plan {} (the export or the state changed since it was held); nothing was applied. Run `rosterbridge sync` to see, and hold, the current plan",
@@ -57,13 +65,34 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         return Ok(Code::Error);
     }
     let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
-        (super::apply::Sink::Folder, Some(out)) => Box::new(rosterbridge_sink::folder::FolderSink { out_dir: out.clone() }),
+        (super::apply::Sink::Folder, Some(out)) => {
+            Box::new(rosterbridge_sink::folder::FolderSink {
+                out_dir: out.clone(),
+            })
+        }
         (super::apply::Sink::Folder, None) => anyhow::bail!("--sink folder needs --out DIR"),
         (super::apply::Sink::Canvas, _) => rosterbridge_engine::canvas_sink(&config)?,
     };
-    let code = super::apply::apply_prepared(&config, &mut store, &prepared, sink.as_mut(), "approve", ApplyOptions { allow_removals: false, approved: Some(fingerprint) }, args.json, ui)?;
+    let code = super::apply::apply_prepared(
+        &config,
+        &mut store,
+        &prepared,
+        sink.as_mut(),
+        "approve",
+        ApplyOptions {
+            allow_removals: false,
+            approved: Some(fingerprint),
+        },
+        args.json,
+        ui,
+    )?;
     if let Some(run) = store.runs(1)?.first().filter(|r| r.command == "approve") {
-        if matches!(run.outcome, rosterbridge_state::RunOutcome::Succeeded | rosterbridge_state::RunOutcome::PartialFailure | rosterbridge_state::RunOutcome::NoChanges) {
+        if matches!(
+            run.outcome,
+            rosterbridge_state::RunOutcome::Succeeded
+                | rosterbridge_state::RunOutcome::PartialFailure
+                | rosterbridge_state::RunOutcome::NoChanges
+        ) {
             store.set_held_plan_status(held.id, HeldStatus::Applied, Some(run.id))?;
             if !args.json {
                 println!("approved plan {} applied as run {}", held.id, run.id);

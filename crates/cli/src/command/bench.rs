@@ -53,7 +53,11 @@ fn run_step(name: &str, dir: &Path, args: &[&str], ok_codes: &[i32]) -> anyhow::
         .find_map(|l| l.strip_prefix("peak_rss_kb="))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0);
-    Ok(Step { name: name.to_string(), seconds, peak_rss_mb })
+    Ok(Step {
+        name: name.to_string(),
+        seconds,
+        peak_rss_mb,
+    })
 }
 
 fn write_config(path: &Path, source: &str) -> anyhow::Result<()> {
@@ -82,37 +86,112 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let mut step = |name: &str, a: &[&str], ok: &[i32]| -> anyhow::Result<()> {
         ui.note(&format!("bench: {name} …"));
         let s = run_step(name, &dir, a, ok)?;
-        ui.note(&format!("bench: {name}: {:.2} s, peak {:.0} MB", s.seconds, s.peak_rss_mb.unwrap_or(0.0)));
+        ui.note(&format!(
+            "bench: {name}: {:.2} s, peak {:.0} MB",
+            s.seconds,
+            s.peak_rss_mb.unwrap_or(0.0)
+        ));
         steps.push(s);
         Ok(())
     };
-    step(&format!("generate {n} students"), &["generate", "--students", &n, "--seed", &seed, "--out", "base"], &[0])?;
-    step(&format!("generate {n} students, 1% changed"), &["generate", "--students", &n, "--seed", &seed, "--change", "1", "--out", "changed"], &[0])?;
+    step(
+        &format!("generate {n} students"),
+        &[
+            "generate",
+            "--students",
+            &n,
+            "--seed",
+            &seed,
+            "--out",
+            "base",
+        ],
+        &[0],
+    )?;
+    step(
+        &format!("generate {n} students, 1% changed"),
+        &[
+            "generate",
+            "--students",
+            &n,
+            "--seed",
+            &seed,
+            "--change",
+            "1",
+            "--out",
+            "changed",
+        ],
+        &[0],
+    )?;
     write_config(&dir.join("base.toml"), "base")?;
     write_config(&dir.join("changed.toml"), "changed")?;
-    step("full first plan", &["plan", "--config", "base.toml", "--changes", "0"], &[0, 2])?;
-    step("apply (folder sink, records state)", &["apply", "--config", "base.toml", "--sink", "folder", "--out", "out"], &[0])?;
-    step("no-change plan", &["plan", "--config", "base.toml", "--changes", "0"], &[0, 2])?;
-    step("1%-change plan", &["plan", "--config", "changed.toml", "--changes", "0"], &[0, 2])?;
+    step(
+        "full first plan",
+        &["plan", "--config", "base.toml", "--changes", "0"],
+        &[0, 2],
+    )?;
+    step(
+        "apply (folder sink, records state)",
+        &[
+            "apply",
+            "--config",
+            "base.toml",
+            "--sink",
+            "folder",
+            "--out",
+            "out",
+        ],
+        &[0],
+    )?;
+    step(
+        "no-change plan",
+        &["plan", "--config", "base.toml", "--changes", "0"],
+        &[0, 2],
+    )?;
+    step(
+        "1%-change plan",
+        &["plan", "--config", "changed.toml", "--changes", "0"],
+        &[0, 2],
+    )?;
     if args.large > 0 {
         let l = args.large.to_string();
-        step(&format!("generate {l} students"), &["generate", "--students", &l, "--seed", &seed, "--out", "large"], &[0])?;
+        step(
+            &format!("generate {l} students"),
+            &[
+                "generate",
+                "--students",
+                &l,
+                "--seed",
+                &seed,
+                "--out",
+                "large",
+            ],
+            &[0],
+        )?;
         write_config(&dir.join("large.toml"), "large")?;
         let _ = std::fs::remove_file(dir.join("state.db"));
-        step(&format!("full first plan, {l} students"), &["plan", "--config", "large.toml", "--changes", "0"], &[0, 2])?;
+        step(
+            &format!("full first plan, {l} students"),
+            &["plan", "--config", "large.toml", "--changes", "0"],
+            &[0, 2],
+        )?;
     }
 
     println!("| step | seconds | peak RSS (MB) |");
     println!("|---|---:|---:|");
     for s in &steps {
-        let rss = s.peak_rss_mb.map(|m| format!("{m:.0}")).unwrap_or_else(|| "?".into());
+        let rss = s
+            .peak_rss_mb
+            .map(|m| format!("{m:.0}"))
+            .unwrap_or_else(|| "?".into());
         println!("| {} | {:.2} | {} |", s.name, s.seconds, rss);
     }
     println!(
         "\n(`rosterbridge bench --students {} --large {}` on {} cores)",
         args.students,
         args.large,
-        std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
     );
     Ok(Code::Ok)
 }

@@ -30,16 +30,21 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     if !(0.0..=100.0).contains(&args.change) {
         anyhow::bail!("--change must be between 0 and 100 (got {})", args.change);
     }
-    let spec = DistrictSpec { students: args.students, seed: args.seed, change_pct: args.change };
+    let spec = DistrictSpec {
+        students: args.students,
+        seed: args.seed,
+        change_pct: args.change,
+    };
     let bar = ui.bar(0, "generating");
-    let summary = rosterbridge_generate::write_oneroster_csv(&spec, &args.out, &|phase, done, total| {
-        if bar.length() != Some(total) {
-            bar.set_length(total);
-        }
-        bar.set_message(format!("{phase:?}"));
-        bar.set_position(done);
-    })
-    .with_context(|| format!("generating a district into {}", args.out.display()))?;
+    let summary =
+        rosterbridge_generate::write_oneroster_csv(&spec, &args.out, &|phase, done, total| {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+            }
+            bar.set_message(format!("{phase:?}"));
+            bar.set_position(done);
+        })
+        .with_context(|| format!("generating a district into {}", args.out.display()))?;
     bar.finish_and_clear();
     println!(
         "wrote {}: {} orgs, {} sessions, {} courses, {} classes, {} users ({} students, {} teachers, {} parents), {} enrollments",

@@ -81,11 +81,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     }
 }
 
-fn open(config: &rosterbridge_config::Config) -> anyhow::Result<rosterbridge_state_sqlite::SqliteStore> {
+fn open(
+    config: &rosterbridge_config::Config,
+) -> anyhow::Result<rosterbridge_state_sqlite::SqliteStore> {
     if !config.state_path.exists() {
         anyhow::bail!("no state at {}: marks are read for the classes rosterbridge synced, so run `rosterbridge sync` first", config.state_path.display());
     }
-    rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))
+    rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))
 }
 
 fn target_text(t: &PushTarget) -> String {
@@ -95,18 +98,27 @@ fn target_text(t: &PushTarget) -> String {
     }
 }
 
-fn prepare(config: &rosterbridge_config::Config, store: &rosterbridge_state_sqlite::SqliteStore, out: Option<PathBuf>, ui: &Ui) -> anyhow::Result<PreparedMarks> {
+fn prepare(
+    config: &rosterbridge_config::Config,
+    store: &rosterbridge_state_sqlite::SqliteStore,
+    out: Option<PathBuf>,
+    ui: &Ui,
+) -> anyhow::Result<PreparedMarks> {
     let client = rosterbridge_engine::canvas_client(config)?;
     ui.note("reading grades from Canvas");
     let prepared = prepare_marks(config, store, &client, out)?;
     for class in &prepared.missing_classes {
-        eprintln!("warning: class {class} is in the state but not in Canvas (404); no marks read for it");
+        eprintln!(
+            "warning: class {class} is in the state but not in Canvas (404); no marks read for it"
+        );
     }
     Ok(prepared)
 }
 
 fn plan(args: PlanArgs, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     let store = open(&config)?;
     let prepared = prepare(&config, &store, None, ui)?;
     if args.json {
@@ -122,7 +134,9 @@ fn plan(args: PlanArgs, ui: &Ui) -> anyhow::Result<Code> {
 }
 
 fn push(args: PushArgs, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     let mut store = open(&config)?;
     let prepared = prepare(&config, &store, args.out.clone(), ui)?;
     let report = push_marks(&config, &mut store, &prepared, args.all)?;
@@ -153,14 +167,25 @@ fn push(args: PushArgs, ui: &Ui) -> anyhow::Result<Code> {
             target_text(&prepared.target)
         );
         for t in report.transfers.iter().filter(|t| t.outcome == "rejected") {
-            println!("  rejected {} in {}: {}", t.student, t.class, t.message.as_deref().unwrap_or(""));
+            println!(
+                "  rejected {} in {}: {}",
+                t.student,
+                t.class,
+                t.message.as_deref().unwrap_or("")
+            );
         }
     }
-    Ok(if report.rejected > 0 { Code::PartialFailure } else { Code::Ok })
+    Ok(if report.rejected > 0 {
+        Code::PartialFailure
+    } else {
+        Code::Ok
+    })
 }
 
 fn log(args: LogArgs) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if !config.state_path.exists() {
         println!("{}", if args.json { "[]" } else { "no marks sent yet" });
         return Ok(Code::Ok);
@@ -183,9 +208,15 @@ fn log(args: LogArgs) -> anyhow::Result<Code> {
             t.class,
             t.student,
             t.value,
-            t.source.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default(),
+            t.source
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default(),
             t.target,
-            t.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+            t.message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
         );
     }
     Ok(Code::Ok)

@@ -94,11 +94,19 @@ pub fn open_store_readonly(config: &Config) -> anyhow::Result<Box<dyn StateStore
 
 /// Plans (changing nothing); a source that cannot be read is printed as a located
 /// diagnostic before the error is returned.
-pub fn prepare(config: &Config, store: &dyn StateStore, ui: &crate::progress::Ui) -> anyhow::Result<rosterbridge_engine::Prepared> {
+pub fn prepare(
+    config: &Config,
+    store: &dyn StateStore,
+    ui: &crate::progress::Ui,
+) -> anyhow::Result<rosterbridge_engine::Prepared> {
     rosterbridge_engine::prepare(config, store, ui).map_err(|e| {
         match &e {
-            rosterbridge_engine::EngineError::Source(s) => report::print_diagnostics(&[s.to_diagnostic()]),
-            rosterbridge_engine::EngineError::Network(n) => report::print_diagnostics(&[n.to_diagnostic()]),
+            rosterbridge_engine::EngineError::Source(s) => {
+                report::print_diagnostics(&[s.to_diagnostic()])
+            }
+            rosterbridge_engine::EngineError::Network(n) => {
+                report::print_diagnostics(&[n.to_diagnostic()])
+            }
             _ => {}
         }
         e.into()
@@ -111,11 +119,17 @@ fn rosterbridge_state_sqlite_memory() -> anyhow::Result<impl StateStore> {
 
 /// Checks the custom roles the configuration names against Canvas before anything is
 /// sent; prints the resolved role ids.
-pub fn check_roles(config: &Config, json: bool) -> anyhow::Result<Vec<rosterbridge_engine::roles::ResolvedRole>> {
+pub fn check_roles(
+    config: &Config,
+    json: bool,
+) -> anyhow::Result<Vec<rosterbridge_engine::roles::ResolvedRole>> {
     let roles = rosterbridge_engine::canvas_preflight(config)?;
     if !json {
         for r in &roles {
-            eprintln!("custom role {:?}: role_id {} ({})", r.name, r.role_id, r.base_role_type);
+            eprintln!(
+                "custom role {:?}: role_id {} ({})",
+                r.name, r.role_id, r.base_role_type
+            );
         }
     }
     Ok(roles)
@@ -126,7 +140,10 @@ pub fn target_line(config: &Config) -> String {
     use rosterbridge_config::Environment;
     match config.environment {
         Environment::Only => format!("target: Canvas {}", config.canvas.url),
-        Environment::Test => format!("target: TEST Canvas {} (production is not used until `rosterbridge promote`)", config.canvas.url),
+        Environment::Test => format!(
+            "target: TEST Canvas {} (production is not used until `rosterbridge promote`)",
+            config.canvas.url
+        ),
         Environment::Production => format!("target: PRODUCTION Canvas {}", config.canvas.url),
     }
 }

@@ -28,12 +28,15 @@ pub struct Args {
 
 pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     use rosterbridge_engine::notify;
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if !config.notify.enabled() {
         eprintln!("error: no [notify] webhook_url or [notify.smtp] is configured");
         return Ok(Code::Error);
     }
-    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let mut store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let now = chrono_utc_now();
     let message = match args.what {
         What::Check => notify::stale_check(&config, &mut store, now)?,

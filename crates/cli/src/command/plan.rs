@@ -27,7 +27,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if let Some(message) = super::idle(&config)? {
         super::print_idle(&message, args.json);
         return Ok(Code::Ok);
@@ -35,15 +37,23 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let store = open_store_readonly(&config)?;
     let prepared = super::prepare(&config, store.as_ref(), ui)?;
     if let Some(out) = &args.out {
-        let written = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+        let written = if out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        {
             rosterbridge_canvas::csv::write_zip_file(&prepared.plan, out)
         } else {
             rosterbridge_canvas::csv::write_folder(&prepared.plan, out)
         }
         .with_context(|| format!("writing Canvas CSV to {}", out.display()))?;
-        ui.note(&format!("wrote {} row(s) of Canvas CSV to {}", written.rows(), out.display()));
+        ui.note(&format!(
+            "wrote {} row(s) of Canvas CSV to {}",
+            written.rows(),
+            out.display()
+        ));
     }
-    let blackout = rosterbridge_engine::ops::blackout(&config, rosterbridge_engine::ops::today()).map(|w| format!("{}..{}", w.start, w.end));
+    let blackout = rosterbridge_engine::ops::blackout(&config, rosterbridge_engine::ops::today())
+        .map(|w| format!("{}..{}", w.start, w.end));
     if args.json {
         let mut v = render::json(&prepared.plan, &prepared.diagnostics);
         if let Some(m) = v.as_object_mut() {
@@ -65,5 +75,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         eprintln!("error: {errors} row error(s): `apply` will refuse this source until they are fixed (or [source] on_row_error = \"skip\")");
         return Ok(Code::Error);
     }
-    Ok(if prepared.plan.safety.held { Code::Held } else { Code::Ok })
+    Ok(if prepared.plan.safety.held {
+        Code::Held
+    } else {
+        Code::Ok
+    })
 }

@@ -22,7 +22,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     let marker = config.promotion_marker();
     if config.production.is_none() {
         eprintln!("error: the configuration names no production Canvas; add [canvas.production] (url, account_id, token_env)");
@@ -36,7 +38,10 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if config.environment == Environment::Production {
-        println!("already promoted: target is PRODUCTION Canvas {}", config.canvas.url);
+        println!(
+            "already promoted: target is PRODUCTION Canvas {}",
+            config.canvas.url
+        );
         return Ok(Code::Ok);
     }
     let last_ok = if config.state_path.exists() {
@@ -50,14 +55,23 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
         return Ok(Code::Error);
     }
     std::fs::write(&marker, format!("promoted {}\n", chrono_now()))?;
-    let promoted = args.config.load()?.map(|c| (c.canvas.url.clone(), c.state_path.clone()));
+    let promoted = args
+        .config
+        .load()?
+        .map(|c| (c.canvas.url.clone(), c.state_path.clone()));
     if let Some((url, state)) = promoted {
-        println!("promoted: target is now PRODUCTION Canvas {url} (state {})", state.display());
+        println!(
+            "promoted: target is now PRODUCTION Canvas {url} (state {})",
+            state.display()
+        );
     }
     Ok(Code::Ok)
 }
 
 fn chrono_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format!("at unix time {secs}")
 }

@@ -27,8 +27,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
-    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
+    let mut store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let mode = if args.remaster {
         Mode::Remaster
     } else if args.repair {
@@ -36,22 +39,49 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     } else {
         Mode::Report
     };
-    let prepared = if mode == Mode::Remaster { Some(super::prepare(&config, &store, _ui)?) } else { None };
-    let report = rosterbridge_engine::reconcile::reconcile(&config, &mut store, mode, prepared.as_ref().map(|p| &p.plan.desired))?;
+    let prepared = if mode == Mode::Remaster {
+        Some(super::prepare(&config, &store, _ui)?)
+    } else {
+        None
+    };
+    let report = rosterbridge_engine::reconcile::reconcile(
+        &config,
+        &mut store,
+        mode,
+        prepared.as_ref().map(|p| &p.plan.desired),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", super::target_line(&config));
         let mut checked: Vec<_> = report.checked.iter().collect();
         checked.sort();
-        println!("checked: {}", checked.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "));
+        println!(
+            "checked: {}",
+            checked
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         if report.drift.is_empty() {
             println!("no drift: Canvas holds what the state says was applied");
         }
         for d in &report.drift {
-            let field = d.field.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+            let field = d
+                .field
+                .as_deref()
+                .map(|f| format!(" {f}"))
+                .unwrap_or_default();
             let sticky = if d.sticky { " [sticky]" } else { "" };
-            println!("  {} {} {}{field}: ours {:?}, Canvas {:?}{sticky}", d.kind, rosterbridge_plan::display(&d.key), d.what, d.ours, d.canvas);
+            println!(
+                "  {} {} {}{field}: ours {:?}, Canvas {:?}{sticky}",
+                d.kind,
+                rosterbridge_plan::display(&d.key),
+                d.what,
+                d.ours,
+                d.canvas
+            );
         }
         for n in &report.notes {
             println!("  note: {n}");

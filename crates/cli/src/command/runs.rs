@@ -26,7 +26,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     let show = match args.what.as_slice() {
         [] => None,
         [cmd, id] if cmd == "show" => match id.parse::<i64>() {
@@ -37,7 +39,10 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
     };
     if !config.state_path.exists() {
         if show.is_some() {
-            eprintln!("error: no runs yet (no state at {})", config.state_path.display());
+            eprintln!(
+                "error: no runs yet (no state at {})",
+                config.state_path.display()
+            );
             return Ok(Code::Error);
         }
         if args.json {
@@ -47,7 +52,8 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
         }
         return Ok(Code::Ok);
     }
-    let store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let last_ok = rosterbridge_engine::notify::last_success(&store)?.map(|r| r.id);
     if let Some(id) = show {
         let Some(r) = store.run(id)? else {
@@ -65,7 +71,11 @@ pub fn run(args: Args, _ui: &Ui) -> anyhow::Result<Code> {
         println!("no runs yet");
     }
     for r in &runs {
-        let mark = if last_ok == Some(r.id) { "  (last successful)" } else { "" };
+        let mark = if last_ok == Some(r.id) {
+            "  (last successful)"
+        } else {
+            ""
+        };
         println!("{}{mark}", super::status::describe_run(r));
         for a in &r.artifacts {
             println!("    {a}");
@@ -81,10 +91,20 @@ fn rejections(config: &rosterbridge_config::Config, r: &RunRecord) -> serde_json
     std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| r.summary.get("rejections").cloned().unwrap_or(serde_json::json!([])))
+        .unwrap_or_else(|| {
+            r.summary
+                .get("rejections")
+                .cloned()
+                .unwrap_or(serde_json::json!([]))
+        })
 }
 
-fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, json: bool) -> anyhow::Result<()> {
+fn show_run(
+    config: &rosterbridge_config::Config,
+    r: &RunRecord,
+    last_ok: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     let rejected = rejections(config, r);
     if json {
         let mut v = serde_json::to_value(r)?;
@@ -95,7 +115,11 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
-    println!("run {}{}", r.id, if last_ok { " (last successful)" } else { "" });
+    println!(
+        "run {}{}",
+        r.id,
+        if last_ok { " (last successful)" } else { "" }
+    );
     println!("  command:     {}", r.command);
     println!("  profile:     {}", r.profile.as_deref().unwrap_or("-"));
     if let Some(env) = r.summary.get("environment").and_then(|v| v.as_str()) {
@@ -117,7 +141,10 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
         println!("  plan:");
         for (kind, s) in plan {
             let n = |k: &str| s.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
-            if ["create", "update", "reactivate", "deactivate", "delete"].iter().any(|k| n(k) > 0) {
+            if ["create", "update", "reactivate", "deactivate", "delete"]
+                .iter()
+                .any(|k| n(k) > 0)
+            {
                 println!(
                     "    {kind:<15} +{} ~{} ^{} -{} x{} (unchanged {}, existing {})",
                     n("create"),
@@ -131,7 +158,14 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
             }
         }
     }
-    for v in r.summary.get("safety").and_then(|s| s.get("violations")).and_then(|v| v.as_array()).into_iter().flatten() {
+    for v in r
+        .summary
+        .get("safety")
+        .and_then(|s| s.get("violations"))
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
         let n = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
         println!(
             "  held because: {} {} of {} removed ({:.1}% > {}%)",
@@ -142,9 +176,17 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
             n("limit_percent")
         );
     }
-    if let Some(holds) = r.summary.get("safety").and_then(|s| s.get("holds")).and_then(|h| h.as_array()) {
+    if let Some(holds) = r
+        .summary
+        .get("safety")
+        .and_then(|s| s.get("holds"))
+        .and_then(|h| h.as_array())
+    {
         for h in holds {
-            println!("  held because: {}", h.get("message").and_then(|m| m.as_str()).unwrap_or(""));
+            println!(
+                "  held because: {}",
+                h.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            );
         }
     }
     for key in ["applied", "rejected"] {
@@ -154,10 +196,26 @@ fn show_run(config: &rosterbridge_config::Config, r: &RunRecord, last_ok: bool, 
     }
     for j in rejected.as_array().into_iter().flatten() {
         let g = |k: &str| j.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let src = j.get("source").and_then(|v| v.as_str()).map(|s| format!(" (SIS row {s})")).unwrap_or_default();
-        println!("  rejected {} {} {}{src}: {}", g("action"), g("kind"), rosterbridge_plan::display(&g("key")), g("message"));
+        let src = j
+            .get("source")
+            .and_then(|v| v.as_str())
+            .map(|s| format!(" (SIS row {s})"))
+            .unwrap_or_default();
+        println!(
+            "  rejected {} {} {}{src}: {}",
+            g("action"),
+            g("kind"),
+            rosterbridge_plan::display(&g("key")),
+            g("message")
+        );
     }
-    for n in r.summary.get("notes").and_then(|n| n.as_array()).into_iter().flatten() {
+    for n in r
+        .summary
+        .get("notes")
+        .and_then(|n| n.as_array())
+        .into_iter()
+        .flatten()
+    {
         println!("  note: {}", n.as_str().unwrap_or_default());
     }
     if !r.artifacts.is_empty() {

@@ -24,7 +24,12 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
     pub listen: SocketAddr,
     /// Bearer token to accept (repeat for several). Default: the value of $CANVAS_TOKEN.
-    #[arg(long, value_name = "TOKEN", env = "CANVAS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CANVAS_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Vec<String>,
     /// Keep data in this file across restarts (default: in memory only).
     #[arg(long, value_name = "FILE")]
@@ -84,7 +89,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     if args.token.is_empty() {
         anyhow::bail!("the sandbox needs a token: pass --token TOKEN or set CANVAS_TOKEN");
     }
-    for (name, v) in [("--error-rate", args.error_rate), ("--drop-rate", args.drop_rate)] {
+    for (name, v) in [
+        ("--error-rate", args.error_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
         if !(0.0..=1.0).contains(&v) {
             anyhow::bail!("{name} must be between 0 and 1 (got {v})");
         }
@@ -105,7 +113,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         ImportOutcome::StayImporting => ImportFault::StayImporting,
         ImportOutcome::Fail => ImportFault::Fail,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -123,24 +134,50 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         let provider = match args.sis_listen {
             Some(addr) => {
                 let roster = match &args.sis_roster {
-                    Some(path) => rosterbridge_sandbox_roster::load_oneroster_csv(path).with_context(|| format!("loading the SIS roster from {}", path.display()))?,
-                    None => rosterbridge_sandbox_roster::generate_roster(args.sis_students, 7).context("generating the SIS roster")?,
+                    Some(path) => rosterbridge_sandbox_roster::load_oneroster_csv(path)
+                        .with_context(|| {
+                            format!("loading the SIS roster from {}", path.display())
+                        })?,
+                    None => rosterbridge_sandbox_roster::generate_roster(args.sis_students, 7)
+                        .context("generating the SIS roster")?,
                 };
-                let state = rosterbridge_sandbox_roster::ProviderState::new(roster, rosterbridge_sandbox_roster::ProviderConfig::default());
+                let state = rosterbridge_sandbox_roster::ProviderState::new(
+                    roster,
+                    rosterbridge_sandbox_roster::ProviderConfig::default(),
+                );
                 for student in &args.sis_reject_result {
-                    state.reject_results_for(student, "the student's record is locked (sandbox --sis-reject-result)");
+                    state.reject_results_for(
+                        student,
+                        "the student's record is locked (sandbox --sis-reject-result)",
+                    );
                 }
-                let sis_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-                let sis_url = format!("http://{}", sis_listener.local_addr().context("reading the SIS address")?);
+                let sis_listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                let sis_url = format!(
+                    "http://{}",
+                    sis_listener
+                        .local_addr()
+                        .context("reading the SIS address")?
+                );
                 println!("{sis_url}");
-                ui.note(&format!("SIS provider ready at {sis_url} (OneRoster 1.1/1.2 REST, Clever v3)"));
-                Some(tokio::spawn(rosterbridge_sandbox_roster::serve(sis_listener, state, rosterbridge_sandbox::shutdown_signal())))
+                ui.note(&format!(
+                    "SIS provider ready at {sis_url} (OneRoster 1.1/1.2 REST, Clever v3)"
+                ));
+                Some(tokio::spawn(rosterbridge_sandbox_roster::serve(
+                    sis_listener,
+                    state,
+                    rosterbridge_sandbox::shutdown_signal(),
+                )))
             }
             None => None,
         };
-        rosterbridge_sandbox::serve(config, listener, rosterbridge_sandbox::shutdown_signal()).await?;
+        rosterbridge_sandbox::serve(config, listener, rosterbridge_sandbox::shutdown_signal())
+            .await?;
         if let Some(task) = provider {
-            task.await.context("the SIS provider stopped abnormally")?.context("the SIS provider failed")?;
+            task.await
+                .context("the SIS provider stopped abnormally")?
+                .context("the SIS provider failed")?;
         }
         ui.note("sandbox stopped");
         anyhow::Ok(())

@@ -17,10 +17,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if let Some(message) = super::idle(&config)? {
         super::print_idle(&message, args.flags.json);
         return Ok(Code::Ok);
+    }
+    if let Some(code) = super::apply::refused_in_blackout(&config) {
+        return Ok(code);
     }
     super::check_roles(&config, args.flags.json)?;
     let mut sink = rosterbridge_engine::canvas_sink(&config)?;

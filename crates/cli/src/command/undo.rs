@@ -26,28 +26,54 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
-    let mut store = rosterbridge_engine::open_store(&config.state_path).with_context(|| format!("opening state {}", config.state_path.display()))?;
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
+    let mut store = rosterbridge_engine::open_store(&config.state_path)
+        .with_context(|| format!("opening state {}", config.state_path.display()))?;
     let target = rosterbridge_state::StateStore::run(&store, args.run_id)?;
-    let folder = target.as_ref().and_then(|r| r.summary.get("sink")).and_then(|s| s.as_str()) == Some("folder");
+    let folder = target
+        .as_ref()
+        .and_then(|r| r.summary.get("sink"))
+        .and_then(|s| s.as_str())
+        == Some("folder");
     let mut sink: Box<dyn rosterbridge_sink::Sink> = if folder {
-        Box::new(rosterbridge_sink::folder::FolderSink { out_dir: rosterbridge_engine::archive_dir(&config, args.run_id).join("undo") })
+        Box::new(rosterbridge_sink::folder::FolderSink {
+            out_dir: rosterbridge_engine::archive_dir(&config, args.run_id).join("undo"),
+        })
     } else {
         rosterbridge_engine::canvas_sink(&config)?
     };
-    match rosterbridge_engine::undo::undo(&config, &mut store, args.run_id, args.force, sink.as_mut(), ui) {
+    match rosterbridge_engine::undo::undo(
+        &config,
+        &mut store,
+        args.run_id,
+        args.force,
+        sink.as_mut(),
+        ui,
+    ) {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                println!("run {}: undid run {} ({}): {} change(s) reverted, {} rejected", report.run, report.undid, report.how, report.reverted, report.rejected);
+                println!(
+                    "run {}: undid run {} ({}): {} change(s) reverted, {} rejected",
+                    report.run, report.undid, report.how, report.reverted, report.rejected
+                );
                 for n in &report.notes {
                     println!("  note: {n}");
                 }
             }
-            Ok(if report.rejected > 0 { Code::PartialFailure } else { Code::Ok })
+            Ok(if report.rejected > 0 {
+                Code::PartialFailure
+            } else {
+                Code::Ok
+            })
         }
-        Err(e @ (rosterbridge_engine::EngineError::Refused(_) | rosterbridge_engine::EngineError::Lock(_))) => {
+        Err(
+            e @ (rosterbridge_engine::EngineError::Refused(_)
+            | rosterbridge_engine::EngineError::Lock(_)),
+        ) => {
             eprintln!("error: {e}");
             Ok(Code::Error)
         }

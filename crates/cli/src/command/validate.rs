@@ -16,7 +16,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
-    let Some(config) = args.config.load()? else { return Ok(Code::Error) };
+    let Some(config) = args.config.load()? else {
+        return Ok(Code::Error);
+    };
     if let Some(message) = super::idle(&config)? {
         super::print_idle(&message, args.json);
         return Ok(Code::Ok);
@@ -42,12 +44,18 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let (mut errors, warnings) = report::counts(&prepared.diagnostics);
     // Custom roles: checked against Canvas when a token is at hand.
     let custom = config.mapping.enrollments.custom_roles();
-    let token = std::env::var(&config.canvas.token_env).ok().filter(|t| !t.trim().is_empty());
+    let token = std::env::var(&config.canvas.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let roles = match (custom.is_empty(), token) {
         (true, _) => serde_json::json!(null),
         (false, None) => {
             if !args.json {
-                println!("custom roles {} not checked: no Canvas token in {}", custom.join(", "), config.canvas.token_env);
+                println!(
+                    "custom roles {} not checked: no Canvas token in {}",
+                    custom.join(", "),
+                    config.canvas.token_env
+                );
             }
             serde_json::json!({"checked": false, "names": custom})
         }
@@ -55,7 +63,10 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
             Ok(found) => {
                 if !args.json {
                     for r in &found {
-                        println!("custom role {:?}: role_id {} ({})", r.name, r.role_id, r.base_role_type);
+                        println!(
+                            "custom role {:?}: role_id {} ({})",
+                            r.name, r.role_id, r.base_role_type
+                        );
                     }
                 }
                 serde_json::json!({"checked": true, "resolved": found})

@@ -29,7 +29,8 @@ pub const ORGS: &str = "sourcedId,status,dateLastModified,name,type,identifier,p
 dist,,,Springfield District,district,,\n\
 sch-1,,,Springfield High,school,SHS,dist\n";
 
-pub const SESSIONS: &str = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n\
+pub const SESSIONS: &str =
+    "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n\
 sy-2027,,,2026-2027,schoolYear,2026-08-17,2027-06-11,,2027\n\
 fall-2026,,,Fall 2026,semester,2026-08-17,2027-01-15,sy-2027,2027\n";
 
@@ -63,7 +64,9 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let f = Fixture { dir: tempfile::tempdir().unwrap() };
+        let f = Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        };
         f.write("rosterbridge.toml", CONFIG);
         f.district(&[
             ("manifest.csv", MANIFEST),
@@ -116,8 +119,12 @@ impl Fixture {
     /// Number of stored objects and runs in the state database.
     pub fn state_counts(&self) -> (i64, i64) {
         let db = rusqlite::Connection::open(self.path("rosterbridge.state.db")).unwrap();
-        let objects = db.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)).unwrap();
-        let runs = db.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
+        let objects = db
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))
+            .unwrap();
+        let runs = db
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
         (objects, runs)
     }
 }
@@ -130,11 +137,16 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
     #[track_caller]
     pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -161,5 +173,7 @@ pub fn run_env(dir: &Path, args: &[String], env: &[(&str, &str)]) -> Run {
 
 /// `summary[kind][action]` from `plan --json`.
 pub fn count(plan: &serde_json::Value, kind: &str, action: &str) -> u64 {
-    plan["summary"][kind][action].as_u64().unwrap_or_else(|| panic!("no summary.{kind}.{action} in {}", plan["summary"]))
+    plan["summary"][kind][action]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no summary.{kind}.{action} in {}", plan["summary"]))
 }

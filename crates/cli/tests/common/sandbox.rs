@@ -36,13 +36,21 @@ impl Sandbox {
             lines.push(line.trim().to_string());
         }
         let url = lines.remove(0);
-        assert!(url.starts_with("http://127.0.0.1:"), "sandbox printed {url:?}");
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "sandbox printed {url:?}"
+        );
         (Sandbox { url, child }, lines)
     }
 
     pub fn client(&self) -> CanvasClient {
         // Quick retries: the fault-injection tests read back through the same faults.
-        let options = ClientOptions { backoff_base: std::time::Duration::from_millis(10), backoff_max: std::time::Duration::from_millis(200), max_retries: 10, ..ClientOptions::default() };
+        let options = ClientOptions {
+            backoff_base: std::time::Duration::from_millis(10),
+            backoff_max: std::time::Duration::from_millis(200),
+            max_retries: 10,
+            ..ClientOptions::default()
+        };
         CanvasClient::new(&self.url, Token::new(TOKEN), options).expect("client")
     }
 
@@ -58,7 +66,11 @@ impl Sandbox {
 
     /// Runs an async read against the sandbox.
     pub fn read<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
     }
 }
 

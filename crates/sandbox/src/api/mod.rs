@@ -2,8 +2,8 @@
 
 mod files;
 pub(crate) mod form;
-mod graphql;
 mod grading_standards;
+mod graphql;
 mod ids;
 mod reads;
 mod roles;
@@ -98,7 +98,10 @@ pub fn router(state: AppState) -> Router {
             get(reads::account_course),
         )
         .route("/accounts/{account_id}/admins", get(reads::account_admins))
-        .route("/accounts/{account_id}/roles", get(roles::list).post(roles::create))
+        .route(
+            "/accounts/{account_id}/roles",
+            get(roles::list).post(roles::create),
+        )
         .route(
             "/accounts/{account_id}/developer_keys",
             post(crate::oauth::create_key),

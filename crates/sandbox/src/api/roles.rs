@@ -32,12 +32,20 @@ fn render(store: &Store, r: &Role) -> Value {
 /// `GET /accounts/:id/roles`: built-in roles and the account's custom roles (with
 /// `show_inherited=true`, also those of its parent accounts); `state[]` filters custom
 /// roles by active/inactive (default active).
-pub async fn list(State(state): State<AppState>, Path(id): Path<String>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let store = state.store().read();
     let id = resolve_account(&store, &id)?;
     let params = Params::parse(query.as_deref());
     let states: Vec<&str> = params.all("state[]");
-    let states = if states.is_empty() { vec!["active"] } else { states };
+    let states = if states.is_empty() {
+        vec!["active"]
+    } else {
+        states
+    };
     let inherited = params.get("show_inherited") == Some("true");
     let mut chain = vec![id];
     if inherited {
@@ -50,29 +58,69 @@ pub async fn list(State(state): State<AppState>, Path(id): Path<String>, RawQuer
     let items: Vec<Value> = store
         .roles
         .iter()
-        .filter(|r| r.built_in || (chain.contains(&r.account_id) && states.contains(&r.workflow_state.as_str())))
+        .filter(|r| {
+            r.built_in
+                || (chain.contains(&r.account_id) && states.contains(&r.workflow_state.as_str()))
+        })
         .map(|r| render(&store, r))
         .collect();
     Ok(json(Value::Array(items)))
 }
 
 /// `POST /accounts/:id/roles`: `label` (or deprecated `role`) and `base_role_type`.
-pub async fn create(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let f = Form::read(q.as_deref(), &headers, &body)?;
     let mut store = state.store().write();
     let account = resolve_account(&store, &id)?;
-    let Some(label) = f.text("label").or_else(|| f.text("role")).map(str::to_string) else {
+    let Some(label) = f
+        .text("label")
+        .or_else(|| f.text("role"))
+        .map(str::to_string)
+    else {
         return Err(invalid(None, "label", "blank", "can't be blank"));
     };
-    let base = f.text("base_role_type").unwrap_or("AccountMembership").to_string();
-    if !matches!(base.as_str(), "StudentEnrollment" | "TeacherEnrollment" | "TaEnrollment" | "DesignerEnrollment" | "ObserverEnrollment" | "AccountMembership") {
+    let base = f
+        .text("base_role_type")
+        .unwrap_or("AccountMembership")
+        .to_string();
+    if !matches!(
+        base.as_str(),
+        "StudentEnrollment"
+            | "TeacherEnrollment"
+            | "TaEnrollment"
+            | "DesignerEnrollment"
+            | "ObserverEnrollment"
+            | "AccountMembership"
+    ) {
         return Err(invalid(None, "base_role_type", "invalid", "is invalid"));
     }
-    if store.roles.iter().any(|r| r.name == label && r.account_id == account && r.workflow_state != "deleted") {
-        return Err(invalid(None, "label", "taken", "A role with this name already exists"));
+    if store
+        .roles
+        .iter()
+        .any(|r| r.name == label && r.account_id == account && r.workflow_state != "deleted")
+    {
+        return Err(invalid(
+            None,
+            "label",
+            "taken",
+            "A role with this name already exists",
+        ));
     }
     let id = store.roles.iter().map(|r| r.id).max().unwrap_or(0) + 1;
-    let role = Role { id, name: label, base_role_type: base, account_id: account, built_in: false, workflow_state: "active".into() };
+    let role = Role {
+        id,
+        name: label,
+        base_role_type: base,
+        account_id: account,
+        built_in: false,
+        workflow_state: "active".into(),
+    };
     store.roles.push(role.clone());
     Ok(json(render(&store, &role)))
 }

@@ -81,24 +81,14 @@ async fn read_upload(
             .await
             .map_err(bad_multipart)?;
         let mut file = None;
-        while let Some(field) = mp
-            .next_field()
-            .await
-            .map_err(bad_multipart)?
-        {
+        while let Some(field) = mp.next_field().await.map_err(bad_multipart)? {
             let name = field.name().unwrap_or("").to_string();
             if name == "attachment" {
                 let fname = field.file_name().unwrap_or("sis_import.csv").to_string();
-                let data = field
-                    .bytes()
-                    .await
-                    .map_err(bad_multipart)?;
+                let data = field.bytes().await.map_err(bad_multipart)?;
                 file = Some((fname, data.to_vec()));
             } else {
-                let value = field
-                    .text()
-                    .await
-                    .map_err(bad_multipart)?;
+                let value = field.text().await.map_err(bad_multipart)?;
                 params.push((name, value));
             }
         }
@@ -220,7 +210,10 @@ fn options(store: &Store, up: &Upload) -> Result<BatchOptions, ApiError> {
     }
     // Like diffing_drop_status, the other two status options reject unknown values
     // (SisImportsApiController#create).
-    if let Some(s) = up.get("diffing_user_remove_status").filter(|s| !s.is_empty()) {
+    if let Some(s) = up
+        .get("diffing_user_remove_status")
+        .filter(|s| !s.is_empty())
+    {
         if !["deleted", "suspended"].contains(&s) {
             return Err(ApiError::BadRequestMessage(
                 "Invalid diffing_user_remove_status".into(),
@@ -276,7 +269,10 @@ pub async fn create(
     // The upload arrives now, or later through the file-upload flow (`pre_attachment`).
     let (filename, attachment, pre) = match up.file.take() {
         Some((name, bytes)) => (name, bytes, None),
-        None => match up.get("pre_attachment[name]").filter(|n| !n.trim().is_empty()) {
+        None => match up
+            .get("pre_attachment[name]")
+            .filter(|n| !n.trim().is_empty())
+        {
             Some(name) => {
                 let content_type = up
                     .get("pre_attachment[content_type]")
@@ -384,24 +380,14 @@ pub async fn upload(
         .map_err(bad_multipart)?;
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut data = None;
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(bad_multipart)?
-    {
+    while let Some(field) = mp.next_field().await.map_err(bad_multipart)? {
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(bad_multipart)?;
+            let bytes = field.bytes().await.map_err(bad_multipart)?;
             data = Some(bytes.to_vec());
             break; // `file` comes last; anything after it is ignored
         }
-        let value = field
-            .text()
-            .await
-            .map_err(bad_multipart)?;
+        let value = field.text().await.map_err(bad_multipart)?;
         fields.push((name, value));
     }
     let mut store = state.store().write();
@@ -507,8 +493,7 @@ pub async fn list(
             && before.is_none_or(|s| b.created_at <= s)
     });
     let (items, more) = page.take(iter);
-    let body =
-        json!({"sis_imports": items.iter().map(|b| b.to_json(&store, &base)).collect::<Vec<Value>>()});
+    let body = json!({"sis_imports": items.iter().map(|b| b.to_json(&store, &base)).collect::<Vec<Value>>()});
     let path = format!("/api/v1/accounts/{account}/sis_imports");
     // No `last` link: Canvas does not count SIS imports.
     Ok(paged(

@@ -200,7 +200,12 @@ pub async fn update_term(
     // Canvas's terms API sets the SIS id too (with the manage_sis permission).
     if let Some(s) = f.text("enrollment_term[sis_term_id]") {
         if store.term_by_sis.get(s).is_some_and(|other| *other != id) {
-            return Err(invalid(None, "sis_source_id", "taken", &format!("SIS ID \"{s}\" is already in use")));
+            return Err(invalid(
+                None,
+                "sis_source_id",
+                "taken",
+                &format!("SIS ID \"{s}\" is already in use"),
+            ));
         }
         let old = store.term(id).and_then(|t| t.sis_source_id.clone());
         Store::rekey(&mut store.term_by_sis, &old, &Some(s.to_string()), id);
@@ -415,8 +420,14 @@ pub async fn update_course(
         let gs = match f.text("course[grading_standard_id]") {
             None => None,
             Some(v) => {
-                let gs: u64 = v.parse().map_err(|_| ApiError::InvalidParam(format!("invalid grading_standard_id: {v}")))?;
-                let usable = store.course(id).is_some() && store.grading_standards_for_course(id).iter().any(|g| g.id == gs);
+                let gs: u64 = v.parse().map_err(|_| {
+                    ApiError::InvalidParam(format!("invalid grading_standard_id: {v}"))
+                })?;
+                let usable = store.course(id).is_some()
+                    && store
+                        .grading_standards_for_course(id)
+                        .iter()
+                        .any(|g| g.id == gs);
                 if !usable {
                     return Err(ApiError::NotFound);
                 }

@@ -418,7 +418,10 @@ impl SisBatch {
         }
         // Both lists are left out while empty, as Canvas does.
         if !self.csv_files.is_empty() {
-            obj.insert("csv_attachments".into(), Value::Array(files(&self.csv_files)));
+            obj.insert(
+                "csv_attachments".into(),
+                Value::Array(files(&self.csv_files)),
+            );
         }
         if !self.diffed_files.is_empty() {
             obj.insert(

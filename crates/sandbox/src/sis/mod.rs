@@ -178,8 +178,7 @@ fn unpack(
     if !is_zip {
         return Ok(vec![(filename.to_string(), bytes.clone())]);
     }
-    let mut zip =
-        zip::ZipArchive::new(Cursor::new(bytes.as_slice())).map_err(|e| e.to_string())?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes.as_slice())).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| e.to_string())?;
@@ -217,11 +216,7 @@ fn unpack(
 
 /// Check a file with Canvas's whole-file rules and find its kind; failures become error
 /// messages and the file is left out.
-fn prepare(
-    name: String,
-    bytes: Arc<Vec<u8>>,
-    messages: &mut Vec<SisMessage>,
-) -> Option<Prepared> {
+fn prepare(name: String, bytes: Arc<Vec<u8>>, messages: &mut Vec<SisMessage>) -> Option<Prepared> {
     let fail = |messages: &mut Vec<SisMessage>, m: &str| {
         messages.push(SisMessage {
             file: name.clone(),

@@ -528,20 +528,41 @@ async fn a_term_update_can_set_its_sis_id_unless_another_term_holds_it() {
         if !sis.is_empty() {
             form.push(("enrollment_term[sis_term_id]", sis));
         }
-        sb.send(Method::POST, "/api/v1/accounts/1/terms", &form).await;
+        sb.send(Method::POST, "/api/v1/accounts/1/terms", &form)
+            .await;
     }
     let terms = sb.get("/api/v1/accounts/1/terms").await;
-    let fall = terms["enrollment_terms"].as_array().unwrap().iter().find(|t| t["name"] == "Fall").unwrap()["id"].as_i64().unwrap();
-    let r = sb.send(Method::PUT, &format!("/api/v1/accounts/1/terms/{fall}"), &[("enrollment_term[sis_term_id]", "WI")]).await;
+    let fall = terms["enrollment_terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Fall")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = sb
+        .send(
+            Method::PUT,
+            &format!("/api/v1/accounts/1/terms/{fall}"),
+            &[("enrollment_term[sis_term_id]", "WI")],
+        )
+        .await;
     assert_eq!(r.status(), 400);
     let t: Value = sb
-        .send(Method::PUT, &format!("/api/v1/accounts/1/terms/{fall}"), &[("enrollment_term[sis_term_id]", "FA")])
+        .send(
+            Method::PUT,
+            &format!("/api/v1/accounts/1/terms/{fall}"),
+            &[("enrollment_term[sis_term_id]", "FA")],
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(t["sis_term_id"], "FA");
-    assert_eq!(sb.get("/api/v1/accounts/1/terms/sis_term_id:FA").await["name"], "Fall");
+    assert_eq!(
+        sb.get("/api/v1/accounts/1/terms/sis_term_id:FA").await["name"],
+        "Fall"
+    );
 }
 
 #[tokio::test]
@@ -640,7 +661,10 @@ async fn delete_login_removes_one_of_several_and_refuses_the_last_one() {
         .send(
             Method::POST,
             "/api/v1/accounts/1/logins",
-            &[("user[id]", "sis_user_id:U1"), ("login[unique_id]", "stu-alt")],
+            &[
+                ("user[id]", "sis_user_id:U1"),
+                ("login[unique_id]", "stu-alt"),
+            ],
         )
         .await;
     let alt: Value = r.json().await.unwrap();
@@ -653,7 +677,9 @@ async fn delete_login_removes_one_of_several_and_refuses_the_last_one() {
     let logins = sb.get("/api/v1/users/sis_user_id:U1/logins").await;
     assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");
     // The student keeps their enrollment: they still have a login.
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?sis_user_id[]=U1").await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?sis_user_id[]=U1")
+        .await;
     assert_eq!(e[0]["enrollment_state"], "active");
     // Deleting it again: it is no longer an active login.
     assert_eq!(sb.send(Method::DELETE, &path, &[]).await.status(), 404);
@@ -714,7 +740,10 @@ async fn delete_section_with_enrollments_is_400_and_an_empty_one_is_deleted() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["sis_section_id"], "S1");
     let id = v["id"].as_u64().unwrap();
-    assert_eq!(sb.get_raw(&format!("/api/v1/sections/{id}")).await.status(), 404);
+    assert_eq!(
+        sb.get_raw(&format!("/api/v1/sections/{id}")).await.status(),
+        404
+    );
     let r = sb
         .send(Method::DELETE, &format!("/api/v1/sections/{id}"), &[])
         .await;

@@ -237,7 +237,10 @@ async fn sandbox_with_db_keeps_objects_ids_and_imports_across_restarts() {
     assert_eq!(shown["user"], first["user"]);
     let csv_url = shown["csv_attachments"][0]["url"].as_str().unwrap();
     let csv = reqwest::get(csv_url).await.unwrap().text().await.unwrap();
-    assert!(csv.starts_with("user_id,login_id,full_name,status\nU1,u1,One"), "{csv}");
+    assert!(
+        csv.starts_with("user_id,login_id,full_name,status\nU1,u1,One"),
+        "{csv}"
+    );
     // The stored upload is still the diffing baseline after the restart.
     let second = import_and_wait(
         &sb,
@@ -287,14 +290,33 @@ async fn drop_rate_one_cuts_every_api_response_short() {
     }
 }
 
-async fn form(sb: &Sandbox, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = sb.http.request(method, sb.url(path)).bearer_auth(TOKEN).form(form).send().await.unwrap();
+async fn form(
+    sb: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let r = sb
+        .http
+        .request(method, sb.url(path))
+        .bearer_auth(TOKEN)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn set_grades(sb: &Sandbox, id: u64, grades: Value) {
-    let r = sb.http.put(sb.url(&format!("/api/v1/sandbox/enrollments/{id}/grades"))).bearer_auth(TOKEN).json(&grades).send().await.unwrap();
+    let r = sb
+        .http
+        .put(sb.url(&format!("/api/v1/sandbox/enrollments/{id}/grades")))
+        .bearer_auth(TOKEN)
+        .json(&grades)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -308,34 +330,92 @@ async fn course_grading_standard_turns_scores_into_letter_grades_the_canvas_way(
         f.push(("grading_scheme_entry[][name]", n));
         f.push(("grading_scheme_entry[][value]", v));
     }
-    let (status, gs) = form(&sb, reqwest::Method::POST, "/api/v1/courses/sis_course_id:C1/grading_standards", &f).await;
+    let (status, gs) = form(
+        &sb,
+        reqwest::Method::POST,
+        "/api/v1/courses/sis_course_id:C1/grading_standards",
+        &f,
+    )
+    .await;
     assert_eq!(status, 200, "{gs}");
     assert_eq!(gs["context_type"], "Course");
-    assert_eq!(gs["grading_scheme"][0], json!({"name": "A", "value": 0.9}), "values are stored as fractions, highest first");
+    assert_eq!(
+        gs["grading_scheme"][0],
+        json!({"name": "A", "value": 0.9}),
+        "values are stored as fractions, highest first"
+    );
     let id = gs["id"].as_u64().unwrap();
-    let listed = sb.get("/api/v1/courses/sis_course_id:C1/grading_standards").await;
+    let listed = sb
+        .get("/api/v1/courses/sis_course_id:C1/grading_standards")
+        .await;
     assert_eq!(listed[0]["id"], id);
-    assert_eq!(sb.get(&format!("/api/v1/courses/sis_course_id:C1/grading_standards/{id}")).await["title"], "Letters");
+    assert_eq!(
+        sb.get(&format!(
+            "/api/v1/courses/sis_course_id:C1/grading_standards/{id}"
+        ))
+        .await["title"],
+        "Letters"
+    );
 
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
     let eid = e[0]["id"].as_u64().unwrap();
-    set_grades(&sb, eid, json!({"current_score": 89.99, "final_score": 90.0, "override_score": -3.0})).await;
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
-    assert!(e[0]["grades"]["current_grade"].is_null(), "no letter grades without a grading scheme on the course");
+    set_grades(
+        &sb,
+        eid,
+        json!({"current_score": 89.99, "final_score": 90.0, "override_score": -3.0}),
+    )
+    .await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
+    assert!(
+        e[0]["grades"]["current_grade"].is_null(),
+        "no letter grades without a grading scheme on the course"
+    );
 
-    let (status, course) = form(&sb, reqwest::Method::PUT, "/api/v1/courses/sis_course_id:C1", &[("course[grading_standard_id]", &id.to_string())]).await;
+    let (status, course) = form(
+        &sb,
+        reqwest::Method::PUT,
+        "/api/v1/courses/sis_course_id:C1",
+        &[("course[grading_standard_id]", &id.to_string())],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(course["grading_standard_id"], id);
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
     let g = &e[0]["grades"];
-    assert_eq!((g["current_grade"].as_str(), g["final_grade"].as_str(), g["override_grade"].as_str()), (Some("B"), Some("A"), Some("F")), "{g}");
+    assert_eq!(
+        (
+            g["current_grade"].as_str(),
+            g["final_grade"].as_str(),
+            g["override_grade"].as_str()
+        ),
+        (Some("B"), Some("A"), Some("F")),
+        "{g}"
+    );
     assert_eq!(e[0]["override_grade"], "F");
 
     // Blank clears the scheme; a standard of another course is not usable (404).
-    let (status, _) = form(&sb, reqwest::Method::PUT, "/api/v1/courses/sis_course_id:C1", &[("course[grading_standard_id]", "")]).await;
+    let (status, _) = form(
+        &sb,
+        reqwest::Method::PUT,
+        "/api/v1/courses/sis_course_id:C1",
+        &[("course[grading_standard_id]", "")],
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(sb.get("/api/v1/courses/sis_course_id:C1").await["grading_standard_id"].is_null());
-    let (status, _) = form(&sb, reqwest::Method::PUT, "/api/v1/courses/sis_course_id:C1", &[("course[grading_standard_id]", "999")]).await;
+    let (status, _) = form(
+        &sb,
+        reqwest::Method::PUT,
+        "/api/v1/courses/sis_course_id:C1",
+        &[("course[grading_standard_id]", "999")],
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
@@ -344,25 +424,74 @@ async fn grading_standards_are_validated_as_canvas_does() {
     let sb = Sandbox::start().await;
     seed(&sb).await;
     let path = "/api/v1/courses/sis_course_id:C1/grading_standards";
-    let no_zero = [("title", "X"), ("grading_scheme_entry[][name]", "P"), ("grading_scheme_entry[][value]", "50")];
+    let no_zero = [
+        ("title", "X"),
+        ("grading_scheme_entry[][name]", "P"),
+        ("grading_scheme_entry[][value]", "50"),
+    ];
     let (status, body) = form(&sb, reqwest::Method::POST, path, &no_zero).await;
     assert_eq!(status, 400);
-    assert!(body.to_string().contains("grading schemes must have 0% for the lowest grade"), "{body}");
-    let dup = [("title", "X"), ("grading_scheme_entry[][name]", "P"), ("grading_scheme_entry[][value]", "0"), ("grading_scheme_entry[][name]", "Q"), ("grading_scheme_entry[][value]", "0")];
+    assert!(
+        body.to_string()
+            .contains("grading schemes must have 0% for the lowest grade"),
+        "{body}"
+    );
+    let dup = [
+        ("title", "X"),
+        ("grading_scheme_entry[][name]", "P"),
+        ("grading_scheme_entry[][value]", "0"),
+        ("grading_scheme_entry[][name]", "Q"),
+        ("grading_scheme_entry[][value]", "0"),
+    ];
     let (status, body) = form(&sb, reqwest::Method::POST, path, &dup).await;
     assert_eq!(status, 400);
-    assert!(body.to_string().contains("cannot contain duplicate values"), "{body}");
-    let (status, _) = form(&sb, reqwest::Method::POST, path, &[("grading_scheme_entry[][name]", "P"), ("grading_scheme_entry[][value]", "0")]).await;
+    assert!(
+        body.to_string().contains("cannot contain duplicate values"),
+        "{body}"
+    );
+    let (status, _) = form(
+        &sb,
+        reqwest::Method::POST,
+        path,
+        &[
+            ("grading_scheme_entry[][name]", "P"),
+            ("grading_scheme_entry[][value]", "0"),
+        ],
+    )
+    .await;
     assert_eq!(status, 400, "a title is required");
     // An account's standard is usable by its courses.
-    let (status, gs) = form(&sb, reqwest::Method::POST, "/api/v1/accounts/1/grading_standards", &[("title", "District"), ("grading_scheme_entry[][name]", "Pass"), ("grading_scheme_entry[][value]", "50"), ("grading_scheme_entry[][name]", "Fail"), ("grading_scheme_entry[][value]", "0")]).await;
+    let (status, gs) = form(
+        &sb,
+        reqwest::Method::POST,
+        "/api/v1/accounts/1/grading_standards",
+        &[
+            ("title", "District"),
+            ("grading_scheme_entry[][name]", "Pass"),
+            ("grading_scheme_entry[][value]", "50"),
+            ("grading_scheme_entry[][name]", "Fail"),
+            ("grading_scheme_entry[][value]", "0"),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{gs}");
     let listed = sb.get(path).await;
-    assert!(listed.as_array().unwrap().iter().any(|g| g["id"] == gs["id"] && g["context_type"] == "Account"));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["id"] == gs["id"] && g["context_type"] == "Account"));
 }
 
 async fn graphql(sb: &Sandbox, body: Value) -> Value {
-    let r = sb.http.post(sb.url("/api/graphql")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    let r = sb
+        .http
+        .post(sb.url("/api/graphql"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -371,27 +500,68 @@ async fn graphql(sb: &Sandbox, body: Value) -> Value {
 async fn final_grade_override_is_set_through_canvas_graphql_set_override_score() {
     let sb = Sandbox::start().await;
     seed(&sb).await;
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
     let id = e[0]["id"].as_u64().unwrap();
     set_grades(&sb, id, json!({"current_score": 70.0, "final_score": 65.0})).await;
     let q = "mutation SetOverride($enrollmentId: ID!, $overrideScore: Float) { setOverrideScore(input: {enrollmentId: $enrollmentId, overrideScore: $overrideScore}) { grades { overrideScore } errors { attribute message } } }";
-    let r = graphql(&sb, json!({"query": q, "variables": {"enrollmentId": id.to_string(), "overrideScore": 88.5}})).await;
-    assert_eq!(r["data"]["setOverrideScore"]["grades"]["overrideScore"], 88.5, "{r}");
+    let r = graphql(
+        &sb,
+        json!({"query": q, "variables": {"enrollmentId": id.to_string(), "overrideScore": 88.5}}),
+    )
+    .await;
+    assert_eq!(
+        r["data"]["setOverrideScore"]["grades"]["overrideScore"], 88.5,
+        "{r}"
+    );
     assert!(r["data"]["setOverrideScore"]["errors"].is_null());
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
-    assert_eq!((e[0]["grades"]["override_score"].as_f64(), e[0]["override_score"].as_f64()), (Some(88.5), Some(88.5)));
-    assert_eq!(e[0]["grades"]["final_score"], 65.0, "the computed grades stay");
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
+    assert_eq!(
+        (
+            e[0]["grades"]["override_score"].as_f64(),
+            e[0]["override_score"].as_f64()
+        ),
+        (Some(88.5), Some(88.5))
+    );
+    assert_eq!(
+        e[0]["grades"]["final_score"], 65.0,
+        "the computed grades stay"
+    );
     // Literal arguments work too; null removes the override.
     let r = graphql(&sb, json!({"query": format!("mutation {{ setOverrideScore(input: {{enrollmentId: \"{id}\", overrideScore: null}}) {{ grades {{ overrideScore }} }} }}")})).await;
-    assert!(r["data"]["setOverrideScore"]["grades"]["overrideScore"].is_null(), "{r}");
-    let e = sb.get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment").await;
+    assert!(
+        r["data"]["setOverrideScore"]["grades"]["overrideScore"].is_null(),
+        "{r}"
+    );
+    let e = sb
+        .get("/api/v1/courses/sis_course_id:C1/enrollments?type[]=StudentEnrollment")
+        .await;
     assert!(e[0]["grades"]["override_score"].is_null());
     // An unknown enrollment and other queries are GraphQL errors.
-    let r = graphql(&sb, json!({"query": q, "variables": {"enrollmentId": "99999", "overrideScore": 1.0}})).await;
-    assert!(r["data"]["setOverrideScore"].is_null() && r["errors"][0]["message"] == "not found", "{r}");
+    let r = graphql(
+        &sb,
+        json!({"query": q, "variables": {"enrollmentId": "99999", "overrideScore": 1.0}}),
+    )
+    .await;
+    assert!(
+        r["data"]["setOverrideScore"].is_null() && r["errors"][0]["message"] == "not found",
+        "{r}"
+    );
     let r = graphql(&sb, json!({"query": "{ course(id: 1) { name } }"})).await;
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("setOverrideScore"));
+    assert!(r["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("setOverrideScore"));
     // Like every API call, it needs a token.
-    let r = sb.http.post(sb.url("/api/graphql")).json(&json!({"query": q})).send().await.unwrap();
+    let r = sb
+        .http
+        .post(sb.url("/api/graphql"))
+        .json(&json!({"query": q}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }

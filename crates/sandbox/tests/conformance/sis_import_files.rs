@@ -129,11 +129,9 @@ async fn diffed_csv_attachments_hold_the_generated_diff() {
     assert_eq!(second["diffed_against_import_id"], first["id"], "{second}");
     assert_eq!(names(&second["csv_attachments"]), vec!["users.csv"]);
     assert_eq!(names(&second["diffed_csv_attachments"]), vec!["users.csv"]);
-    let (_, uploaded) =
-        download(second["csv_attachments"][0]["url"].as_str().unwrap()).await;
+    let (_, uploaded) = download(second["csv_attachments"][0]["url"].as_str().unwrap()).await;
     assert!(uploaded.contains("U1,u1,One"), "{uploaded}");
-    let (_, diffed) =
-        download(second["diffed_csv_attachments"][0]["url"].as_str().unwrap()).await;
+    let (_, diffed) = download(second["diffed_csv_attachments"][0]["url"].as_str().unwrap()).await;
     assert_eq!(
         diffed,
         "user_id,login_id,full_name,status\nU2,u2,Two Changed,active\n"
@@ -162,7 +160,10 @@ async fn file_download_needs_the_url_verifier_or_a_valid_token() {
     assert_eq!(r.status(), 401, "invalid token");
     let r = sb.http.get(bare).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "user_id,login_id,status\nU1,u1,active\n");
+    assert_eq!(
+        r.text().await.unwrap(),
+        "user_id,login_id,status\nU1,u1,active\n"
+    );
     let (status, _) = download(&sb.url("/files/9999/download")).await;
     assert_eq!(status, 404);
 }
@@ -174,9 +175,7 @@ async fn api_file_show_renders_the_same_attachment_json() {
         .import(USERS, "user_id,login_id,status\n,u1,active\n")
         .await;
     let errors = &v["errors_attachment"];
-    let shown = sb
-        .get(&format!("/api/v1/files/{}", errors["id"]))
-        .await;
+    let shown = sb.get(&format!("/api/v1/files/{}", errors["id"])).await;
     assert_eq!(&shown, errors);
     assert_ne!(errors["id"], v["csv_attachments"][0]["id"]);
     assert_eq!(sb.get_raw("/api/v1/files/9999").await.status(), 404);

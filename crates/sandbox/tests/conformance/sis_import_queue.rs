@@ -74,7 +74,13 @@ async fn pre_attachment_import_stays_initializing_until_the_file_is_uploaded_the
     let r = upload(&sb, pre, csv.as_bytes()).await;
     assert_eq!(r.status(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_string();
-    let file = sb.http.get(&location).bearer_auth(TOKEN).send().await.unwrap();
+    let file = sb
+        .http
+        .get(&location)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(file.status(), 200);
     let file: Value = file.json().await.unwrap();
     assert_eq!(file["display_name"], "users.csv");
@@ -83,7 +89,10 @@ async fn pre_attachment_import_stays_initializing_until_the_file_is_uploaded_the
     let v = sb.wait(id.as_u64().unwrap()).await;
     assert_eq!(state(&v), "imported", "{v}");
     assert_eq!(count(&v, "users"), 1);
-    assert_eq!(sb.get("/api/v1/users/sis_user_id:U1").await["login_id"], "u1");
+    assert_eq!(
+        sb.get("/api/v1/users/sis_user_id:U1").await["login_id"],
+        "u1"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +137,10 @@ async fn invalid_user_remove_and_batch_mode_drop_statuses_are_400() {
     let sb = Sandbox::start().await;
     let csv = "user_id,login_id,status\nU1,u1,active\n";
     for (param, message) in [
-        ("diffing_user_remove_status", "Invalid diffing_user_remove_status"),
+        (
+            "diffing_user_remove_status",
+            "Invalid diffing_user_remove_status",
+        ),
         (
             "batch_mode_enrollment_drop_status",
             "Invalid batch_mode_enrollment_drop_status",
@@ -142,7 +154,11 @@ async fn invalid_user_remove_and_batch_mode_drop_statuses_are_400() {
         );
     }
     let list = sb.get("/api/v1/accounts/1/sis_imports").await;
-    assert_eq!(list["sis_imports"], serde_json::json!([]), "nothing created");
+    assert_eq!(
+        list["sis_imports"],
+        serde_json::json!([]),
+        "nothing created"
+    );
 }
 
 /// An import that a fault keeps `importing` blocks the queue, as a running job does in Canvas.
@@ -175,7 +191,10 @@ async fn abort(sb: &Sandbox, id: &Value) {
 async fn wait_for(sb: &Sandbox, id: &Value, wanted: &str, within: Duration) {
     let deadline = Instant::now() + within;
     while state_of(sb, id).await != wanted {
-        assert!(Instant::now() < deadline, "import {id} never became {wanted}");
+        assert!(
+            Instant::now() < deadline,
+            "import {id} never became {wanted}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -219,13 +238,20 @@ async fn five_consecutive_threshold_exceeding_diffed_imports_lock_the_data_set_u
     assert_eq!(state(&base), "imported", "{base}");
     for n in 1..=5 {
         let v = sb.import_with(USERS, two, &[id, threshold]).await;
-        assert_eq!(state(&v), "imported_with_messages", "exceeding import {n}: {v}");
+        assert_eq!(
+            state(&v),
+            "imported_with_messages",
+            "exceeding import {n}: {v}"
+        );
         assert_eq!(v["diffing_threshold_exceeded"], true);
     }
     // Any further import of the data set fails, even one within the threshold.
     let locked = sb.import_with(USERS, one, &[id, threshold]).await;
     assert_eq!(state(&locked), "failed_with_messages", "{locked}");
-    assert!(errors(&locked)[0].contains("diffing_remaster_data_set"), "{locked}");
+    assert!(
+        errors(&locked)[0].contains("diffing_remaster_data_set"),
+        "{locked}"
+    );
     // Another data set is not affected.
     let other = sb
         .import_with(USERS, one, &[("diffing_data_set_identifier", "other")])
