@@ -242,13 +242,17 @@ pub enum AccountLevel {
     Grade,
     /// The class's term (marking period).
     MarkingPeriod,
+    /// The class's stream: the value of `mapping.accounts.stream` (a class property; its
+    /// subjects by default), e.g. "Science" and "Commerce" in grade 11.
+    Stream,
 }
 
 impl AccountLevel {
-    pub const ALL: [(AccountLevel, &'static str); 4] = [
+    pub const ALL: [(AccountLevel, &'static str); 5] = [
         (AccountLevel::Institute, "institute"),
         (AccountLevel::School, "school"),
         (AccountLevel::Grade, "grade"),
+        (AccountLevel::Stream, "stream"),
         (AccountLevel::MarkingPeriod, "marking_period"),
     ];
     pub fn as_str(self) -> &'static str {
@@ -264,12 +268,15 @@ impl AccountLevel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountsConfig {
     pub levels: Vec<AccountLevel>,
+    /// The class property a `stream` level is named after.
+    pub stream: crate::fields::ClassProp,
 }
 
 impl Default for AccountsConfig {
     fn default() -> Self {
         AccountsConfig {
             levels: vec![AccountLevel::School],
+            stream: crate::fields::ClassProp::Subjects,
         }
     }
 }
@@ -373,6 +380,7 @@ pub struct RawTerms {
 #[serde(deny_unknown_fields)]
 pub struct RawAccounts {
     pub levels: Option<Spanned<Vec<String>>>,
+    pub stream: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -577,8 +585,23 @@ pub(crate) fn validate_accounts(
     raw: &RawAccounts,
     p: &mut crate::raw::Problems<'_>,
 ) -> AccountsConfig {
+    let stream = match &raw.stream {
+        None => crate::fields::ClassProp::Subjects,
+        Some(v) => crate::fields::ClassProp::parse(v.get_ref()).unwrap_or_else(|| {
+            p.at(
+                "mapping.accounts.stream",
+                v,
+                format!("{:?} is not a class property", v.get_ref()),
+                &format!("class properties: {}", crate::fields::ClassProp::names()),
+            );
+            crate::fields::ClassProp::Subjects
+        }),
+    };
     let Some(levels) = &raw.levels else {
-        return AccountsConfig::default();
+        return AccountsConfig {
+            stream,
+            ..AccountsConfig::default()
+        };
     };
     let mut out = Vec::new();
     for name in levels.get_ref() {
@@ -591,26 +614,13 @@ pub(crate) fn validate_accounts(
                 format!("level {name:?} is listed twice"),
                 "list each level once, top to bottom",
             ),
-            None if name == "stream" || name == "location" => {
-                if name == "location" {
-                    out.push(AccountLevel::School);
-                } else {
-                    p.at_value(
-                        "mapping.accounts.levels",
-                        levels.span().start,
-                        name.clone(),
-                        "the `stream` level is not available: no roster field carries a stream yet"
-                            .into(),
-                        "levels: institute, school (or location), grade, marking_period",
-                    );
-                }
-            }
+            None if name == "location" => out.push(AccountLevel::School),
             None => p.at_value(
                 "mapping.accounts.levels",
                 levels.span().start,
                 name.clone(),
                 format!("{name:?} is not an account level"),
-                "levels: institute, school (or location), grade, marking_period",
+                "levels: institute, school (or location), grade, stream, marking_period",
             ),
         }
     }
@@ -622,7 +632,10 @@ pub(crate) fn validate_accounts(
             "at least [\"school\"]",
         );
     }
-    AccountsConfig { levels: out }
+    AccountsConfig {
+        levels: out,
+        stream,
+    }
 }
 
 pub(crate) fn validate_enrollments(

@@ -186,7 +186,7 @@ fn field_mappings_compile_to_properties() {
 #[test]
 fn actions_matching_enrollments_accounts_and_scope_are_checked() {
     let p = parse(
-        "\n[mapping.actions]\nusers = { student = [\"create\"], pupil = [\"update\"] }\ncourses = [\"archive\"]\nrooms = []\n\n[mapping.match]\nusers = [\"login\"]\ncourses = [\"name\"]\n\n[mapping.enrollments]\nroles = { teacher = \"teacher\", janitor = \"ta\" }\nsync_start = \"next week\"\n\n[mapping.accounts]\nlevels = [\"school\", \"stream\"]\n\n[mapping.scope]\nroles = [\"wizard\"]\n",
+        "\n[mapping.actions]\nusers = { student = [\"create\"], pupil = [\"update\"] }\ncourses = [\"archive\"]\nrooms = []\n\n[mapping.match]\nusers = [\"login\"]\ncourses = [\"name\"]\n\n[mapping.enrollments]\nroles = { teacher = \"teacher\", janitor = \"ta\" }\nsync_start = \"next week\"\n\n[mapping.accounts]\nlevels = [\"school\", \"streams\"]\n\n[mapping.scope]\nroles = [\"wizard\"]\n",
     )
     .unwrap_err();
     let fields: Vec<String> = p
@@ -377,5 +377,29 @@ fn courses_and_sections_match_by_name_and_accounts_by_external_id_and_other_keys
     assert!(
         all.contains("\\\"title\\\" is not a matching property") && all.contains("external_id"),
         "{all}"
+    );
+}
+
+#[test]
+fn the_stream_level_is_named_after_a_class_property_checked_against_the_list() {
+    let c =
+        parse("\n[mapping.accounts]\nlevels = [\"school\", \"stream\"]\nstream = \"classCode\"\n")
+            .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(
+        c.mapping.accounts.levels,
+        [AccountLevel::School, AccountLevel::Stream]
+    );
+    assert_eq!(c.mapping.accounts.stream, ClassProp::ClassCode);
+    let p = parse("\n[mapping.accounts]\nlevels = [\"school\", \"stream\"]\nstream = \"house\"\n")
+        .unwrap_err();
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].message.contains("\"house\" is not a class property"),
+        "{}",
+        p[0].message
+    );
+    assert!(
+        format!("{p:?}").contains("subjects"),
+        "lists the valid ones: {p:?}"
     );
 }

@@ -540,6 +540,43 @@ fn account_levels_build_a_hierarchy_under_the_root_sub_account() {
     );
 }
 
+#[test]
+fn a_stream_level_groups_classes_by_a_class_property_under_their_grade() {
+    let d = District::new();
+    // By default a stream is named after the class's subjects.
+    let p = d.plan(
+        &d.config("\n[mapping.accounts]\nlevels = [\"school\", \"grade\", \"stream\"]\n"),
+        "2026-09-01",
+    );
+    assert_eq!(
+        row(&p.plan, Kind::Courses, "cls-002").get("account_id"),
+        "sch-1~grade-10~stream-Science"
+    );
+    assert_eq!(
+        row(&p.plan, Kind::Accounts, "sch-1~grade-10~stream-Science").get("name"),
+        "Science"
+    );
+    assert_eq!(
+        row(&p.plan, Kind::Accounts, "sch-1~grade-10~stream-Science").get("parent_account_id"),
+        "sch-1~grade-10"
+    );
+    assert_eq!(
+        row(&p.plan, Kind::Courses, "cls-003").get("account_id"),
+        "sch-2~grade-11~stream-Math"
+    );
+    // Or after another class property, e.g. its location.
+    let p = d.plan(
+        &d.config(
+            "\n[mapping.accounts]\nlevels = [\"school\", \"stream\"]\nstream = \"location\"\n",
+        ),
+        "2026-09-01",
+    );
+    assert_eq!(
+        row(&p.plan, Kind::Courses, "cls-003").get("account_id"),
+        "sch-2~stream-Room 9"
+    );
+}
+
 // 6. Enrollments.
 
 #[test]

@@ -141,6 +141,27 @@ fn accounts(
                         parent = Some(sis);
                     }
                 }
+                AccountLevel::Stream => {
+                    let term = class_terms.get(ci).and_then(|t| t.term.as_ref());
+                    let ctx = crate::fields::ClassContext {
+                        class,
+                        course: idx.course(class.course.as_str()),
+                        term: term.and_then(|t| idx.session(t.as_str())),
+                        school,
+                        subject: None,
+                    };
+                    let mut value = String::new();
+                    crate::fields::class_prop(&ctx, config.accounts.stream, &mut value);
+                    let value = value.trim();
+                    if !value.is_empty() {
+                        let sis = joined(
+                            parent.as_ref().map(|p| p.as_str()).unwrap_or("root"),
+                            &format!("stream-{value}"),
+                        );
+                        add(sis.clone(), parent.clone(), Str::new(value), None);
+                        parent = Some(sis);
+                    }
+                }
                 AccountLevel::MarkingPeriod => {
                     if let Some(t) = class_terms.get(ci).and_then(|t| t.term.as_ref()) {
                         let sis = joined(
