@@ -40,6 +40,9 @@ enum Command {
     Bench(command::bench::Args),
     Sandbox(command::sandbox::Args),
     Marks(command::marks::Args),
+    Serve(command::serve::Args),
+    #[command(subcommand)]
+    Admin(command::admin::Command),
     #[command(subcommand)]
     Config(command::config::Command),
     #[command(subcommand)]
@@ -66,6 +69,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => command::bench::run(a, &ui),
         Command::Sandbox(a) => command::sandbox::run(a, &ui),
         Command::Marks(a) => command::marks::run(a, &ui),
+        Command::Serve(a) => command::serve::run(a, &ui),
+        Command::Admin(c) => command::admin::run(c, &ui),
         Command::Config(c) => command::config::run(c, &ui),
         Command::Profile(c) => command::profile::run(c, &ui),
     };

@@ -72,6 +72,9 @@ pub struct Profile {
     pub blackout: Vec<DateWindow>,
     /// `[[profiles.add_only]]`: creates and updates only, no removals, in these ranges.
     pub add_only: Vec<DateWindow>,
+    /// When `rosterbridge serve` runs it: a cron expression in UTC (seconds first, as
+    /// `sec min hour day month weekday`; five fields mean seconds 0).
+    pub schedule: String,
     /// 1-based line of its `name` key in the file.
     pub line: u32,
 }
@@ -236,6 +239,22 @@ pub fn none_active_message(profiles: &[Profile], today: NaiveDate) -> String {
     format!("no execution profile is active on {today}, so there is nothing to do (profiles: {}); use --profile NAME to run one anyway", list.join("; "))
 }
 
+/// Nightly at 02:00 UTC.
+pub const DEFAULT_SCHEDULE: &str = "0 0 2 * * *";
+
+/// A profile's `schedule` as a cron pattern (UTC; seconds optional, first when given).
+pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
+    use std::str::FromStr;
+    let text = text.trim();
+    // Five fields: minute first; six: seconds first.
+    let with_seconds = if text.split_whitespace().count() == 5 {
+        format!("0 {text}")
+    } else {
+        text.to_string()
+    };
+    croner::Cron::from_str(&with_seconds).map_err(|e| e.to_string())
+}
+
 /// `[[profiles]]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +265,7 @@ pub struct RawProfile {
     pub academic_period: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub course_template: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<String>>,
     #[serde(default)]
     pub blackout: Vec<crate::ops::RawWindow>,
     #[serde(default)]
@@ -334,6 +354,16 @@ pub(crate) fn validate_profiles(
                 p.at(&key("academic_period"), a, "`academic_period` is empty".into(), "name the academic session's sourcedId (usually the school year), or leave the key out");
             }
         }
+        let schedule = match &r.schedule {
+            None => DEFAULT_SCHEDULE.to_string(),
+            Some(v) => match parse_schedule(v.get_ref()) {
+                Ok(_) => v.get_ref().trim().to_string(),
+                Err(why) => {
+                    p.at(&key("schedule"), v, format!("`schedule` is not a cron expression: {why}"), "e.g. \"0 30 1 * * *\" (01:30 UTC every day; seconds first) or \"30 1 * * 1-5\"");
+                    DEFAULT_SCHEDULE.to_string()
+                }
+            },
+        };
         let blackout = crate::ops::windows(p, &key("blackout"), &r.blackout);
         let add_only = crate::ops::windows(p, &key("add_only"), &r.add_only);
         let (line, _) = crate::line_col(p.text, r.name.span().start);
@@ -350,6 +380,7 @@ pub(crate) fn validate_profiles(
                 course_template,
                 blackout,
                 add_only,
+                schedule,
                 line,
             });
         }

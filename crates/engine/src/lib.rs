@@ -24,6 +24,7 @@ use rosterbridge_state_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub mod approve;
 mod error;
 pub mod lock;
 pub mod marks;

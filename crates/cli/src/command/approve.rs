@@ -5,7 +5,6 @@ use crate::exit::Code;
 use crate::progress::Ui;
 use anyhow::Context;
 use rosterbridge_engine::ApplyOptions;
-use rosterbridge_state::{HeldStatus, StateStore};
 
 /// Apply a plan the safety checks held. The source is read and planned again; the plan
 /// is applied only if it is exactly the held one (same changes, same state version), and
@@ -37,33 +36,16 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     }
     let mut store = rosterbridge_engine::open_store(&config.state_path)
         .with_context(|| format!("opening state {}", config.state_path.display()))?;
-    let Some(held) = store.held_plan(args.plan_id)? else {
-        eprintln!("error: there is no held plan {}", args.plan_id);
-        return Ok(Code::Error);
-    };
-    match held.status {
-        HeldStatus::Held => {}
-        HeldStatus::Applied => {
-            eprintln!("error: plan {} was already approved and applied (run {}); an approval is used once", held.id, held.applied_run.map(|r| r.to_string()).unwrap_or_default());
-            return Ok(Code::Error);
-        }
-        HeldStatus::Superseded => {
-            eprintln!("error: plan {} was superseded by a later held plan or run; run `rosterbridge sync` to see the current plan", held.id);
-            return Ok(Code::Error);
-        }
-    }
-    let prepared = super::prepare(&config, &store, ui)?;
-    let fingerprint = rosterbridge_plan::safety::fingerprint(&prepared.plan);
-    if format!("{fingerprint:016x}") != held.fingerprint
-        || prepared.plan.base_version != held.base_version
+    let approved = match rosterbridge_engine::approve::check(&config, &mut store, args.plan_id, ui)
     {
-        store.set_held_plan_status(held.id, HeldStatus::Superseded, None)?;
-        eprintln!(
-            "error: the plan made now is not plan {} (the export or the state changed since it was held); nothing was applied. Run `rosterbridge sync` to see, and hold, the current plan",
-            held.id
-        );
-        return Ok(Code::Error);
-    }
+        Ok(a) => a,
+        Err(e @ rosterbridge_engine::EngineError::Approval(_)) => {
+            eprintln!("error: {e}");
+            return Ok(Code::Error);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (prepared, fingerprint) = (approved.prepared, approved.fingerprint);
     let mut sink: Box<dyn rosterbridge_sink::Sink> = match (args.sink, &args.out) {
         (super::apply::Sink::Folder, Some(out)) => {
             Box::new(rosterbridge_sink::folder::FolderSink {
@@ -86,17 +68,9 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         args.json,
         ui,
     )?;
-    if let Some(run) = store.runs(1)?.first().filter(|r| r.command == "approve") {
-        if matches!(
-            run.outcome,
-            rosterbridge_state::RunOutcome::Succeeded
-                | rosterbridge_state::RunOutcome::PartialFailure
-                | rosterbridge_state::RunOutcome::NoChanges
-        ) {
-            store.set_held_plan_status(held.id, HeldStatus::Applied, Some(run.id))?;
-            if !args.json {
-                println!("approved plan {} applied as run {}", held.id, run.id);
-            }
+    if let Some(run) = rosterbridge_engine::approve::mark_used(&mut store, args.plan_id)? {
+        if !args.json {
+            println!("approved plan {} applied as run {run}", args.plan_id);
         }
     }
     Ok(code)

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod apply;
 pub mod approve;
 pub mod bench;
@@ -14,6 +15,7 @@ pub mod promote;
 pub mod reconcile;
 pub mod runs;
 pub mod sandbox;
+pub mod serve;
 pub mod status;
 pub mod sync;
 pub mod undo;
