@@ -260,19 +260,8 @@ fn an_empty_table_and_a_vendor_rekey_are_held_saying_what_was_detected_and_only_
     let w = Work::new(&sandbox.url, "", "");
     w.generate(30);
     // A user made in Canvas by hand, with an SIS id rosterbridge never saw.
+    sandbox.make_user("Hand Made", "hand.made", "MANUAL-1");
     let client = sandbox.client();
-    let _: Value = sandbox
-        .read(client.write(
-            reqwest::Method::POST,
-            "/api/v1/accounts/1/users",
-            vec![
-                ("user[name]".into(), "Hand Made".into()),
-                ("pseudonym[unique_id]".into(), "hand.made".into()),
-                ("pseudonym[sis_user_id]".into(), "MANUAL-1".into()),
-            ],
-            Retry::IfNotProcessed,
-        ))
-        .unwrap();
     w.rb(&["sync", "-q"]).ok();
     let users_before: Vec<Value> = get(&sandbox, "/api/v1/accounts/1/users", &[]);
 

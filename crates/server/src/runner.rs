@@ -153,6 +153,14 @@ impl Runner {
                     },
                 )
             }
+            // Refused before any run began (not held, superseded, already used): no run to count.
+            Err(e @ EngineError::Approval(_)) => {
+                return RunResult {
+                    outcome: "refused".into(),
+                    run: None,
+                    message: Some(e.to_string()),
+                }
+            }
             Err(e) => {
                 let outcome = match &e {
                     EngineError::Held { .. } => "held",

@@ -64,6 +64,23 @@ impl Sandbox {
         let _ = s.read_to_end(&mut out);
     }
 
+    /// A user made in Canvas by hand (through the API), as a person in the account would.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn make_user(&self, name: &str, login: &str, sis_id: &str) -> serde_json::Value {
+        let fields = vec![
+            ("user[name]".to_string(), name.to_string()),
+            ("pseudonym[unique_id]".to_string(), login.to_string()),
+            ("pseudonym[sis_user_id]".to_string(), sis_id.to_string()),
+        ];
+        self.read(self.client().write(
+            reqwest::Method::POST,
+            "/api/v1/accounts/1/users",
+            fields,
+            rosterbridge_canvas_client::Retry::IfNotProcessed,
+        ))
+        .expect("create a user in the sandbox")
+    }
+
     /// Runs an async read against the sandbox.
     pub fn read<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()
