@@ -8,6 +8,7 @@
 
 pub mod admins;
 mod api;
+pub mod connection;
 pub mod metrics;
 pub mod runner;
 pub mod schedule;

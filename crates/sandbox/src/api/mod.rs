@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             "/accounts/{account_id}",
             get(reads::account).put(writes::update_account),
         )
+        .route("/accounts", get(reads::accounts))
         .route(
             "/accounts/{account_id}/sub_accounts",
             get(reads::sub_accounts).post(writes::create_sub_account),

@@ -66,6 +66,25 @@ pub async fn account(
     Ok(json(render::account(&store, a)))
 }
 
+/// `GET /api/v1/accounts`: the accounts the caller can view or manage. The sandbox's tokens
+/// are root-account admins: the root account (its sub-accounts are under `sub_accounts`).
+pub async fn accounts(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let store = state.store().read();
+    let req = list_req(query, "/api/v1/accounts".to_string());
+    let s = &store;
+    Ok(page_of(
+        &headers,
+        &req,
+        std::iter::once(crate::store::ROOT_ACCOUNT_ID),
+        |i| s.account(i).map(|a| render::account(s, a)),
+        None,
+    ))
+}
+
 pub async fn sub_accounts(
     State(state): State<AppState>,
     Path(id): Path<String>,
