@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
             require_session,
         ));
     Router::new()
+        .merge(crate::ui::routes())
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -74,7 +75,23 @@ fn internal(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The session cookie: HttpOnly, Secure behind HTTPS, SameSite=Lax: Canvas sends the admin
+/// back to `/canvas/authorize` by a cross-site navigation, which a Strict cookie would miss;
+/// cross-site POSTs still carry no cookie, and every change needs the CSRF token anyway.
+pub(crate) fn session_cookie(session: &Session, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        session.token,
+        crate::admins::SESSION_SECS
+    )
+}
+
+pub(crate) fn cleared_cookie() -> String {
+    format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+}
+
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -165,12 +182,7 @@ async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Respon
         tokio::task::spawn_blocking(move || admins.login(&body.username, &body.password)).await;
     match result {
         Ok(Ok(session)) => {
-            let secure = if state.secure_cookies { "; Secure" } else { "" };
-            let cookie = format!(
-                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-                session.token,
-                crate::admins::SESSION_SECS
-            );
+            let cookie = session_cookie(&session, state.secure_cookies);
             (
                 [(header::SET_COOKIE, cookie)],
                 Json(json!({"admin": session.admin, "csrf_token": session.csrf})),
@@ -191,10 +203,7 @@ async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Respon
 async fn logout(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     match state.admins.logout(&session.token) {
         Ok(()) => (
-            [(
-                header::SET_COOKIE,
-                format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-            )],
+            [(header::SET_COOKIE, cleared_cookie())],
             Json(json!({"logged_out": true})),
         )
             .into_response(),

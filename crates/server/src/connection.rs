@@ -242,6 +242,21 @@ impl ConnectionStore {
         Ok(())
     }
 
+    /// The root account chosen after "connect" listed them.
+    pub fn set_account(&self, account_id: u64) -> Result<(), ConnectionError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE connect_canvas SET account_id = ?1, updated_at = ?2 WHERE id = 1",
+                params![account_id as i64, now()],
+            )
+            .map_err(|e| self.db(e))?;
+        if n == 0 {
+            return Err(ConnectionError::NotConnected);
+        }
+        Ok(())
+    }
+
     /// Begins the developer-key flow for the admin's `session`: returns the Canvas URL to send
     /// the browser to.
     pub fn begin_oauth(

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod metrics;
 pub mod runner;
 pub mod schedule;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Admins(#[from] admins::AdminError),
+    #[error(transparent)]
+    Connection(#[from] connection::ConnectionError),
     #[error("{0}")]
     Config(String),
     #[error("the server stopped: {0}")]
@@ -52,17 +55,26 @@ pub enum ServerError {
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) admins: Arc<admins::AdminStore>,
+    pub(crate) connection: Arc<connection::ConnectionStore>,
     pub(crate) runner: Arc<runner::Runner>,
     pub(crate) secure_cookies: bool,
 }
 
 impl AppState {
     pub fn new(options: &ServeOptions) -> Result<AppState, ServerError> {
-        let admins = admins::AdminStore::open(&admins::db_path(&options.config_path))?;
+        let db = admins::db_path(&options.config_path);
+        let admins = admins::AdminStore::open(&db)?;
+        let secrets = connection::SecretBox::load(&options.config_path)?;
+        let connection = Arc::new(connection::ConnectionStore::open(&db, secrets)?);
         let metrics = Arc::new(metrics::Metrics::default());
         Ok(AppState {
             admins: Arc::new(admins),
-            runner: Arc::new(runner::Runner::new(options.config_path.clone(), metrics)),
+            connection: connection.clone(),
+            runner: Arc::new(runner::Runner::new(
+                options.config_path.clone(),
+                metrics,
+                Some(connection),
+            )),
             secure_cookies: options.secure_cookies,
         })
     }

@@ -1,6 +1,7 @@
 //! Runs of the engine from the server: each on a blocking thread, never two of one profile
 //! at once (the engine's run lock also keeps other processes out), counted in the metrics.
 
+use crate::connection::{ConnectionError, ConnectionStore};
 use crate::metrics::Metrics;
 use rosterbridge_config::Config;
 use rosterbridge_engine::{ApplyOptions, ApplyReport, EngineError, Quiet};
@@ -38,14 +39,51 @@ pub struct Runner {
     config_path: PathBuf,
     running: Mutex<BTreeSet<String>>,
     pub metrics: Arc<Metrics>,
+    /// The connection set up in the UI; without one, runs use `[canvas]` and its token
+    /// variable, as the CLI does.
+    connection: Option<Arc<ConnectionStore>>,
 }
 
 impl Runner {
-    pub fn new(config_path: PathBuf, metrics: Arc<Metrics>) -> Runner {
+    pub fn new(
+        config_path: PathBuf,
+        metrics: Arc<Metrics>,
+        connection: Option<Arc<ConnectionStore>>,
+    ) -> Runner {
         Runner {
             config_path,
             running: Mutex::new(BTreeSet::new()),
             metrics,
+            connection,
+        }
+    }
+
+    /// The Canvas client a run uses: the UI's connection when one is set up (its URL and
+    /// account take the place of `[canvas] url` / `account_id`; an expired OAuth token is
+    /// refreshed first), else the configuration's.
+    fn client(
+        &self,
+        config: &mut Config,
+        handle: &tokio::runtime::Handle,
+    ) -> Result<rosterbridge_canvas_client::CanvasClient, EngineError> {
+        let stored = match &self.connection {
+            Some(c) => match handle.block_on(c.access_token()) {
+                Ok(found) => Some(found),
+                Err(ConnectionError::NotConnected) => None,
+                Err(e) => return Err(EngineError::Refused(format!("the Canvas connection: {e}"))),
+            },
+            None => None,
+        };
+        match stored {
+            Some((view, token)) => {
+                config.canvas.url = view.url;
+                config.canvas.account_id = view.account_id;
+                rosterbridge_engine::canvas_client_with(
+                    config,
+                    rosterbridge_canvas_client::Token::new(token),
+                )
+            }
+            None => rosterbridge_engine::canvas_client(config),
         }
     }
 
@@ -89,29 +127,36 @@ impl Runner {
         self: &Arc<Self>,
         profile: Option<String>,
     ) -> Result<tokio::task::JoinHandle<RunResult>, TriggerError> {
-        let config = self.load(profile.as_deref())?;
+        let mut config = self.load(profile.as_deref())?;
         let claim = self.claim(profile.as_deref())?;
         let runner = self.clone();
+        let handle = tokio::runtime::Handle::current();
         Ok(tokio::task::spawn_blocking(move || {
             let _claim = claim;
-            runner.measured(|| sync(&config))
+            runner.measured(|| {
+                rosterbridge_engine::ops::refuse_in_blackout(&config)?;
+                let client = runner.client(&mut config, &handle)?;
+                sync(&config, client)
+            })
         }))
     }
 
     /// Approves held plan `plan_id` (waits for it): the plan made now must be the held one.
     pub async fn approve(self: &Arc<Self>, plan_id: i64) -> Result<RunResult, TriggerError> {
-        let config = self.load(None)?;
+        let mut config = self.load(None)?;
         let profile = rosterbridge_engine::active_profile(&config, rosterbridge_engine::today())
             .ok()
             .flatten()
             .map(|p| p.name.clone());
         let claim = self.claim(profile.as_deref())?;
         let runner = self.clone();
+        let handle = tokio::runtime::Handle::current();
         let joined = tokio::task::spawn_blocking(move || {
             let _claim = claim;
             runner.measured(|| {
+                let client = runner.client(&mut config, &handle)?;
                 let mut store = rosterbridge_engine::open_store(&config.state_path)?;
-                let mut sink = rosterbridge_engine::canvas_sink(&config)?;
+                let mut sink = rosterbridge_engine::canvas_sink_with(&config, client)?;
                 let report = rosterbridge_engine::approve::approve(
                     &config,
                     &mut store,
@@ -213,8 +258,10 @@ impl Drop for Claim {
 
 /// One sync as `rosterbridge sync` does it: refused in a blackout before reading, then read,
 /// plan, gate and apply; returns the plan's rows per kind and action for the metrics.
-fn sync(config: &Config) -> Result<(ApplyReport, Rows), EngineError> {
-    rosterbridge_engine::ops::refuse_in_blackout(config)?;
+fn sync(
+    config: &Config,
+    client: rosterbridge_canvas_client::CanvasClient,
+) -> Result<(ApplyReport, Rows), EngineError> {
     let mut store = rosterbridge_engine::open_store(&config.state_path)?;
     let prepared = rosterbridge_engine::prepare(config, &store, &Quiet)?;
     let mut rows = Vec::new();
@@ -231,7 +278,7 @@ fn sync(config: &Config) -> Result<(ApplyReport, Rows), EngineError> {
             }
         }
     }
-    let mut sink = rosterbridge_engine::canvas_sink(config)?;
+    let mut sink = rosterbridge_engine::canvas_sink_with(config, client)?;
     let report = rosterbridge_engine::apply(
         config,
         &mut store,

@@ -2,91 +2,12 @@
 //! SQLite admin database): login, sessions, CSRF, lockout, health, metrics, and the OpenAPI
 //! description against the routes.
 
+mod common;
+
+use common::Server;
 use reqwest::StatusCode;
-use rosterbridge_server::{admins, router, AppState, ServeOptions, OPENAPI, ROUTES};
+use rosterbridge_server::{admins, OPENAPI, ROUTES};
 use serde_json::Value;
-
-const CONFIG: &str = "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"http://127.0.0.1:9\"\naccount_id = 1\n\n\
-[[profiles]]\nname = \"2026-27\"\nstart = 2026-08-01\nend = 2027-07-31\nschedule = \"0 30 1 * * 1-5\"\n";
-
-struct Server {
-    url: String,
-    dir: tempfile::TempDir,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("rosterbridge.toml");
-        std::fs::write(&config, CONFIG).unwrap();
-        let options = ServeOptions {
-            config_path: config.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            schedule: false,
-            grace: std::time::Duration::from_secs(1),
-            secure_cookies: false,
-        };
-        let state = AppState::new(&options).unwrap();
-        admins::AdminStore::open(&admins::db_path(&config))
-            .unwrap()
-            .create("ada", "correct horse battery")
-            .unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        rt.spawn(async move { axum::serve(listener, router(state)).await });
-        Server { url, dir, rt }
-    }
-
-    fn client(&self) -> reqwest::Client {
-        // reqwest is built without a default TLS provider in this workspace.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder().build().unwrap()
-    }
-
-    fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
-        self.rt.block_on(async {
-            let resp = req.send().await.unwrap();
-            let status = resp.status();
-            let cookie = resp
-                .headers()
-                .get("set-cookie")
-                .map(|v| v.to_str().unwrap().to_string());
-            let body = resp.text().await.unwrap();
-            (
-                status,
-                cookie,
-                serde_json::from_str(&body).unwrap_or(Value::String(body)),
-            )
-        })
-    }
-
-    fn login(&self, user: &str, password: &str) -> (StatusCode, Option<String>, Value) {
-        self.send(
-            self.client()
-                .post(format!("{}/api/v1/login", self.url))
-                .json(&serde_json::json!({"username": user, "password": password})),
-        )
-    }
-
-    /// The `rb_session=...` pair of a Set-Cookie header.
-    fn session(&self) -> (String, String) {
-        let (status, cookie, body) = self.login("ada", "correct horse battery");
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let cookie = cookie.expect("a session cookie");
-        (
-            cookie.split(';').next().unwrap().to_string(),
-            body["csrf_token"].as_str().unwrap().to_string(),
-        )
-    }
-}
 
 #[test]
 fn health_and_metrics_are_open_and_the_api_needs_a_session() {
@@ -137,7 +58,7 @@ fn a_login_gives_a_session_cookie_and_changes_need_its_csrf_token() {
         .map(|c| ((), c))
         .unwrap();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
     let (session, csrf) = s.session();

@@ -1,0 +1,239 @@
+//! The admin web UI over real HTTP, as a browser without JavaScript would use it: login form,
+//! dashboard, CSRF-checked forms, and the Canvas connection through the OAuth developer-key
+//! flow against a real (in-process) sandbox.
+
+mod common;
+
+use common::Server;
+use reqwest::StatusCode;
+use rosterbridge_sandbox::{RunningSandbox, SandboxConfig};
+use serde_json::Value;
+
+fn browser() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// (status, Location, body)
+fn visit(s: &Server, req: reqwest::RequestBuilder) -> (StatusCode, String, String) {
+    s.rt.block_on(async {
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, location, resp.text().await.unwrap())
+    })
+}
+
+/// Logs in through the form; returns the cookie pair and the page's CSRF token.
+fn log_in(s: &Server) -> (String, String) {
+    let resp =
+        s.rt.block_on(
+            browser()
+                .post(format!("{}/login", s.url))
+                .form(&[("username", "ada"), ("password", "correct horse battery")])
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _, page) = visit(
+        s,
+        browser()
+            .get(format!("{}/", s.url))
+            .header("cookie", &cookie),
+    );
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let csrf = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, csrf)
+}
+
+#[test]
+fn pages_need_a_login_the_dashboard_lists_profiles_and_forms_need_the_csrf_token() {
+    let s = Server::start();
+    let (status, location, _) = visit(&s, browser().get(format!("{}/", s.url)));
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let (status, _, page) = visit(
+        &s,
+        browser()
+            .post(format!("{}/login", s.url))
+            .form(&[("username", "ada"), ("password", "nope nope nope")]),
+    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        page.contains("id=\"login-error\">wrong name or password"),
+        "the error is next to the field: {page}"
+    );
+
+    let (cookie, csrf) = log_in(&s);
+    let (_, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/", s.url))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.contains("<td>2026-27</td>")
+            && page.contains("<code>0 30 1 * * 1-5</code>")
+            && page.contains("Run now"),
+        "{page}"
+    );
+    assert!(page.contains("No Canvas connection is set up"), "{page}");
+
+    let (status, _, _) = visit(
+        &s,
+        browser()
+            .post(format!("{}/ui/run", s.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf_token", "forged"), ("profile", "2026-27")]),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location, _) = visit(
+        &s,
+        browser()
+            .post(format!("{}/ui/run", s.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf_token", csrf.as_str()), ("profile", "1999")]),
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.starts_with("/?error=") && location.contains("1999"),
+        "{location}"
+    );
+
+    let (status, location, _) = visit(
+        &s,
+        browser()
+            .post(format!("{}/logout", s.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf_token", csrf.as_str())]),
+    );
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let (_, location, _) = visit(
+        &s,
+        browser()
+            .get(format!("{}/", s.url))
+            .header("cookie", &cookie),
+    );
+    assert_eq!(location, "/login", "the session is closed");
+}
+
+#[test]
+fn connecting_to_canvas_with_a_developer_key_follows_the_oauth_flow_and_lists_the_accounts() {
+    let s = Server::start();
+    let sandbox =
+        s.rt.block_on(RunningSandbox::start(SandboxConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            "sandbox-admin",
+        )))
+        .unwrap();
+    let redirect = format!("{}/canvas/authorize", s.url);
+    let key: Value =
+        s.rt.block_on(async {
+            browser()
+                .post(format!(
+                    "{}/api/v1/accounts/1/developer_keys",
+                    sandbox.base_url
+                ))
+                .bearer_auth("sandbox-admin")
+                .form(&[
+                    ("developer_key[name]", "rosterbridge"),
+                    ("developer_key[redirect_uri]", redirect.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+        })
+        .unwrap();
+    let (cookie, csrf) = log_in(&s);
+    let form = [
+        ("csrf_token", csrf.clone()),
+        ("url", sandbox.base_url.clone()),
+        ("client_id", key["id"].to_string()),
+        (
+            "client_secret",
+            key["api_key"].as_str().unwrap().to_string(),
+        ),
+        ("redirect_uri", redirect.clone()),
+    ];
+    let (status, to_canvas, _) = visit(
+        &s,
+        browser()
+            .post(format!("{}/connection/oauth", s.url))
+            .header("cookie", &cookie)
+            .form(&form),
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        to_canvas.starts_with(&format!("{}/login/oauth2/auth?", sandbox.base_url))
+            && to_canvas.contains("state="),
+        "{to_canvas}"
+    );
+    // Canvas approves and sends the browser back with a code and the state.
+    let (status, back, _) = visit(&s, browser().get(&to_canvas));
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(back.starts_with(&redirect), "{back}");
+    // A forged state is refused; the real one connects.
+    let forged = back.replace("state=", "state=x");
+    let (_, location, _) = visit(&s, browser().get(&forged).header("cookie", &cookie));
+    assert!(location.starts_with("/connection?error="), "{location}");
+    let (_, location, _) = visit(&s, browser().get(&back).header("cookie", &cookie));
+    assert!(
+        location.starts_with("/connection?msg=Connected"),
+        "{location}"
+    );
+    let (_, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/connection", s.url))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.contains("id=\"connected\"") && page.contains("by OAuth"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"1\" selected>"),
+        "the accounts to choose from: {page}"
+    );
+    assert!(
+        !page.contains(key["api_key"].as_str().unwrap()),
+        "the secret is never shown again"
+    );
+    let (_, location, _) = visit(
+        &s,
+        browser()
+            .post(format!("{}/connection/account", s.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf_token", csrf.as_str()), ("account_id", "1")]),
+    );
+    assert!(location.starts_with("/?msg=Runs"), "{location}");
+    s.rt.block_on(sandbox.stop()).unwrap();
+}
