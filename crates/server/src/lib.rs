@@ -8,11 +8,13 @@
 
 pub mod admins;
 mod api;
+pub mod config_edit;
 pub mod connection;
 pub mod metrics;
 pub mod runner;
 pub mod schedule;
 pub mod ui;
+mod ui_profiles;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -87,6 +87,11 @@ impl Runner {
         }
     }
 
+    /// The configuration file runs and the UI read.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config_path
+    }
+
     fn running(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/connection/oauth", post(connect_oauth))
         .route("/connection/account", post(choose_account))
         .route("/canvas/authorize", get(oauth_return))
+        .merge(crate::ui_profiles::routes())
 }
 
 /// HTML-escapes text for element content and attribute values.
@@ -51,7 +52,7 @@ header a{color:#fff}header form{margin-left:auto}main{padding:1em 1.2em;max-widt
 th{background:#eef}.error{color:#b00020}.note{background:#eef6ee;padding:.5em;border-left:4px solid #2a7a2a}.warn{background:#fff4e5;padding:.5em;border-left:4px solid #c77700}\
 label{display:block;margin:.4em 0}input[type=text],input[type=password],input[type=url],input[type=number]{width:28em;max-width:95%}fieldset{margin:1em 0;max-width:40em}";
 
-fn page(title: &str, session: Option<&Session>, body: &str) -> Response {
+pub(crate) fn page(title: &str, session: Option<&Session>, body: &str) -> Response {
     let nav = match session {
         Some(s) => format!(
             "<a href=\"/\">Dashboard</a><a href=\"/connection\">Canvas connection</a><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{} <button>Log out</button></form>",
@@ -68,7 +69,7 @@ fn page(title: &str, session: Option<&Session>, body: &str) -> Response {
     .into_response()
 }
 
-fn csrf_field(s: &Session) -> String {
+pub(crate) fn csrf_field(s: &Session) -> String {
     format!(
         "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
         esc(&s.csrf)
@@ -80,7 +81,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The session of this browser, or a redirect to the login page.
-fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+pub(crate) fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
     match cookie_token(headers).map(|t| state.admins.session(&t)) {
         Some(Ok(Some(s))) => Ok(s),
         Some(Err(e)) => Err(Box::new(
@@ -91,7 +92,7 @@ fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Respons
 }
 
 /// A form that changes something must carry the session's CSRF token.
-fn check_csrf(s: &Session, sent: &str) -> Result<(), Box<Response>> {
+pub(crate) fn check_csrf(s: &Session, sent: &str) -> Result<(), Box<Response>> {
     if sent == s.csrf {
         Ok(())
     } else {
@@ -100,12 +101,12 @@ fn check_csrf(s: &Session, sent: &str) -> Result<(), Box<Response>> {
 }
 
 #[derive(Deserialize, Default)]
-struct Msg {
-    msg: Option<String>,
-    error: Option<String>,
+pub(crate) struct Msg {
+    pub(crate) msg: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
-fn flash(q: &Msg) -> String {
+pub(crate) fn flash(q: &Msg) -> String {
     let mut out = String::new();
     if let Some(m) = &q.msg {
         let _ = write!(out, "<p class=\"note\" id=\"flash\">{}</p>", esc(m));
@@ -116,7 +117,7 @@ fn flash(q: &Msg) -> String {
     out
 }
 
-fn back_to(path: &str, key: &str, text: &str) -> Response {
+pub(crate) fn back_to(path: &str, key: &str, text: &str) -> Response {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair(key, text)
         .finish();
@@ -168,8 +169,8 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf_token: String,
+pub(crate) struct CsrfForm {
+    pub(crate) csrf_token: String,
 }
 
 async fn logout(
@@ -200,6 +201,30 @@ fn store_read<T>(
     let mut store =
         rosterbridge_engine::open_store(&config.state_path).map_err(|e| e.to_string())?;
     f(&config, &mut store)
+}
+
+/// A profile name as one path segment.
+pub(crate) fn segment(name: &str) -> String {
+    // RFC 3986 unreserved characters stay as they are.
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(name, SEGMENT).to_string()
+}
+
+/// Edit, copy and enable/disable of a profile.
+fn profile_actions(p: &rosterbridge_config::Profile, csrf: &str) -> String {
+    let seg = segment(&p.name);
+    let (verb, label) = if p.enabled {
+        ("disable", "Disable")
+    } else {
+        ("enable", "Enable")
+    };
+    format!(
+        " <a href=\"/profiles/{seg}/edit\">Edit</a> <a href=\"/profiles/{seg}/copy\">Copy</a> <form method=\"post\" action=\"/profiles/{seg}/{verb}\" style=\"display:inline\">{csrf}<button>{label}</button></form>"
+    )
 }
 
 fn run_cell(r: Option<&rosterbridge_state::RunRecord>) -> String {
@@ -261,17 +286,18 @@ async fn dashboard(
                 let schedule = p.map(|p| p.schedule.clone()).unwrap_or_default();
                 let _ = write!(
                     b,
-                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/ui/run\">{csrf}<input type=\"hidden\" name=\"profile\" value=\"{}\"><button>Run now</button></form></td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/ui/run\">{csrf}<input type=\"hidden\" name=\"profile\" value=\"{}\"><button>Run now</button></form>{}</td></tr>",
                     esc(&label),
                     esc(&window),
                     esc(&schedule),
                     state_text,
                     run_cell(last),
                     run_cell(last_ok.as_ref()),
-                    esc(name.as_deref().unwrap_or(""))
+                    esc(name.as_deref().unwrap_or("")),
+                    p.map(|p| profile_actions(p, &csrf)).unwrap_or_default()
                 );
             }
-            b.push_str("</table>");
+            b.push_str("</table><p><a href=\"/profiles/new\" id=\"new-profile\">New profile</a></p>");
             b.push_str("<h2>Held plans</h2>");
             let mut held = Vec::new();
             for r in &runs {

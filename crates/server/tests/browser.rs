@@ -1,5 +1,5 @@
 //! Browser tests in a real headless Chromium: an admin logs in, connects the server to the
-//! Canvas sandbox through the OAuth developer-key flow, runs a profile, reads a refused row
+//! Canvas sandbox through the OAuth developer-key flow, creates an execution profile, runs it, reads a refused row
 //! on the run's page, and approves a held plan. A screenshot of each main page is saved
 //! under `target/browser-screenshots/admin_flow/`.
 
@@ -40,7 +40,7 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
     let sandbox_config = SandboxConfig::new("127.0.0.1:0".parse().unwrap(), ADMIN_TOKEN);
     // The configuration names no token: runs use the connection made in the browser.
     let config = "[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n[canvas]\nurl = \"http://127.0.0.1:9\"\naccount_id = 1\ntoken_env = \"NO_SUCH_TOKEN_VARIABLE\"\n\n\
-[safety]\nmax_removal_percent = 10\nremoval_floor = 0\n\n[[profiles]]\nname = \"all-years\"\nstart = 2000-01-01\nend = 2099-12-31\n";
+[safety]\nmax_removal_percent = 10\nremoval_floor = 0\n";
     let s = Server::with_config(config);
     let sandbox =
         s.rt.block_on(RunningSandbox::start(sandbox_config))
@@ -119,10 +119,20 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
     b.click("form[action='/connection/account'] button");
     b.wait_for("Runs now sync into Canvas account 1", false);
 
+    // Create the execution profile (written into the configuration file).
+    b.click("#new-profile");
+    b.wait_for("New execution profile", false);
+    b.fill("input[name=name]", "all-years");
+    b.fill("input[name=start]", "2000-01-01");
+    b.fill("input[name=end]", "2099-12-31");
+    b.screenshot("05-new-profile");
+    b.click("button[value=save_enable]");
+    b.wait_for("Profile all-years saved and enabled", false);
+
     // Run the profile; the refused row shows on the run's page.
     b.click("#profiles form[action='/ui/run'] button");
     b.wait_for("partial_failure", true);
-    b.screenshot("05-dashboard-after-run");
+    b.screenshot("06-dashboard-after-run");
     b.click("#runs a");
     b.wait_for("already has SIS id OTHER-1", false);
     assert!(
@@ -130,7 +140,7 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
             .contains(&format!("<td>users</td><td>{}</td>", student["sourcedId"])),
         "the refused row names the student"
     );
-    b.screenshot("06-run-with-error-row");
+    b.screenshot("07-run-with-error-row");
 
     // A third of the students leave: held. Approve it from the dashboard.
     let leaving: Vec<String> = users
@@ -151,10 +161,10 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
     b.goto(&format!("{}/", s.url));
     b.click("#profiles form[action='/ui/run'] button");
     b.wait_for("Approve and apply", true);
-    b.screenshot("07-held-plan");
+    b.screenshot("08-held-plan");
     b.click("#held form button");
     b.wait_for("approved and applied as run", false);
-    b.screenshot("08-approved-run");
+    b.screenshot("09-approved-run");
     assert!(b.url().contains("/runs/"), "{}", b.url());
     s.rt.block_on(sandbox.stop()).unwrap();
 }

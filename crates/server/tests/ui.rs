@@ -237,3 +237,161 @@ fn connecting_to_canvas_with_a_developer_key_follows_the_oauth_flow_and_lists_th
     assert!(location.starts_with("/?msg=Runs"), "{location}");
     s.rt.block_on(sandbox.stop()).unwrap();
 }
+
+#[test]
+fn profiles_are_created_edited_copied_and_disabled_in_the_file_with_errors_next_to_the_field() {
+    let config = format!(
+        "# The district's sync. Edited by hand and from the UI.\n{}",
+        common::CONFIG
+    );
+    let s = Server::with_config(&config);
+    let path = s.dir.path().join("rosterbridge.toml");
+    let (cookie, csrf) = log_in(&s);
+    let post = |url: &str, form: &[(&str, &str)]| {
+        visit(
+            &s,
+            browser()
+                .post(format!("{}{url}", s.url))
+                .header("cookie", &cookie)
+                .form(form),
+        )
+    };
+
+    let (status, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/profiles/new", s.url))
+            .header("cookie", &cookie),
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("name=\"schedule\"")
+            && page.contains("Save &amp; enable")
+            && page.contains("Cancel"),
+        "{page}"
+    );
+
+    // A bad date and a bad schedule: each said next to its field, nothing written.
+    let (status, _, page) = post(
+        "/profiles/save",
+        &[
+            ("csrf_token", &csrf),
+            ("original", ""),
+            ("action", "save"),
+            ("name", "2027-28"),
+            ("start", "2027-13-01"),
+            ("end", "2028-07-31"),
+            ("schedule", "nightly"),
+            ("course_template", "period+group"),
+        ],
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"error-start\"") && page.contains("id=\"error-schedule\""),
+        "{page}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        config,
+        "nothing written"
+    );
+
+    // Overlapping the existing profile is refused above the form.
+    let (status, _, page) = post(
+        "/profiles/save",
+        &[
+            ("csrf_token", &csrf),
+            ("original", ""),
+            ("action", "save"),
+            ("name", "overlap"),
+            ("start", "2027-01-01"),
+            ("end", "2027-12-31"),
+            ("enabled", "on"),
+        ],
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("overlap"), "{page}");
+
+    // A good one is written into the file, its comments kept, and validates.
+    let (status, location, _) = post(
+        "/profiles/save",
+        &[
+            ("csrf_token", &csrf),
+            ("original", ""),
+            ("action", "save"),
+            ("name", "2027-28"),
+            ("start", "2027-08-01"),
+            ("end", "2028-07-31"),
+            ("schedule", "0 30 1 * * *"),
+            ("course_template", "period+subject"),
+        ],
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# The district's sync."), "{text}");
+    let c = rosterbridge_config::Config::parse(&text, &path).unwrap();
+    let p = c.profiles.iter().find(|p| p.name == "2027-28").unwrap();
+    assert_eq!(
+        (p.schedule.as_str(), p.course_template.as_str(), p.enabled),
+        ("0 30 1 * * *", "period+subject", false),
+        "saved, not enabled"
+    );
+
+    // Save & enable; then disable from the dashboard.
+    let (status, _, _) = post(
+        "/profiles/save",
+        &[
+            ("csrf_token", &csrf),
+            ("original", "2027-28"),
+            ("action", "save_enable"),
+            ("name", "2027-28"),
+            ("start", "2027-08-01"),
+            ("end", "2028-07-31"),
+            ("course_template", "period+subject"),
+        ],
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let c = rosterbridge_config::Config::load(&path).unwrap();
+    let p = c.profiles.iter().find(|p| p.name == "2027-28").unwrap();
+    assert!(
+        p.enabled && p.schedule == rosterbridge_config::profiles::DEFAULT_SCHEDULE,
+        "enabled; empty schedule means the default"
+    );
+    let (_, location, _) = post("/profiles/2026-27/disable", &[("csrf_token", &csrf)]);
+    assert!(location.starts_with("/?msg=Profile"), "{location}");
+    assert!(!rosterbridge_config::Config::load(&path).unwrap().profiles[0].enabled);
+    let (_, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/", s.url))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.contains("action=\"/profiles/2026-27/enable\"")
+            && page.contains("href=\"/profiles/2027-28/edit\""),
+        "{page}"
+    );
+
+    // Copy opens the form filled in, under a new name, not yet enabled.
+    let (_, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/profiles/2027-28/copy", s.url))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.contains("value=\"2027-28 (copy)\"") && page.contains("name=\"original\" value=\"\""),
+        "{page}"
+    );
+    let (status, _, _) = post(
+        "/profiles/save",
+        &[
+            ("csrf_token", "forged"),
+            ("original", ""),
+            ("name", "x"),
+            ("start", "2030-01-01"),
+            ("end", "2030-12-31"),
+        ],
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
