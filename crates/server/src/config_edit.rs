@@ -174,3 +174,207 @@ pub fn write(path: &Path, text: &str) -> Result<(), EditError> {
     }
     std::fs::rename(&tmp, path).map_err(err)
 }
+
+/// The entities of `[mapping.actions]` and whether their actions differ by role.
+pub const ACTION_ENTITIES: [(&str, rosterbridge_model::kind::Kind, bool); 7] = [
+    ("users", rosterbridge_model::kind::Kind::Users, true),
+    (
+        "enrollments",
+        rosterbridge_model::kind::Kind::Enrollments,
+        true,
+    ),
+    (
+        "observers",
+        rosterbridge_model::kind::Kind::UserObservers,
+        true,
+    ),
+    ("courses", rosterbridge_model::kind::Kind::Courses, false),
+    ("sections", rosterbridge_model::kind::Kind::Sections, false),
+    ("terms", rosterbridge_model::kind::Kind::Terms, false),
+    ("accounts", rosterbridge_model::kind::Kind::Accounts, false),
+];
+pub const ROLES: [&str; 4] = ["student", "teacher", "parent", "staff"];
+pub const ACTIONS: [&str; 3] = ["create", "update", "deactivate"];
+/// Entities of `[mapping.match]`.
+pub const MATCH_ENTITIES: [&str; 5] = ["users", "terms", "accounts", "courses", "sections"];
+/// Entities of `[mapping.fields]`.
+pub const FIELD_ENTITIES: [&str; 5] = ["users", "courses", "sections", "terms", "accounts"];
+
+/// The mapping sections as the UI's form sends them.
+#[derive(Clone, Debug, Default)]
+pub struct MappingForm {
+    /// (entity, role or "" for every role) → allowed actions.
+    pub actions: std::collections::BTreeMap<(String, String), Vec<String>>,
+    /// entity → keys after the SIS id, comma-separated as typed.
+    pub matching: std::collections::BTreeMap<String, String>,
+    /// entity → `field = value` lines (TOML values).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// `sis_role = "canvas role"` lines.
+    pub roles: String,
+}
+
+fn mapping_table(doc: &mut DocumentMut) -> Result<&mut Table, EditError> {
+    if doc.get("mapping").is_none() {
+        doc.insert("mapping", Item::Table(Table::new()));
+    }
+    doc.get_mut("mapping")
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| EditError::Parse("[mapping] is not a table".into()))
+}
+
+/// `key = value` lines as a TOML table; a line that is not one is a problem of `section`.
+fn lines_table(section: &str, text: &str) -> Result<Table, (String, String)> {
+    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        (
+            section.to_string(),
+            format!("not `name = value` lines: {}", e.message()),
+        )
+    })?;
+    Ok(doc.as_table().clone())
+}
+
+/// The `key = value` lines of a table, as the form shows them.
+pub fn table_lines(item: Option<&Item>) -> String {
+    let mut out = String::new();
+    if let Some(t) = item.and_then(Item::as_table_like) {
+        for (k, v) in t.iter() {
+            if let Some(v) = v.as_value() {
+                out.push_str(&format!("{k} = {}\n", v.to_string().trim()));
+            }
+        }
+    }
+    out
+}
+
+/// The text with `[mapping.actions]`, `[mapping.match]`, `[mapping.fields.*]` and
+/// `[mapping.enrollments] roles` set from the form. Problems of the form itself (a line that
+/// is not `name = value`) come back as (section, message).
+pub fn set_mapping(
+    text: &str,
+    form: &MappingForm,
+) -> Result<Result<String, Vec<(String, String)>>, EditError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.to_string()))?;
+    let mut problems = Vec::new();
+    let mapping = mapping_table(&mut doc)?;
+
+    // Actions: an entity allowing everything is left out (the default); one whose roles all
+    // allow the same is a list; else a table per role.
+    let mut actions = Table::new();
+    for (entity, _, by_role) in ACTION_ENTITIES {
+        let of = |role: &str| {
+            form.actions
+                .get(&(entity.to_string(), role.to_string()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let list = |acts: &[String]| {
+            let mut a = toml_edit::Array::new();
+            for x in ACTIONS.iter().filter(|x| acts.iter().any(|y| y == *x)) {
+                a.push(*x);
+            }
+            a
+        };
+        if by_role {
+            let per: Vec<Vec<String>> = ROLES.iter().map(|r| of(r)).collect();
+            if per.iter().all(|p| p.len() == ACTIONS.len()) {
+                continue;
+            }
+            if per
+                .iter()
+                .all(|p| list(p).to_string() == list(&per[0]).to_string())
+            {
+                actions.insert(entity, value(list(&per[0])));
+            } else {
+                let mut t = toml_edit::InlineTable::new();
+                for (r, p) in ROLES.iter().zip(&per) {
+                    t.insert(*r, toml_edit::Value::Array(list(p)));
+                }
+                actions.insert(entity, value(t));
+            }
+        } else {
+            let all = of("");
+            if all.len() != ACTIONS.len() {
+                actions.insert(entity, value(list(&all)));
+            }
+        }
+    }
+    if actions.is_empty() {
+        mapping.remove("actions");
+    } else {
+        mapping.insert("actions", Item::Table(actions));
+    }
+
+    // Matching: the SIS id first, then the keys typed.
+    let mut matching = Table::new();
+    for entity in MATCH_ENTITIES {
+        let typed = form.matching.get(entity).cloned().unwrap_or_default();
+        let keys: Vec<&str> = typed
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let mut a = toml_edit::Array::new();
+        if keys.first() != Some(&"sis_id") {
+            a.push("sis_id");
+        }
+        for k in keys {
+            a.push(k);
+        }
+        matching.insert(entity, value(a));
+    }
+    if matching.is_empty() {
+        mapping.remove("match");
+    } else {
+        mapping.insert("match", Item::Table(matching));
+    }
+
+    // Field mappings, entity by entity.
+    let mut fields = Table::new();
+    fields.set_implicit(true);
+    for entity in FIELD_ENTITIES {
+        let lines = form.fields.get(entity).cloned().unwrap_or_default();
+        if lines.trim().is_empty() {
+            continue;
+        }
+        match lines_table(&format!("mapping.fields.{entity}"), &lines) {
+            Ok(t) => {
+                fields.insert(entity, Item::Table(t));
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    if fields.is_empty() {
+        mapping.remove("fields");
+    } else {
+        mapping.insert("fields", Item::Table(fields));
+    }
+
+    // Role mappings, inside [mapping.enrollments] (its other keys kept).
+    if mapping.get("enrollments").is_none() {
+        mapping.insert("enrollments", Item::Table(Table::new()));
+    }
+    if let Some(enrollments) = mapping.get_mut("enrollments").and_then(Item::as_table_mut) {
+        if form.roles.trim().is_empty() {
+            enrollments.remove("roles");
+        } else {
+            match lines_table("mapping.enrollments.roles", &form.roles) {
+                Ok(t) => {
+                    enrollments.insert("roles", value(t.into_inline_table()));
+                }
+                Err(p) => problems.push(p),
+            }
+        }
+        if enrollments.is_empty() {
+            mapping.remove("enrollments");
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    Ok(Ok(doc.to_string()))
+}

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod runner;
 pub mod schedule;
 pub mod ui;
+mod ui_mapping;
 mod ui_profiles;
 
 use std::net::SocketAddr;

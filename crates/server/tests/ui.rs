@@ -395,3 +395,112 @@ fn profiles_are_created_edited_copied_and_disabled_in_the_file_with_errors_next_
     );
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[test]
+fn the_mapping_page_edits_actions_matching_fields_and_roles_in_the_file_validated_the_same_way() {
+    let s = Server::start();
+    let path = s.dir.path().join("rosterbridge.toml");
+    let (cookie, csrf) = log_in(&s);
+    let (status, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/mapping", s.url))
+            .header("cookie", &cookie),
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("name=\"act:users:teacher:create\" checked")
+            && page.contains("name=\"match:courses\" value=\"sis_id\""),
+        "defaults shown: {page}"
+    );
+
+    // Every action allowed but teachers' user creation and course deactivation.
+    let mut form: Vec<(String, String)> = vec![("csrf_token".into(), csrf.clone())];
+    for (entity, roles) in [
+        ("users", ROLES_4),
+        ("enrollments", ROLES_4),
+        ("observers", ROLES_4),
+        ("courses", [""; 4]),
+        ("sections", [""; 4]),
+        ("terms", [""; 4]),
+        ("accounts", [""; 4]),
+    ] {
+        let mut roles = roles.to_vec();
+        roles.dedup();
+        for r in roles {
+            for a in ["create", "update", "deactivate"] {
+                if (entity, r, a) != ("users", "teacher", "create")
+                    && (entity, a) != ("courses", "deactivate")
+                {
+                    form.push((format!("act:{entity}:{r}:{a}"), "on".into()));
+                }
+            }
+        }
+    }
+    let good = |fields: &str, roles: &str| {
+        let mut f = form.clone();
+        f.push(("match:courses".into(), "name".into()));
+        f.push(("fields:users".into(), fields.into()));
+        f.push(("roles".into(), roles.into()));
+        f
+    };
+    let before = std::fs::read_to_string(&path).unwrap();
+    let (status, _, page) = visit(
+        &s,
+        browser()
+            .post(format!("{}/mapping", s.url))
+            .header("cookie", &cookie)
+            .form(&good("full_name = \"{nickname}\"\n", "aide = \"ta\"\n")),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"error-fields-users\"") && page.contains("givenName"),
+        "the unknown property, with the valid ones, next to the users' fields: {page}"
+    );
+    let (status, _, page) = visit(
+        &s,
+        browser()
+            .post(format!("{}/mapping", s.url))
+            .header("cookie", &cookie)
+            .form(&good("", "aide is a ta\n")),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"error-roles\""), "{page}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        before,
+        "nothing written"
+    );
+
+    let (status, location, _) = visit(&s, browser().post(format!("{}/mapping", s.url)).header("cookie", &cookie).form(&good("full_name = \"{givenName} {familyName}\"\nlogin_id = { property = \"email\", case = \"lower\" }\n", "aide = \"ta\"\n")));
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    use rosterbridge_config::{EntityAction, MatchKey, RoleClass};
+    use rosterbridge_model::kind::Kind;
+    let c = rosterbridge_config::Config::load(&path).unwrap();
+    let a = &c.mapping.actions;
+    assert!(!a.allows(Kind::Users, Some(RoleClass::Teacher), EntityAction::Create));
+    assert!(a.allows(Kind::Users, Some(RoleClass::Student), EntityAction::Create));
+    assert!(
+        !a.allows(Kind::Courses, None, EntityAction::Deactivate)
+            && a.allows(Kind::Courses, None, EntityAction::Create)
+    );
+    assert_eq!(
+        c.mapping.matching.of(Kind::Courses),
+        [MatchKey::SisId, MatchKey::Name]
+    );
+    assert_eq!(c.mapping.fields.users.len(), 2);
+    // The page shows what was saved.
+    let (_, _, page) = visit(
+        &s,
+        browser()
+            .get(format!("{}/mapping", s.url))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.contains("name=\"act:users:teacher:create\">")
+            && page.contains("aide = &quot;ta&quot;"),
+        "{page}"
+    );
+}
+
+const ROLES_4: [&str; 4] = ["student", "teacher", "parent", "staff"];
