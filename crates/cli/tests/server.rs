@@ -168,6 +168,18 @@ fn an_admin_runs_a_profile_reads_its_row_errors_approves_a_held_plan_and_sees_th
     admin_create(&f);
     let s = Serve::start(&f, &["--no-schedule"]);
 
+    // A preview plans without applying: the changes, and no run recorded.
+    let (status, _, preview) = s.call(
+        "POST",
+        "/api/v1/plans/preview",
+        Some(json!({"profile": "2026-27"})),
+    );
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["summary"]["users"]["create"], 5, "{preview:#}");
+    assert_eq!(preview["profile"], "2026-27");
+    let (_, _, runs) = s.call("GET", "/api/v1/runs", None);
+    assert_eq!(runs["runs"], json!([]), "a preview is not a run");
+
     let (status, _, body) = s.call("POST", "/api/v1/runs", Some(json!({"profile": "2026-27"})));
     assert_eq!(status, 202, "{body}");
     let runs = s.runs_when_done(1);

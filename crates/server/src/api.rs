@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/runs"),
     ("get", "/api/v1/runs/{id}"),
     ("get", "/api/v1/plans"),
+    ("post", "/api/v1/plans/preview"),
     ("post", "/api/v1/plans/{id}/approve"),
 ];
 
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/runs", get(runs).post(trigger))
         .route("/api/v1/runs/{id}", get(run))
         .route("/api/v1/plans", get(plans))
+        .route("/api/v1/plans/preview", post(preview))
         .route("/api/v1/plans/{id}/approve", post(approve))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -355,6 +357,17 @@ async fn plans(State(state): State<AppState>) -> Response {
     match result {
         Ok(held) => Json(json!({"plans": held})).into_response(),
         Err(r) => r,
+    }
+}
+
+/// Plans a profile now without applying anything (`rosterbridge plan --json`).
+async fn preview(State(state): State<AppState>, body: Option<Json<Trigger>>) -> Response {
+    let profile = body.and_then(|Json(t)| t.profile);
+    match state.runner.preview(profile).await {
+        Ok(Ok(plan)) => Json(plan).into_response(),
+        Ok(Err(why)) => error(StatusCode::UNPROCESSABLE_ENTITY, "not_planned", why),
+        Err(e @ TriggerError::UnknownProfile(_)) => error(StatusCode::NOT_FOUND, "not_found", e),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "config", e),
     }
 }
 

@@ -146,6 +146,30 @@ impl Runner {
         }))
     }
 
+    /// Reads the source and plans `profile` against the state, applying nothing: the plan as
+    /// `rosterbridge plan --json` shows it. Runs beside a sync of the same profile are fine
+    /// (nothing is written), so no claim is taken.
+    pub async fn preview(
+        self: &Arc<Self>,
+        profile: Option<String>,
+    ) -> Result<Result<serde_json::Value, String>, TriggerError> {
+        let config = self.load(profile.as_deref())?;
+        let joined = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, String> {
+            let store =
+                rosterbridge_engine::open_store(&config.state_path).map_err(|e| e.to_string())?;
+            let prepared =
+                rosterbridge_engine::prepare(&config, &store, &Quiet).map_err(|e| e.to_string())?;
+            let mut v = rosterbridge_plan::render::json(&prepared.plan, &prepared.diagnostics);
+            if let Some(m) = v.as_object_mut() {
+                m.insert("profile".into(), prepared.profile.clone().into());
+                m.insert("environment".into(), config.environment.as_str().into());
+            }
+            Ok(v)
+        })
+        .await;
+        joined.map_err(|e| TriggerError::Config(format!("the preview stopped: {e}")))
+    }
+
     /// Approves held plan `plan_id` (waits for it): the plan made now must be the held one.
     pub async fn approve(self: &Arc<Self>, plan_id: i64) -> Result<RunResult, TriggerError> {
         let mut config = self.load(None)?;
