@@ -66,6 +66,10 @@ fn admin_create(f: &Fixture) {
 
 impl Serve {
     fn start(f: &Fixture, extra: &[&str]) -> Serve {
+        Self::start_env(f, extra, &[("CANVAS_TOKEN", TOKEN)])
+    }
+
+    fn start_env(f: &Fixture, extra: &[&str], env: &[(&str, &str)]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rosterbridge"))
             .args([
                 "serve",
@@ -77,7 +81,8 @@ impl Serve {
                 "30",
             ])
             .args(extra)
-            .env("CANVAS_TOKEN", TOKEN)
+            .env_remove("CANVAS_TOKEN")
+            .envs(env.iter().copied())
             .env("ROSTERBRIDGE_TODAY", "2026-09-01")
             .current_dir(f.dir.path())
             .stdout(Stdio::piped())
@@ -139,6 +144,32 @@ impl Serve {
                 status,
                 cookie,
                 serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    /// Posts an HTML form of the admin UI (with the session's CSRF token); returns the
+    /// status and the Location it redirects to.
+    fn form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        self.rt.block_on(async {
+            let mut all: Vec<(&str, &str)> = vec![("csrf_token", self.csrf.as_str())];
+            all.extend_from_slice(fields);
+            let resp = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(format!("{}{path}", self.url))
+                .header("cookie", &self.session)
+                .form(&all)
+                .send()
+                .await
+                .unwrap();
+            (
+                resp.status().as_u16(),
+                resp.headers()
+                    .get("location")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default(),
             )
         })
     }
@@ -290,5 +321,70 @@ fn the_schedule_runs_a_profile_on_its_own_and_sigterm_stops_the_server_cleanly()
             .iter()
             .all(|r| r["outcome"] != "running"),
         "{runs:#}"
+    );
+}
+
+#[test]
+fn from_a_fresh_install_an_admin_sets_up_a_scheduled_sync_in_the_ui_without_touching_a_file() {
+    let sandbox = Sandbox::start(&[]);
+    let f = Fixture::new();
+    std::fs::remove_file(f.path("rosterbridge.toml")).unwrap();
+    admin_create(&f);
+    // No configuration, and no token in the environment.
+    let s = Serve::start_env(&f, &[], &[]);
+    assert!(
+        f.path("rosterbridge.toml").exists(),
+        "a starter configuration was written"
+    );
+
+    let (status, location) = s.form(
+        "/source",
+        &[("kind", "oneroster-csv"), ("path", "district")],
+    );
+    assert_eq!(
+        (status, location.starts_with("/source?msg=")),
+        (303, true),
+        "{location}"
+    );
+    let (status, location) = s.form(
+        "/connection/token",
+        &[("url", sandbox.url.as_str()), ("token", TOKEN)],
+    );
+    assert_eq!(
+        (status, location.starts_with("/connection?msg=Connected")),
+        (303, true),
+        "{location}"
+    );
+    let (status, location) = s.form(
+        "/profiles/save",
+        &[
+            ("original", ""),
+            ("action", "save_enable"),
+            ("name", "2026-27"),
+            ("start", "2026-08-01"),
+            ("end", "2027-07-31"),
+            ("course_template", "period+group"),
+            ("schedule", "*/2 * * * * *"),
+        ],
+    );
+    assert_eq!(
+        (status, location.starts_with("/?msg=Profile")),
+        (303, true),
+        "{location}"
+    );
+
+    // The schedule runs it, with the connection made in the UI.
+    let runs = s.runs_when_done(1);
+    assert_eq!(runs[0]["outcome"], "succeeded", "{runs:#?}");
+    assert_eq!(runs[0]["profile"], "2026-27");
+    let client = sandbox.client();
+    let bart: Value = sandbox
+        .read(client.get("/api/v1/users/sis_user_id:007", &[]))
+        .unwrap();
+    assert_eq!(bart["name"], "Bart Simpson");
+    let text = std::fs::read_to_string(f.path("rosterbridge.toml")).unwrap();
+    assert!(
+        !text.contains(TOKEN),
+        "the token is not in the configuration file"
     );
 }

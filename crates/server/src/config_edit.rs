@@ -378,3 +378,70 @@ pub fn set_mapping(
     }
     Ok(Ok(doc.to_string()))
 }
+
+/// The configuration `serve` writes when started on a file that does not exist yet, so an
+/// admin can set everything up from the UI.
+pub const STARTER: &str =
+    "# Written by `rosterbridge serve` on its first start. Edit it here or in the admin UI\n\
+# (Source, Mapping, profiles on the dashboard, Canvas connection); `rosterbridge config example`\n\
+# prints every option.\n\
+[source]\nkind = \"oneroster-csv\"\npath = \"district\"\n\n\
+# The admin UI's Canvas connection, once set up, takes the place of url, account_id and the\n\
+# token variable for the server's runs.\n\
+[canvas]\nurl = \"http://127.0.0.1:8089\"\naccount_id = 1\n";
+
+/// The `[source]` settings the UI edits (other keys of the table are kept).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct SourceForm {
+    pub kind: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub base_url: String,
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret_env: String,
+    #[serde(default)]
+    pub token_env: String,
+}
+
+pub const SOURCE_KEYS: [&str; 5] = [
+    "path",
+    "base_url",
+    "client_id",
+    "client_secret_env",
+    "token_env",
+];
+
+/// The text with `[source]` set from the form (an empty field removes its key).
+pub fn set_source(text: &str, f: &SourceForm) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.to_string()))?;
+    if doc.get("source").is_none() {
+        doc.insert("source", Item::Table(Table::new()));
+    }
+    let t = doc
+        .get_mut("source")
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| EditError::Parse("[source] is not a table".into()))?;
+    t.insert("kind", value(f.kind.trim()));
+    for (key, v) in SOURCE_KEYS.iter().zip([
+        &f.path,
+        &f.base_url,
+        &f.client_id,
+        &f.client_secret_env,
+        &f.token_env,
+    ]) {
+        match v.trim() {
+            "" => {
+                t.remove(key);
+            }
+            v => {
+                t.insert(key, value(v));
+            }
+        }
+    }
+    Ok(doc.to_string())
+}

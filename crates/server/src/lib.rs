@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod ui;
 mod ui_mapping;
 mod ui_profiles;
+mod ui_source;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +90,15 @@ pub async fn serve(
     options: ServeOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
+    // A fresh install: a starter configuration the admin completes in the UI.
+    if !options.config_path.exists() {
+        config_edit::write(&options.config_path, config_edit::STARTER)
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        eprintln!(
+            "note: {} did not exist; wrote a starter configuration to complete in the admin UI",
+            options.config_path.display()
+        );
+    }
     // Refuse to start on a configuration that does not validate: say so now, not at 02:00.
     rosterbridge_config::Config::load(&options.config_path)
         .map_err(|e| ServerError::Config(format!("{}: {e}", options.config_path.display())))?;

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/canvas/authorize", get(oauth_return))
         .merge(crate::ui_profiles::routes())
         .merge(crate::ui_mapping::routes())
+        .merge(crate::ui_source::routes())
 }
 
 /// HTML-escapes text for element content and attribute values.
@@ -56,7 +57,7 @@ label{display:block;margin:.4em 0}input[type=text],input[type=password],input[ty
 pub(crate) fn page(title: &str, session: Option<&Session>, body: &str) -> Response {
     let nav = match session {
         Some(s) => format!(
-            "<a href=\"/\">Dashboard</a><a href=\"/mapping\">Mapping</a><a href=\"/connection\">Canvas connection</a><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{} <button>Log out</button></form>",
+            "<a href=\"/\">Dashboard</a><a href=\"/source\">Source</a><a href=\"/mapping\">Mapping</a><a href=\"/connection\">Canvas connection</a><form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{} <button>Log out</button></form>",
             esc(&s.csrf),
             esc(&s.admin)
         ),
