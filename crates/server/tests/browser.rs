@@ -165,6 +165,7 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
     b.click("#held form button");
     b.wait_for("approved and applied as run", false);
     b.screenshot("09-approved-run");
+    assert!(b.url().contains("/runs/"), "{}", b.url());
     // The configuration pages.
     b.goto(&format!("{}/mapping", s.url));
     b.wait_for("Actions per entity and role", false);
@@ -172,6 +173,5 @@ fn admin_flow_login_oauth_connect_run_error_row_and_approve_a_held_plan() {
     b.goto(&format!("{}/source", s.url));
     b.wait_for("Roster source", false);
     b.screenshot("11-source");
-    assert!(b.url().contains("/runs/"), "{}", b.url());
     s.rt.block_on(sandbox.stop()).unwrap();
 }
