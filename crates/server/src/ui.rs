@@ -93,6 +93,20 @@ pub(crate) fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, 
     }
 }
 
+/// The logged-in admin of a page request; without a session the browser goes to the login page.
+pub(crate) struct Admin(pub(crate) Session);
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        session(state, &parts.headers).map(Admin).map_err(|r| *r)
+    }
+}
+
 /// A form that changes something must carry the session's CSRF token.
 pub(crate) fn check_csrf(s: &Session, sent: &str) -> Result<(), Box<Response>> {
     if sent == s.csrf {
@@ -177,13 +191,9 @@ pub(crate) struct CsrfForm {
 
 async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -244,13 +254,9 @@ fn run_cell(r: Option<&rosterbridge_state::RunRecord>) -> String {
 
 async fn dashboard(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Query(q): Query<Msg>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let busy = state.runner.busy();
     let conn = state.connection.view().ok().flatten();
     let st = state.clone();
@@ -368,13 +374,9 @@ struct RunForm {
 
 async fn run_now(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(f): Form<RunForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -399,14 +401,10 @@ async fn run_now(
 
 async fn approve(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -428,14 +426,10 @@ async fn approve(
 
 async fn run_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Path(id): Path<i64>,
     Query(q): Query<Msg>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let st = state.clone();
     let found = tokio::task::spawn_blocking(move || {
         store_read(&st, |_, store| store.run(id).map_err(|e| e.to_string()))
@@ -537,12 +531,9 @@ fn redirect_uri_for(headers: &HeaderMap, secure: bool) -> String {
 async fn connection_page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Admin(s): Admin,
     Query(q): Query<Msg>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let csrf = csrf_field(&s);
     let mut b = flash(&q);
     let view = state.connection.view().ok().flatten();
@@ -605,13 +596,9 @@ struct TokenForm {
 
 async fn connect_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -642,13 +629,9 @@ struct OAuthForm {
 
 async fn connect_oauth(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(f): Form<OAuthForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -682,13 +665,9 @@ struct OAuthReturn {
 
 async fn oauth_return(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Query(q): Query<OAuthReturn>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Some(e) = q.error {
         return back_to(
             "/connection",
@@ -720,13 +699,9 @@ struct AccountForm {
 
 async fn choose_account(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(f): Form<AccountForm>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }

@@ -6,10 +6,10 @@
 use crate::config_edit::{
     self, MappingForm, ACTIONS, ACTION_ENTITIES, FIELD_ENTITIES, MATCH_ENTITIES, ROLES,
 };
-use crate::ui::{back_to, check_csrf, csrf_field, esc, flash, page, session, Msg};
+use crate::ui::{back_to, check_csrf, csrf_field, esc, flash, page, Admin, Msg};
 use crate::AppState;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -186,13 +186,9 @@ fn form_page(
 
 async fn mapping_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Query(q): Query<Msg>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match current(&state) {
         Ok(f) => form_page(&s, &f, &BTreeMap::new(), &q),
         Err(e) => back_to("/", "error", &e),
@@ -217,13 +213,9 @@ fn section_of(field: &str) -> String {
 
 async fn save(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let csrf = pairs
         .iter()
         .find(|(k, _)| k == "csrf_token")

@@ -3,10 +3,10 @@
 //! every command validates it, and a problem is shown next to its field, nothing written.
 
 use crate::config_edit::{self, ProfileForm};
-use crate::ui::{back_to, check_csrf, csrf_field, esc, page, session, CsrfForm};
+use crate::ui::{back_to, check_csrf, csrf_field, esc, page, Admin, CsrfForm};
 use crate::AppState;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -116,11 +116,7 @@ fn load_profile(state: &AppState, name: &str) -> Result<ProfileForm, String> {
         .ok_or_else(|| format!("no profile is named {name:?}"))
 }
 
-async fn new_profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn new_profile(Admin(s): Admin) -> Response {
     let f = ProfileForm {
         enabled: Some("on".into()),
         course_template: "period+group".into(),
@@ -131,13 +127,9 @@ async fn new_profile(State(state): State<AppState>, headers: HeaderMap) -> Respo
 
 async fn edit_profile(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Path(name): Path<String>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match load_profile(&state, &name) {
         Ok(f) => form_page(
             &s,
@@ -152,13 +144,9 @@ async fn edit_profile(
 
 async fn copy_profile(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Path(name): Path<String>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match load_profile(&state, &name) {
         // A copy needs its own name and (usually) its own window: the form says so if not.
         Ok(f) => form_page(
@@ -187,15 +175,7 @@ struct SaveForm {
     profile: ProfileForm,
 }
 
-async fn save(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<SaveForm>,
-) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn save(State(state): State<AppState>, Admin(s): Admin, Form(f): Form<SaveForm>) -> Response {
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
@@ -266,15 +246,11 @@ async fn save(
 
 async fn toggle(
     state: AppState,
-    headers: HeaderMap,
+    Admin(s): Admin,
     name: String,
     csrf: &str,
     enabled: bool,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if let Err(r) = check_csrf(&s, csrf) {
         return *r;
     }
@@ -305,18 +281,18 @@ async fn toggle(
 
 async fn enable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    admin: Admin,
     Path(name): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    toggle(state, headers, name, &f.csrf_token, true).await
+    toggle(state, admin, name, &f.csrf_token, true).await
 }
 
 async fn disable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    admin: Admin,
     Path(name): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    toggle(state, headers, name, &f.csrf_token, false).await
+    toggle(state, admin, name, &f.csrf_token, false).await
 }

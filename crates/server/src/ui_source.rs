@@ -2,10 +2,10 @@
 //! sources stay in environment variables, named here (as in the file).
 
 use crate::config_edit::{self, SourceForm, SOURCE_KEYS};
-use crate::ui::{back_to, check_csrf, csrf_field, esc, flash, page, session, Msg};
+use crate::ui::{back_to, check_csrf, csrf_field, esc, flash, page, Admin, Msg};
 use crate::AppState;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -108,13 +108,9 @@ fn form_page(
 
 async fn source_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(s): Admin,
     Query(q): Query<Msg>,
 ) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match current(&state) {
         Ok(f) => form_page(&s, &f, &BTreeMap::new(), &q),
         Err(e) => back_to("/", "error", &e),
@@ -128,15 +124,7 @@ struct SaveForm {
     source: SourceForm,
 }
 
-async fn save(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<SaveForm>,
-) -> Response {
-    let s = match session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn save(State(state): State<AppState>, Admin(s): Admin, Form(f): Form<SaveForm>) -> Response {
     if let Err(r) = check_csrf(&s, &f.csrf_token) {
         return *r;
     }
