@@ -6,12 +6,15 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Run as a service: every enabled execution profile syncs on its `schedule` (cron, UTC;
-/// default nightly at 02:00) while today is in its window, never two runs of one profile at
-/// once; admins (see `rosterbridge admin create`) log in to the JSON API to see profiles,
-/// runs and their per-row errors, start a run, and approve held plans. `/health`, `/ready`
-/// and `/metrics` (Prometheus) need no login. Prints the base URL when ready; on Ctrl-C or
-/// SIGTERM stops taking requests and lets a run in progress finish (up to --grace-secs).
+/// Run as a service: every enabled execution profile syncs on its `schedule` (cron, UTC; default
+/// nightly at 02:00) while today is in its window, never two runs of one profile at once. Admins
+/// (see `rosterbridge admin create`) log in to the web UI at `/` (profiles, runs and their
+/// refused rows, held plans to approve, the roster source, the mapping, the Canvas connection
+/// by token or OAuth) and to the JSON API at `/api/v1` (described at `/api/v1/openapi.json`).
+/// `/health`, `/ready` and `/metrics` (Prometheus) need no login. A configuration file that does
+/// not exist yet is written as a starter to complete in the UI. Prints the base URL when ready;
+/// on Ctrl-C or SIGTERM stops taking requests and lets a run in progress finish (up to
+/// --grace-secs).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The configuration file (TOML), read anew for every run.
