@@ -18,6 +18,7 @@
 
 use rosterbridge_config::{CourseTemplate, MappingConfig, Profile, RoleClass};
 use rosterbridge_model::canvas::{self as cv, DesiredState};
+use rosterbridge_model::index::IdIndex;
 use rosterbridge_model::kind::Status;
 use rosterbridge_model::roster::{Roster, UserRole};
 use rosterbridge_model::{Diagnostic, Location, SisId, Str};
@@ -259,16 +260,17 @@ fn map_impl(
         };
         // Observer pairs in roster indexes, from either direction of agentSourcedIds
         // (mapped to desired users once `user_slot` is known).
-        let by_id: FxHashMap<&str, u32> = roster
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.sourced_id.as_str(), i as u32))
-            .collect();
+        let users = &roster.users;
+        let id_at = |p: u32| users[p as usize].sourced_id.as_str();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
-        for (ui, user) in roster.users.iter().enumerate() {
+        let by_id = if users.iter().any(|u| !u.agents.is_empty()) {
+            IdIndex::of(users, |u| u.sourced_id.as_str())
+        } else {
+            IdIndex::default()
+        };
+        for (ui, user) in users.iter().enumerate() {
             for agent in &user.agents {
-                let Some(&ai) = by_id.get(agent.as_str()) else {
+                let Some(ai) = by_id.get(agent.as_str(), id_at) else {
                     continue;
                 };
                 let other = &roster.users[ai as usize];
@@ -288,8 +290,9 @@ fn map_impl(
             // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
             // Canvas compares logins case-insensitively; most logins are lower case already, so
             // only the others are copied.
-            let mut logins: FxHashMap<std::borrow::Cow<'_, str>, usize> =
-                FxHashMap::with_capacity_and_hasher(roster.users.len(), Default::default());
+            // Desired users by folded login; the logins stay in `desired.users`.
+            let mut logins: hashbrown::HashTable<u32> =
+                hashbrown::HashTable::with_capacity(roster.users.len());
             desired.users.reserve_exact(roster.users.len());
             let login_rule = config
                 .fields
@@ -322,21 +325,24 @@ fn map_impl(
                     );
                     continue;
                 }
-                let folded = if login.chars().any(char::is_uppercase) {
-                    std::borrow::Cow::Owned(login.to_lowercase())
-                } else {
-                    mapped_login.clone()
-                };
-                match logins.entry(folded) {
-                    std::collections::hash_map::Entry::Occupied(first) => {
-                        let other = &roster.users[*first.get()];
+                let folded = fold_login(login);
+                let hash = login_hash(&folded);
+                let slot_now = desired.users.len() as u32;
+                let users_so_far = &desired.users;
+                match logins.entry(
+                    hash,
+                    |&slot| fold_login(&users_so_far[slot as usize].login_id) == folded,
+                    |&slot| login_hash(&fold_login(&users_so_far[slot as usize].login_id)),
+                ) {
+                    hashbrown::hash_table::Entry::Occupied(first) => {
+                        let other = &users_so_far[*first.get() as usize];
                         diagnostics.push(
                             Diagnostic::error(
                                 "duplicate-login",
                                 format!(
                                     "login is already used by user {} ({}); Canvas logins must be unique (case-insensitively)",
-                                    other.sourced_id,
-                                    other.src
+                                    other.sis_id,
+                                    other.src.map(|s| s.to_string()).unwrap_or_default()
                                 ),
                             )
                             .at(loc().with_field("username"))
@@ -346,8 +352,8 @@ fn map_impl(
                         );
                         continue;
                     }
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(ui);
+                    hashbrown::hash_table::Entry::Vacant(v) => {
+                        v.insert(slot_now);
                     }
                 }
                 user_slot[ui] = Some(desired.users.len() as u32);
@@ -479,6 +485,21 @@ fn map_impl(
         out_of_scope_classes,
         outside_period_classes,
     }
+}
+
+/// A login as Canvas compares it (case-insensitively); most are lower case already and
+/// are not copied.
+fn fold_login(login: &str) -> std::borrow::Cow<'_, str> {
+    if login.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(login.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(login)
+    }
+}
+
+fn login_hash(folded: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(folded)
 }
 
 /// Sorts the small kinds by SIS key, and collapses duplicate enrollments to one decisive

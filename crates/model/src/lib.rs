@@ -12,6 +12,7 @@ pub mod canvas;
 pub mod date;
 pub mod diag;
 pub mod hash;
+pub mod index;
 pub mod kind;
 pub mod provenance;
 pub mod roster;

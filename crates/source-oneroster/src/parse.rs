@@ -4,6 +4,7 @@ use crate::package::Counting;
 use crate::table::{for_each_row, ColumnSpec, Input};
 use crate::{ReadObserver, SourceError, TableMode, TableSummary};
 use chrono::NaiveDate;
+use rosterbridge_model::index::IdIndex;
 use rosterbridge_model::roster::*;
 use rosterbridge_model::{Diagnostic, Location, SisId, SourceRef, SourceTable, Str};
 use rustc_hash::FxHashMap;
@@ -683,7 +684,7 @@ pub(crate) fn build(
     // Resolve enrollment users.
     let resolved: Vec<Option<u32>> = provisional
         .iter()
-        .map(|id| user_ix.get(id.as_str()).copied())
+        .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
         .collect();
     let mut unknown = 0usize;
     enrollments.retain_mut(|e| match resolved[e.user as usize] {
@@ -716,7 +717,13 @@ pub(crate) fn build(
 
     // Users' references.
     let mut user_diags = Vec::new();
-    for u in &mut users {
+    let known = |id: &str, users: &[User]| {
+        user_ix
+            .get(id, |p| users[p as usize].sourced_id.as_str())
+            .is_some()
+    };
+    for ui in 0..users.len() {
+        let u = &users[ui];
         for o in &u.orgs {
             if !org_ix.contains_key(o.as_str()) {
                 user_diags.push(
@@ -728,19 +735,15 @@ pub(crate) fn build(
                 );
             }
         }
-        let before = u.agents.len();
-        let agents: Vec<SisId> = u
-            .agents
-            .iter()
-            .filter(|a| user_ix.contains_key(a.as_str()))
-            .cloned()
-            .collect();
-        if agents.len() != before {
-            for a in u
+        // Checked before copying anything: nearly every user's agents are all known.
+        if !u.agents.iter().all(|a| known(a.as_str(), &users)) {
+            let agents: Vec<SisId> = u
                 .agents
                 .iter()
-                .filter(|a| !user_ix.contains_key(a.as_str()))
-            {
+                .filter(|a| known(a.as_str(), &users))
+                .cloned()
+                .collect();
+            for a in u.agents.iter().filter(|a| !known(a.as_str(), &users)) {
                 user_diags.push(
                     Diagnostic::warning(
                         "unknown-reference",
@@ -751,7 +754,7 @@ pub(crate) fn build(
                     .sis_id(u.sourced_id.as_str()),
                 );
             }
-            u.agents = agents;
+            users[ui].agents = agents;
         }
     }
     diags.extend(user_diags);
@@ -804,12 +807,7 @@ pub(crate) fn build(
     Ok((roster, tables, diags))
 }
 
-type UsersResult = (
-    Vec<User>,
-    FxHashMap<SisId, u32>,
-    Vec<TableSummary>,
-    Vec<Diagnostic>,
-);
+type UsersResult = (Vec<User>, IdIndex, Vec<TableSummary>, Vec<Diagnostic>);
 
 fn read_users(
     version: OneRosterVersion,
@@ -824,15 +822,14 @@ fn read_users(
     } else {
         USERS_11
     };
-    let mut index: FxHashMap<SisId, u32> = FxHashMap::default();
+    let mut index = IdIndex::default();
     if let Some(Wrapped { input, mode }) = users_in {
         let mut rows = Rows::new("users.csv", spec, mode);
         let n = for_each_row("users.csv", input, spec, |line, c, pos| {
             if !rows.required(line, c, pos) {
                 return;
             }
-            let id = SisId::new(c[0]);
-            if let Some(&first) = index.get(&id) {
+            if let Some(first) = index.get(c[0], |p| users[p as usize].sourced_id.as_str()) {
                 let first_line = users[first as usize].src.line;
                 return dup_error(&mut rows, line, first_line, c[0], pos);
             }
@@ -886,9 +883,11 @@ fn read_users(
                     primary_org: opt(c[21]).map(SisId::new),
                 })
             };
-            index.insert(id.clone(), users.len() as u32);
+            index.insert_new(c[0], users.len() as u32, |p| {
+                users[p as usize].sourced_id.as_str()
+            });
             users.push(User {
-                sourced_id: id,
+                sourced_id: SisId::new(c[0]),
                 enabled,
                 role,
                 orgs: ids(c[4]),
@@ -919,7 +918,7 @@ fn read_users(
             if !rows.required(line, c, pos) {
                 return;
             }
-            let Some(&u) = index.get(c[3]) else {
+            let Some(u) = index.get(c[3], |p| users[p as usize].sourced_id.as_str()) else {
                 rows.warn(
                     "unknown-reference",
                     format!("user {:?} is not in users.csv; the role is ignored", c[3]),
@@ -1055,7 +1054,7 @@ fn read_enrollments(
     let Some(w) = input else {
         return Ok((out, provisional, tables, Vec::new()));
     };
-    let mut prov_ix: FxHashMap<SisId, u32> = FxHashMap::default();
+    let mut prov_ix = IdIndex::default();
     // Duplicate ids are found after the pass, by sorting 64-bit hashes of the ids (a hash
     // map of 1.5M ids costs a cache miss a row), and confirmed against the ids.
     let mut id_hashes: Vec<u64> = Vec::new();
@@ -1154,12 +1153,12 @@ fn read_enrollments(
             }
         }
         let primary = if c[7].is_empty() { None } else { boolean(c[7]) };
-        let user = match prov_ix.get(c[5]) {
-            Some(&u) => u,
+        let user = match prov_ix.get(c[5], |p| provisional[p as usize].as_str()) {
+            Some(u) => u,
             None => {
                 let u = provisional.len() as u32;
                 provisional.push(SisId::new(c[5]));
-                prov_ix.insert(SisId::new(c[5]), u);
+                prov_ix.insert_new(c[5], u, |p| provisional[p as usize].as_str());
                 u
             }
         };

@@ -235,27 +235,47 @@ fn encode_row(row: &Row) -> String {
 
 /// The index cache blob as keys and entries; `None` when any entry is unreadable (an
 /// unreadable cache is only a cache: the caller falls back to the table).
-fn decode_index(data: &[u8]) -> Option<(Vec<KeyHash>, Vec<SnapshotEntry>)> {
-    let mut keys = Vec::with_capacity(data.len() / ENTRY);
-    let mut entries = Vec::with_capacity(data.len() / ENTRY);
-    for e in data.chunks_exact(ENTRY) {
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&e[..16]);
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&e[16..24]);
-        let mut hash = [0u8; 8];
-        hash.copy_from_slice(&e[24..32]);
-        let kind = kind_from(e[32] as i64)?;
-        let status = status_from(e[33] as i64)?;
-        keys.push(KeyHash::from_bytes(key));
-        entries.push(SnapshotEntry {
-            id: i64::from_le_bytes(id),
-            kind,
-            content_hash: u64::from_le_bytes(hash),
-            status,
-        });
+/// Decodes the index cache piece by piece (pieces of whole entries).
+struct IndexDecoder {
+    keys: Vec<KeyHash>,
+    entries: Vec<SnapshotEntry>,
+}
+
+impl IndexDecoder {
+    fn with_capacity(n: usize) -> Self {
+        IndexDecoder {
+            keys: Vec::with_capacity(n),
+            entries: Vec::with_capacity(n),
+        }
     }
-    Some((keys, entries))
+
+    /// False when an entry is not one this version wrote (then the cache is ignored).
+    fn push(&mut self, data: &[u8]) -> bool {
+        for e in data.chunks_exact(ENTRY) {
+            let mut key = [0u8; 16];
+            key.copy_from_slice(&e[..16]);
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&e[16..24]);
+            let mut hash = [0u8; 8];
+            hash.copy_from_slice(&e[24..32]);
+            let (Some(kind), Some(status)) = (kind_from(e[32] as i64), status_from(e[33] as i64))
+            else {
+                return false;
+            };
+            self.keys.push(KeyHash::from_bytes(key));
+            self.entries.push(SnapshotEntry {
+                id: i64::from_le_bytes(id),
+                kind,
+                content_hash: u64::from_le_bytes(hash),
+                status,
+            });
+        }
+        true
+    }
+
+    fn finish(self) -> (Vec<KeyHash>, Vec<SnapshotEntry>) {
+        (self.keys, self.entries)
+    }
 }
 
 impl StateStore for SqliteStore {
@@ -379,26 +399,39 @@ impl StateStore for SqliteStore {
 impl SqliteStore {
     /// The index from the cache blob, if it was written for this state version.
     fn cached_index(conn: &Connection, version: u64) -> Result<Option<StateSnapshot>, StateError> {
-        // Decoded straight from SQLite's copy of the blob (no intermediate Vec of ~80 MB
-        // at 2M objects).
-        let decoded: Option<Option<(Vec<KeyHash>, Vec<SnapshotEntry>)>> = conn
+        let found: Option<(i64, i64, i64)> = conn
             .query_row(
-                "SELECT version, data FROM index_cache WHERE id = 1",
+                "SELECT rowid, version, length(data) FROM index_cache WHERE id = 1",
                 [],
-                |r| {
-                    let cached_version: i64 = r.get(0)?;
-                    let data = r.get_ref(1)?.as_blob()?;
-                    if cached_version as u64 != version || data.len() % ENTRY != 0 {
-                        return Ok(None);
-                    }
-                    Ok(decode_index(data))
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(backend("reading the index cache"))?;
-        let Some(Some((keys, entries))) = decoded else {
+        let Some((rowid, cached_version, len)) = found else {
             return Ok(None);
         };
+        let len = len.max(0) as usize;
+        if cached_version as u64 != version || !len.is_multiple_of(ENTRY) {
+            return Ok(None);
+        }
+        // Read in pieces through SQLite's incremental blob I/O: reading the column whole
+        // would hold a second copy of the index (~85 MB at 2.5M objects) while decoding.
+        let blob = conn
+            .blob_open(rusqlite::MAIN_DB, "index_cache", "data", rowid, true)
+            .map_err(backend("reading the index cache"))?;
+        let mut decoder = IndexDecoder::with_capacity(len / ENTRY);
+        let mut chunk = vec![0u8; ENTRY * 16 * 1024];
+        let mut offset = 0usize;
+        while offset < len {
+            let n = chunk.len().min(len - offset);
+            blob.read_at_exact(&mut chunk[..n], offset)
+                .map_err(backend("reading the index cache"))?;
+            if !decoder.push(&chunk[..n]) {
+                return Ok(None);
+            }
+            offset += n;
+        }
+        let (keys, entries) = decoder.finish();
         // Written in id order, so this is a check, not a sort.
         Ok(Some(StateSnapshot::from_parts(version, keys, entries)))
     }
