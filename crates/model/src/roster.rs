@@ -67,14 +67,15 @@ macro_rules! vocab {
         pub enum $name {
             $($variant,)*
             /// `ext:...` extension values and anything else not in the vocabulary, verbatim.
-            Other(Str),
+            /// Boxed: rare, and inline it would triple the size of every value.
+            Other(Box<Str>),
         }
 
         impl $name {
             /// Parses case-insensitively (real exports send `Scheduled`, `TRUE`, ...).
             pub fn parse(s: &str) -> Self {
                 $(if s.eq_ignore_ascii_case($text) { return $name::$variant; })*
-                $name::Other(Str::new(s))
+                $name::Other(Box::new(Str::new(s)))
             }
             /// The spec spelling.
             pub fn as_str(&self) -> &str {
@@ -320,4 +321,18 @@ pub struct Demographics {
     pub birth_date: Option<NaiveDate>,
     pub sex: Option<Str>,
     pub src: SourceRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_of_the_big_tables_stay_small() {
+        // A state-wide roster holds millions of these: growth here is memory, page faults
+        // and time in every plan (docs/benchmarks.md).
+        assert!(std::mem::size_of::<Enrollment>() <= 72);
+        assert!(std::mem::size_of::<User>() <= 256);
+        assert!(std::mem::size_of::<EnrollmentRole>() <= 16);
+    }
 }
