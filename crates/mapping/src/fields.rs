@@ -19,7 +19,7 @@ fn push_list(out: &mut String, list: &[Str]) {
     }
 }
 
-fn push_opt(out: &mut String, v: &Option<Str>) {
+fn push_opt(out: &mut String, v: Option<&Str>) {
     if let Some(v) = v {
         out.push_str(v);
     }
@@ -32,17 +32,17 @@ pub fn user_prop(u: &User, p: UserProp, out: &mut String) {
         UserProp::SourcedId => out.push_str(u.sourced_id.as_str()),
         UserProp::Username => out.push_str(&u.username),
         UserProp::GivenName => out.push_str(&u.given_name),
-        UserProp::MiddleName => push_opt(out, &x.middle_name),
+        UserProp::MiddleName => push_opt(out, x.middle_name()),
         UserProp::FamilyName => out.push_str(&u.family_name),
-        UserProp::PreferredGivenName => push_opt(out, &x.preferred_given_name),
-        UserProp::PreferredFamilyName => push_opt(out, &x.preferred_family_name),
-        UserProp::Email => push_opt(out, &u.email),
-        UserProp::Identifier => push_opt(out, &u.identifier),
+        UserProp::PreferredGivenName => push_opt(out, x.preferred_given_name()),
+        UserProp::PreferredFamilyName => push_opt(out, x.preferred_family_name()),
+        UserProp::Email => push_opt(out, u.email.as_ref()),
+        UserProp::Identifier => push_opt(out, u.identifier.as_ref()),
         UserProp::Role => out.push_str(u.role.as_str()),
         UserProp::Grades => push_list(out, &u.grades),
-        UserProp::Sms => push_opt(out, &x.sms),
-        UserProp::Phone => push_opt(out, &x.phone),
-        UserProp::UserMasterIdentifier => push_opt(out, &x.user_master_identifier),
+        UserProp::Sms => push_opt(out, x.sms()),
+        UserProp::Phone => push_opt(out, x.phone()),
+        UserProp::UserMasterIdentifier => push_opt(out, x.user_master_identifier()),
     }
 }
 
@@ -61,8 +61,8 @@ pub fn class_prop(c: &ClassContext<'_>, p: ClassProp, out: &mut String) {
     match p {
         ClassProp::SourcedId => out.push_str(class.sourced_id.as_str()),
         ClassProp::Title => out.push_str(&class.title),
-        ClassProp::ClassCode => push_opt(out, &class.class_code),
-        ClassProp::Location => push_opt(out, &class.location),
+        ClassProp::ClassCode => push_opt(out, class.class_code.as_ref()),
+        ClassProp::Location => push_opt(out, class.location.as_ref()),
         ClassProp::Grades => push_list(out, &class.grades),
         ClassProp::Subjects => push_list(out, &class.subjects),
         ClassProp::SubjectCodes => push_list(out, &class.subject_codes),
@@ -80,7 +80,7 @@ pub fn class_prop(c: &ClassContext<'_>, p: ClassProp, out: &mut String) {
         }
         ClassProp::CourseCode => {
             if let Some(course) = c.course {
-                push_opt(out, &course.course_code)
+                push_opt(out, course.course_code.as_ref())
             }
         }
         ClassProp::TermSourcedId => {
@@ -117,7 +117,7 @@ pub fn org_prop(o: &Org, p: OrgProp, out: &mut String) {
     match p {
         OrgProp::SourcedId => out.push_str(o.sourced_id.as_str()),
         OrgProp::Name => out.push_str(&o.name),
-        OrgProp::Identifier => push_opt(out, &o.identifier),
+        OrgProp::Identifier => push_opt(out, o.identifier.as_ref()),
         OrgProp::Type => out.push_str(o.org_type.as_str()),
     }
 }

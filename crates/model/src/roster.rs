@@ -263,28 +263,125 @@ pub struct User {
     pub extra: Option<Box<UserExtra>>,
 }
 
-/// The less common user fields.
+/// One of the less common text fields of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum UserText {
+    MiddleName,
+    PreferredGivenName,
+    PreferredMiddleName,
+    PreferredFamilyName,
+    Pronouns,
+    UserMasterIdentifier,
+    Sms,
+    Phone,
+}
+
+/// The less common user fields, packed: a user has two or three of them at most (a phone,
+/// a middle name), and a state-wide roster holds hundreds of thousands of such users, so
+/// only the fields that are set take room.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserExtra {
+    texts: Vec<(UserText, Str)>,
+    more: Option<Box<UserMore>>,
+}
+
+/// The rarest user fields (OneRoster 1.2 roles and primary org, `userIds`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserMore {
     /// Every role at every org (1.2 roles.csv). Empty for 1.1 (one `role` for all `orgs`).
     pub roles: Vec<RoleAssignment>,
     /// `userIds`: `{type:identifier}` pairs.
     pub user_ids: Vec<(Str, Str)>,
-    pub middle_name: Option<Str>,
-    pub preferred_given_name: Option<Str>,
-    pub preferred_middle_name: Option<Str>,
-    pub preferred_family_name: Option<Str>,
-    pub pronouns: Option<Str>,
-    pub user_master_identifier: Option<Str>,
-    pub sms: Option<Str>,
-    pub phone: Option<Str>,
     pub primary_org: Option<SisId>,
 }
 
+impl UserMore {
+    pub fn is_empty(&self) -> bool {
+        *self == UserMore::default()
+    }
+}
+
 impl UserExtra {
+    /// The fields given, leaving out the empty ones; `None` when nothing is left.
+    pub fn pack(
+        texts: impl IntoIterator<Item = (UserText, Option<Str>)>,
+        more: UserMore,
+    ) -> Option<Box<UserExtra>> {
+        let mut texts: Vec<(UserText, Str)> = texts
+            .into_iter()
+            .filter_map(|(f, v)| v.map(|v| (f, v)))
+            .collect();
+        texts.shrink_to_fit();
+        let extra = UserExtra {
+            texts,
+            more: (!more.is_empty()).then(|| Box::new(more)),
+        };
+        (!extra.is_empty()).then(|| Box::new(extra))
+    }
+
     /// True when no field is set (then a user needs no `extra` at all).
     pub fn is_empty(&self) -> bool {
-        *self == UserExtra::default()
+        self.texts.is_empty() && self.more.is_none()
+    }
+
+    pub fn text(&self, field: UserText) -> Option<&Str> {
+        self.texts.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+    }
+
+    /// Sets or (with `None`) clears a text field.
+    pub fn set_text(&mut self, field: UserText, value: Option<Str>) {
+        self.texts.retain(|(f, _)| *f != field);
+        if let Some(v) = value {
+            self.texts.push((field, v));
+        }
+    }
+
+    pub fn middle_name(&self) -> Option<&Str> {
+        self.text(UserText::MiddleName)
+    }
+    pub fn preferred_given_name(&self) -> Option<&Str> {
+        self.text(UserText::PreferredGivenName)
+    }
+    pub fn preferred_middle_name(&self) -> Option<&Str> {
+        self.text(UserText::PreferredMiddleName)
+    }
+    pub fn preferred_family_name(&self) -> Option<&Str> {
+        self.text(UserText::PreferredFamilyName)
+    }
+    pub fn pronouns(&self) -> Option<&Str> {
+        self.text(UserText::Pronouns)
+    }
+    pub fn user_master_identifier(&self) -> Option<&Str> {
+        self.text(UserText::UserMasterIdentifier)
+    }
+    pub fn sms(&self) -> Option<&Str> {
+        self.text(UserText::Sms)
+    }
+    pub fn phone(&self) -> Option<&Str> {
+        self.text(UserText::Phone)
+    }
+
+    /// Every role at every org (1.2 roles.csv); empty for 1.1.
+    pub fn roles(&self) -> &[RoleAssignment] {
+        self.more.as_deref().map_or(&[], |m| &m.roles)
+    }
+    pub fn user_ids(&self) -> &[(Str, Str)] {
+        self.more.as_deref().map_or(&[], |m| &m.user_ids)
+    }
+    pub fn primary_org(&self) -> Option<&SisId> {
+        self.more.as_deref().and_then(|m| m.primary_org.as_ref())
+    }
+
+    /// The rarest fields, for changing them (made empty when there were none).
+    pub fn more_mut(&mut self) -> &mut UserMore {
+        self.more.get_or_insert_with(Default::default)
+    }
+
+    /// Drops an emptied [`UserMore`].
+    pub fn tidy(&mut self) {
+        if self.more.as_deref().is_some_and(UserMore::is_empty) {
+            self.more = None;
+        }
     }
 }
 
@@ -334,5 +431,38 @@ mod tests {
         assert!(std::mem::size_of::<Enrollment>() <= 72);
         assert!(std::mem::size_of::<User>() <= 256);
         assert!(std::mem::size_of::<EnrollmentRole>() <= 16);
+        // A parent with a phone and a middle name: two packed texts, nothing else.
+        assert!(std::mem::size_of::<UserExtra>() <= 32);
+    }
+
+    #[test]
+    fn packed_user_extras_keep_only_what_is_set() {
+        assert_eq!(
+            UserExtra::pack([(UserText::Phone, None)], UserMore::default()),
+            None
+        );
+        let mut x = UserExtra::pack(
+            [
+                (UserText::MiddleName, Some(Str::new("Ann"))),
+                (UserText::Phone, None),
+                (UserText::Sms, Some(Str::new("555"))),
+            ],
+            UserMore::default(),
+        )
+        .unwrap();
+        assert_eq!(x.middle_name().map(Str::as_str), Some("Ann"));
+        assert_eq!(x.sms().map(Str::as_str), Some("555"));
+        assert_eq!(x.phone(), None);
+        assert!(x.roles().is_empty() && x.primary_org().is_none());
+        x.set_text(UserText::MiddleName, Some(Str::new("Bo")));
+        x.set_text(UserText::Sms, None);
+        assert_eq!(x.middle_name().map(Str::as_str), Some("Bo"));
+        assert_eq!(x.sms(), None);
+        x.more_mut().primary_org = Some(SisId::new("s1"));
+        assert_eq!(x.primary_org().map(SisId::as_str), Some("s1"));
+        x.more_mut().primary_org = None;
+        x.tidy();
+        x.set_text(UserText::MiddleName, None);
+        assert!(x.is_empty());
     }
 }

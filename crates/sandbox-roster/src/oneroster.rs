@@ -315,14 +315,14 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
     m.str("enabledUser", if u.enabled { "true" } else { "false" });
     m.str("givenName", &u.given_name);
     m.str("familyName", &u.family_name);
-    m.opt("middleName", x.middle_name.as_deref());
+    m.opt("middleName", x.middle_name().map(|v| v.as_str()));
     m.opt("identifier", u.identifier.as_deref());
     m.opt("email", u.email.as_deref());
-    m.opt("sms", x.sms.as_deref());
-    m.opt("phone", x.phone.as_deref());
-    if !x.user_ids.is_empty() {
+    m.opt("sms", x.sms().map(|v| v.as_str()));
+    m.opt("phone", x.phone().map(|v| v.as_str()));
+    if !x.user_ids().is_empty() {
         let ids: Vec<String> = x
-            .user_ids
+            .user_ids()
             .iter()
             .map(|(t, id)| {
                 let mut o = Obj::new();
@@ -355,13 +355,13 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
                 o.finish()
             };
             // 1.1 data has one role for all its orgs: a primary role at each (one per org).
-            let roles: Vec<String> = if x.roles.is_empty() {
+            let roles: Vec<String> = if x.roles().is_empty() {
                 u.orgs
                     .iter()
                     .map(|o| role(u.role.as_str(), "primary", o, None, None))
                     .collect()
             } else {
-                x.roles
+                x.roles()
                     .iter()
                     .map(|r| {
                         role(
@@ -379,12 +379,24 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
                     .collect()
             };
             m.raw("roles", &format!("[{}]", roles.join(",")));
-            m.opt("userMasterIdentifier", x.user_master_identifier.as_deref());
-            m.opt("preferredFirstName", x.preferred_given_name.as_deref());
-            m.opt("preferredMiddleName", x.preferred_middle_name.as_deref());
-            m.opt("preferredLastName", x.preferred_family_name.as_deref());
-            m.opt("pronouns", x.pronouns.as_deref());
-            if let Some(p) = &x.primary_org {
+            m.opt(
+                "userMasterIdentifier",
+                x.user_master_identifier().map(|v| v.as_str()),
+            );
+            m.opt(
+                "preferredFirstName",
+                x.preferred_given_name().map(|v| v.as_str()),
+            );
+            m.opt(
+                "preferredMiddleName",
+                x.preferred_middle_name().map(|v| v.as_str()),
+            );
+            m.opt(
+                "preferredLastName",
+                x.preferred_family_name().map(|v| v.as_str()),
+            );
+            m.opt("pronouns", x.pronouns().map(|v| v.as_str()));
+            if let Some(p) = x.primary_org() {
                 m.guid("primaryOrg", base, "orgs", p.as_str(), "org");
             }
             m.raw("userProfiles", "[]");

@@ -738,23 +738,23 @@ mod tests {
         assert_eq!(u.role.as_str(), "teacher");
         assert_eq!(u.orgs, vec!["s1".into()]);
         let x = u.extra();
-        assert_eq!(x.roles.len(), 2);
+        assert_eq!(x.roles().len(), 2);
         assert_eq!(
-            x.roles[1].begin_date.map(|d| d.to_string()).as_deref(),
+            x.roles()[1].begin_date.map(|d| d.to_string()).as_deref(),
             Some("2026-09-01")
         );
         assert_eq!(
             (
-                x.preferred_given_name.as_deref(),
-                x.preferred_family_name.as_deref(),
-                x.pronouns.as_deref()
+                x.preferred_given_name().map(|v| v.as_str()),
+                x.preferred_family_name().map(|v| v.as_str()),
+                x.pronouns().map(|v| v.as_str())
             ),
             (Some("Alex"), Some("Bee"), Some("they/them"))
         );
         assert_eq!(
             (
-                x.primary_org.as_ref().map(|o| o.as_str()),
-                x.user_master_identifier.as_deref()
+                x.primary_org().map(|o| o.as_str()),
+                x.user_master_identifier().map(|v| v.as_str())
             ),
             (Some("s1"), Some("M-1"))
         );

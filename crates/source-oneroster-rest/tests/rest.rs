@@ -148,12 +148,13 @@ fn v1p2_reads_the_same_roster_with_roles() {
         let roles = u
             .extra
             .as_ref()
-            .map(|x| x.roles.clone())
+            .map(|x| x.roles().to_vec())
             .unwrap_or_default();
         assert_eq!(roles.len(), u.orgs.len(), "{}", u.sourced_id);
         assert!(roles.iter().all(|r| r.role == u.role));
         if let Some(x) = u.extra.as_mut() {
-            x.roles.clear();
+            x.more_mut().roles.clear();
+            x.tidy();
             if x.is_empty() {
                 u.extra = None;
             }

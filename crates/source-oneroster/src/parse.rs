@@ -868,19 +868,23 @@ fn read_users(
             let extra = if !has_extra {
                 None
             } else {
-                Some(UserExtra {
-                    roles: Vec::new(),
-                    user_ids: user_ids(c[7]),
-                    middle_name: opt(c[10]),
-                    preferred_given_name: opt(c[18]),
-                    preferred_middle_name: opt(c[19]),
-                    preferred_family_name: opt(c[20]),
-                    pronouns: opt(c[22]),
-                    user_master_identifier: opt(c[17]),
-                    sms: opt(c[13]),
-                    phone: opt(c[14]),
-                    primary_org: opt(c[21]).map(SisId::new),
-                })
+                UserExtra::pack(
+                    [
+                        (UserText::MiddleName, opt(c[10])),
+                        (UserText::PreferredGivenName, opt(c[18])),
+                        (UserText::PreferredMiddleName, opt(c[19])),
+                        (UserText::PreferredFamilyName, opt(c[20])),
+                        (UserText::Pronouns, opt(c[22])),
+                        (UserText::UserMasterIdentifier, opt(c[17])),
+                        (UserText::Sms, opt(c[13])),
+                        (UserText::Phone, opt(c[14])),
+                    ],
+                    UserMore {
+                        roles: Vec::new(),
+                        user_ids: user_ids(c[7]),
+                        primary_org: opt(c[21]).map(SisId::new),
+                    },
+                )
             };
             index.insert_new(c[0], users.len() as u32, |p| {
                 users[p as usize].sourced_id.as_str()
@@ -898,7 +902,7 @@ fn read_users(
                 agents: ids(c[15]),
                 grades: list(c[16]),
                 src: SourceRef::new(SourceTable::Users, line),
-                extra: extra.filter(|x| !x.is_empty()).map(Box::new),
+                extra,
             });
         })?;
         tables.push(TableSummary {
@@ -989,22 +993,22 @@ fn read_users(
         for (u, a) in assignments {
             let user = &mut users[u as usize];
             let extra = user.extra.get_or_insert_with(Default::default);
-            extra.roles.push(a);
+            extra.more_mut().roles.push(a);
         }
         for user in &mut users {
             let Some(extra) = user.extra.as_deref() else {
                 continue;
             };
-            if extra.roles.is_empty() {
+            if extra.roles().is_empty() {
                 continue;
             }
-            let primary_org = extra.primary_org.clone();
+            let primary_org = extra.primary_org();
             let primary = extra
-                .roles
+                .roles()
                 .iter()
                 .filter(|r| r.role_type == RoleType::Primary)
-                .max_by_key(|r| Some(&r.org) == primary_org.as_ref())
-                .or_else(|| extra.roles.first());
+                .max_by_key(|r| Some(&r.org) == primary_org)
+                .or_else(|| extra.roles().first());
             if let Some(p) = primary {
                 if user.role.as_str().is_empty() {
                     user.role = p.role.clone();
@@ -1012,7 +1016,7 @@ fn read_users(
             }
             if user.orgs.is_empty() {
                 let mut orgs: Vec<SisId> = Vec::new();
-                for r in &extra.roles {
+                for r in extra.roles() {
                     if !orgs.contains(&r.org) {
                         orgs.push(r.org.clone());
                     }
