@@ -1,8 +1,9 @@
 //! [`IdIndex`]: find a record by its id without a second copy of every id.
 //!
 //! A `HashMap<SisId, u32>` over half a million users costs ~32 MB, most of it copies of
-//! ids the records already hold. This index keeps only the 4-byte positions and asks the
-//! caller for the id at a position when it needs to compare.
+//! ids the records already hold. This index keeps a position and 32 bits of the id's hash
+//! (8 bytes an id), so growing never reads the records, and a lookup reads a record only
+//! to confirm a match.
 
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -10,7 +11,8 @@ use std::hash::BuildHasher;
 /// Positions of records by id; the ids themselves stay in the records.
 #[derive(Default, Clone)]
 pub struct IdIndex {
-    table: HashTable<u32>,
+    /// (position, 32-bit hash of its id).
+    table: HashTable<(u32, u32)>,
 }
 
 impl std::fmt::Debug for IdIndex {
@@ -19,8 +21,15 @@ impl std::fmt::Debug for IdIndex {
     }
 }
 
-fn hash(id: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(id)
+fn hash32(id: &str) -> u32 {
+    let h = rustc_hash::FxBuildHasher.hash_one(id);
+    (h ^ (h >> 32)) as u32
+}
+
+/// The table's hash from the stored 32 bits: hashbrown takes buckets from the low bits
+/// and its tags from the top 7, so both halves carry them.
+fn widen(h: u32) -> u64 {
+    ((h as u64) << 32) | h as u64
 }
 
 impl IdIndex {
@@ -49,7 +58,10 @@ impl IdIndex {
 
     /// The position of `id`; `id_at` gives the id of an indexed position.
     pub fn get<'a>(&self, id: &str, id_at: impl Fn(u32) -> &'a str) -> Option<u32> {
-        self.table.find(hash(id), |&p| id_at(p) == id).copied()
+        let h = hash32(id);
+        self.table
+            .find(widen(h), |&(p, ph)| ph == h && id_at(p) == id)
+            .map(|&(p, _)| p)
     }
 
     /// Adds `id` at `pos`, or returns the position that already holds it.
@@ -59,17 +71,18 @@ impl IdIndex {
         pos: u32,
         id_at: impl Fn(u32) -> &'a str,
     ) -> Result<(), u32> {
-        let h = hash(id);
-        if let Some(&first) = self.table.find(h, |&p| id_at(p) == id) {
+        if let Some(first) = self.get(id, id_at) {
             return Err(first);
         }
-        self.table.insert_unique(h, pos, |&p| hash(id_at(p)));
+        self.insert_new(id, pos);
         Ok(())
     }
 
     /// Adds `id` at `pos` without looking for it first: for a caller that just did.
-    pub fn insert_new<'a>(&mut self, id: &str, pos: u32, id_at: impl Fn(u32) -> &'a str) {
-        self.table.insert_unique(hash(id), pos, |&p| hash(id_at(p)));
+    pub fn insert_new(&mut self, id: &str, pos: u32) {
+        let h = hash32(id);
+        self.table
+            .insert_unique(widen(h), (pos, h), |&(_, h)| widen(h));
     }
 }
 

@@ -886,9 +886,7 @@ fn read_users(
                     },
                 )
             };
-            index.insert_new(c[0], users.len() as u32, |p| {
-                users[p as usize].sourced_id.as_str()
-            });
+            index.insert_new(c[0], users.len() as u32);
             users.push(User {
                 sourced_id: SisId::new(c[0]),
                 enabled,
@@ -1161,7 +1159,7 @@ fn read_enrollments(
             None => {
                 let u = provisional.len() as u32;
                 provisional.push(SisId::new(c[5]));
-                prov_ix.insert_new(c[5], u, |p| provisional[p as usize].as_str());
+                prov_ix.insert_new(c[5], u);
                 u
             }
         };
