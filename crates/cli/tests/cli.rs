@@ -379,3 +379,50 @@ fn delta_files_are_applied_on_top_of_the_previous_exchange() {
         again.json()["changes"]
     );
 }
+
+#[test]
+fn bench_times_every_step_and_repeats_the_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let run = run_in(
+        dir.path(),
+        &[
+            "bench",
+            "--students",
+            "200",
+            "--repeat",
+            "2",
+            "--dir",
+            work.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    run.ok();
+    let row = |name: &str| -> Vec<String> {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name:?} in:\n{}", run.stdout))
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    for (name, runs) in [
+        ("generate 200 students", "1"),
+        ("full first plan", "2"),
+        ("apply (folder sink, records state)", "1"),
+        ("no-change plan", "2"),
+        ("1%-change plan", "2"),
+    ] {
+        let cells = row(name);
+        assert_eq!(cells[1], runs, "{name}: {cells:?}");
+        let best: f64 = cells[2].parse().unwrap();
+        let median: f64 = cells[3].parse().unwrap();
+        assert!(best > 0.0 && best <= median, "{name}: {cells:?}");
+        let rss: f64 = cells[4].parse().unwrap();
+        assert!(rss > 1.0, "{name}: peak RSS {rss}");
+    }
+    // The apply recorded the district: the no-change plan really planned against it.
+    assert!(work.join("state.db").is_file());
+}

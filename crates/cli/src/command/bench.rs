@@ -24,12 +24,29 @@ pub struct Args {
     pub dir: Option<PathBuf>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Run each plan this many times and report the best and the median time (on a
+    /// shared machine one run can be off by a third).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
 }
 
 struct Step {
     name: String,
-    seconds: f64,
+    /// Wall time of each run, sorted.
+    seconds: Vec<f64>,
     peak_rss_mb: Option<f64>,
+}
+
+impl Step {
+    fn best(&self) -> f64 {
+        self.seconds.first().copied().unwrap_or(0.0)
+    }
+    fn median(&self) -> f64 {
+        self.seconds
+            .get(self.seconds.len() / 2)
+            .copied()
+            .unwrap_or(0.0)
+    }
 }
 
 fn run_step(name: &str, dir: &Path, args: &[&str], ok_codes: &[i32]) -> anyhow::Result<Step> {
@@ -55,7 +72,7 @@ fn run_step(name: &str, dir: &Path, args: &[&str], ok_codes: &[i32]) -> anyhow::
         .map(|kb| kb / 1024.0);
     Ok(Step {
         name: name.to_string(),
-        seconds,
+        seconds: vec![seconds],
         peak_rss_mb,
     })
 }
@@ -83,15 +100,38 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
     let n = args.students.to_string();
     let seed = args.seed.to_string();
     let mut steps = Vec::new();
+    // Plans (which change nothing) run `repeat` times; the rest once.
     let mut step = |name: &str, a: &[&str], ok: &[i32]| -> anyhow::Result<()> {
-        ui.note(&format!("bench: {name} …"));
-        let s = run_step(name, &dir, a, ok)?;
-        ui.note(&format!(
-            "bench: {name}: {:.2} s, peak {:.0} MB",
-            s.seconds,
-            s.peak_rss_mb.unwrap_or(0.0)
-        ));
-        steps.push(s);
+        let runs = if a.first() == Some(&"plan") {
+            args.repeat
+        } else {
+            1
+        };
+        let mut all: Option<Step> = None;
+        for run in 1..=runs {
+            ui.note(&format!("bench: {name} ({run} of {runs}) …"));
+            let s = run_step(name, &dir, a, ok)?;
+            ui.note(&format!(
+                "bench: {name}: {:.2} s, peak {:.0} MB",
+                s.best(),
+                s.peak_rss_mb.unwrap_or(0.0)
+            ));
+            all = Some(match all {
+                None => s,
+                Some(mut acc) => {
+                    acc.seconds.extend(s.seconds);
+                    acc.peak_rss_mb = match (acc.peak_rss_mb, s.peak_rss_mb) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    acc
+                }
+            });
+        }
+        if let Some(mut s) = all {
+            s.seconds.sort_by(f64::total_cmp);
+            steps.push(s);
+        }
         Ok(())
     };
     step(
@@ -176,19 +216,27 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         )?;
     }
 
-    println!("| step | seconds | peak RSS (MB) |");
-    println!("|---|---:|---:|");
+    println!("| step | runs | best s | median s | peak RSS (MB) |");
+    println!("|---|---:|---:|---:|---:|");
     for s in &steps {
         let rss = s
             .peak_rss_mb
             .map(|m| format!("{m:.0}"))
             .unwrap_or_else(|| "?".into());
-        println!("| {} | {:.2} | {} |", s.name, s.seconds, rss);
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {} |",
+            s.name,
+            s.seconds.len(),
+            s.best(),
+            s.median(),
+            rss
+        );
     }
     println!(
-        "\n(`rosterbridge bench --students {} --large {}` on {} cores)",
+        "\n(`rosterbridge bench --students {} --large {} --repeat {}` on {} cores)",
         args.students,
         args.large,
+        args.repeat,
         std::thread::available_parallelism()
             .map(|p| p.get())
             .unwrap_or(1)
