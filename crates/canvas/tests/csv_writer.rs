@@ -54,7 +54,7 @@ fn desired() -> DesiredState {
 fn plan() -> rosterbridge_plan::Plan {
     let d = desired();
     let df = diff(&d, &StateSnapshot::default());
-    build(d, &df, &[], &PlanOptions::default())
+    build(d, df, &[], &PlanOptions::default())
 }
 
 fn unzip(bytes: &[u8]) -> Vec<(String, String)> {

@@ -268,7 +268,7 @@ pub fn prepare_on(
             drop(snapshot);
             let rekey = rosterbridge_plan::safety::rekey(&desired, &diff, &prior, rules);
             let options = plan_options(config);
-            let mut plan = rosterbridge_plan::build(desired, &diff, &prior, &options);
+            let mut plan = rosterbridge_plan::build(desired, diff, &prior, &options);
             let e = &config.mapping.enrollments;
             let rules_of_actions = rosterbridge_plan::actions::Rules {
                 actions: &config.mapping.actions,

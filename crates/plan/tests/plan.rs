@@ -87,7 +87,7 @@ fn plan(
         .filter(|r| needed.contains(&r.id))
         .cloned()
         .collect();
-    build(desired.clone(), &d, &prior, options)
+    build(desired.clone(), d, &prior, options)
 }
 
 fn base() -> DesiredState {

@@ -116,7 +116,7 @@ fn plan_with(before: &DesiredState, now: &DesiredState, rules: &SafetyRules, tod
         .filter(|r| needed.contains(&r.id))
         .cloned()
         .collect();
-    let mut p = build(now.clone(), &d, &prior, &PlanOptions::default());
+    let mut p = build(now.clone(), d, &prior, &PlanOptions::default());
     assess(&mut p, rules, &Context::default(), Vec::new(), today);
     p
 }
