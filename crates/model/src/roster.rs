@@ -7,6 +7,14 @@
 //! and validated by the source), to keep a state-wide roster small in memory.
 
 use crate::{SisId, SourceRef, Str};
+use smallvec::SmallVec;
+
+/// Ids of which a record nearly always has one (a user's org, a parent's student): the
+/// first is held inline, so a state-wide roster makes no heap allocation for them.
+pub type Ids = SmallVec<[SisId; 1]>;
+
+/// Values of which a record nearly always has one (a student's grade).
+pub type Texts = SmallVec<[Str; 1]>;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -250,15 +258,15 @@ pub struct User {
     /// The primary role (1.1 `role`; 1.2 the primary entry of roles.csv).
     pub role: UserRole,
     /// Orgs the user belongs to (1.1 `orgSourcedIds`; 1.2 the orgs of roles.csv).
-    pub orgs: Vec<SisId>,
+    pub orgs: Ids,
     pub username: Str,
     pub given_name: Str,
     pub family_name: Str,
     pub identifier: Option<Str>,
     pub email: Option<Str>,
     /// `agentSourcedIds`: for students their parents/guardians/relatives, and the reverse.
-    pub agents: Vec<SisId>,
-    pub grades: Vec<Str>,
+    pub agents: Ids,
+    pub grades: Texts,
     pub src: SourceRef,
     pub extra: Option<Box<UserExtra>>,
 }
@@ -429,7 +437,8 @@ mod tests {
         // A state-wide roster holds millions of these: growth here is memory, page faults
         // and time in every plan (docs/benchmarks.md).
         assert!(std::mem::size_of::<Enrollment>() <= 72);
-        assert!(std::mem::size_of::<User>() <= 256);
+        // (Its first org, parent and grade are inline, saving three allocations.)
+        assert!(std::mem::size_of::<User>() <= 304);
         assert!(std::mem::size_of::<EnrollmentRole>() <= 16);
         // A parent with a phone and a middle name: two packed texts, nothing else.
         assert!(std::mem::size_of::<UserExtra>() <= 32);

@@ -268,7 +268,7 @@ fn date(s: &str) -> Option<NaiveDate> {
     rosterbridge_model::date::parse_date(s)
 }
 
-fn list(s: &str) -> Vec<Str> {
+fn list<C: FromIterator<Str>>(s: &str) -> C {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
@@ -276,7 +276,7 @@ fn list(s: &str) -> Vec<Str> {
         .collect()
 }
 
-fn ids(s: &str) -> Vec<SisId> {
+fn ids<C: FromIterator<SisId>>(s: &str) -> C {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
@@ -606,7 +606,7 @@ pub(crate) fn build(
                         c[0],
                     );
                 }
-                let mut terms = ids(c[10]);
+                let mut terms: Vec<SisId> = ids(c[10]);
                 for t in &terms {
                     if !session_ids.contains_key(t.as_str()) {
                         rows.warn(
@@ -752,7 +752,7 @@ pub(crate) fn build(
                         .sis_id(u.sourced_id.as_str()),
                     );
                 }
-                users[ui].agents = agents;
+                users[ui].agents = agents.into();
             }
         }
         diags.extend(user_diags);
@@ -1019,7 +1019,7 @@ fn read_users(
                         orgs.push(r.org.clone());
                     }
                 }
-                user.orgs = orgs;
+                user.orgs = orgs.into();
             }
         }
     }

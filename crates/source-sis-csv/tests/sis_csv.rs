@@ -3,6 +3,7 @@
 
 use rosterbridge_config::SisCsvTables;
 use rosterbridge_model::roster::Roster;
+use rosterbridge_model::SisId;
 use rosterbridge_source_sis_csv::{read, SisCsvError, SisCsvOptions};
 use std::path::Path;
 
@@ -104,8 +105,8 @@ fn a_classter_style_export_reads_through_the_mapping() {
         ("student", "jb@example.org", "main")
     );
     assert_eq!(
-        bond.agents,
-        vec!["P1".into()],
+        bond.agents.to_vec(),
+        vec![SisId::new("P1")],
         "the reverse guardian link is made"
     );
     let turing = r
@@ -120,8 +121,8 @@ fn a_classter_style_export_reads_through_the_mapping() {
         .find(|u| u.sourced_id.as_str() == "P1")
         .unwrap();
     assert_eq!(
-        (parent.role.as_str(), parent.agents.clone()),
-        ("guardian", vec!["007".into()])
+        (parent.role.as_str(), parent.agents.to_vec()),
+        ("guardian", vec![SisId::new("007")])
     );
     assert_eq!(r.enrollments.len(), 5);
     let main_tutor = r
