@@ -676,84 +676,46 @@ pub(crate) fn build(
         tables.extend(enr_table);
         diags.extend(user_diags);
 
-        // Resolve enrollment users.
-        let resolved: Vec<Option<u32>> = provisional
-            .iter()
-            .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
-            .collect();
-        let mut unknown = 0usize;
-        enrollments.retain_mut(|e| match resolved[e.user as usize] {
-            Some(u) => {
-                e.user = u;
-                true
-            }
-            None => {
-                unknown += 1;
-                let id = &provisional[e.user as usize];
-                enr_diags.push(
-                    Diagnostic::error(
-                        "unknown-reference",
-                        format!(
-                            "user {:?} is not in users.csv; the enrollment is left out",
-                            id.as_str()
-                        ),
-                    )
-                    .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
-                    .value(id.as_str())
-                    .sis_id(e.sourced_id.as_str())
-                    .hint("add the user to users.csv or remove the enrollment"),
-                );
-                false
+        // The enrollments' users are resolved here while the users' own references are
+        // checked on a second thread: both only read the users.
+        let (user_diags, agent_fixes) = std::thread::scope(|s2| {
+            let check = s2.spawn(|| check_user_references(&users, &user_ix, &org_ix));
+            let resolved: Vec<Option<u32>> = provisional
+                .iter()
+                .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
+                .collect();
+            enrollments.retain_mut(|e| match resolved[e.user as usize] {
+                Some(u) => {
+                    e.user = u;
+                    true
+                }
+                None => {
+                    let id = &provisional[e.user as usize];
+                    enr_diags.push(
+                        Diagnostic::error(
+                            "unknown-reference",
+                            format!(
+                                "user {:?} is not in users.csv; the enrollment is left out",
+                                id.as_str()
+                            ),
+                        )
+                        .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
+                        .value(id.as_str())
+                        .sis_id(e.sourced_id.as_str())
+                        .hint("add the user to users.csv or remove the enrollment"),
+                    );
+                    false
+                }
+            });
+            match check.join() {
+                Ok(r) => r,
+                Err(p) => std::panic::resume_unwind(p),
             }
         });
-        let _ = unknown;
         enrollments.shrink_to_fit();
         diags.extend(enr_diags);
-
-        // Users' references.
-        let mut user_diags = Vec::new();
-        let known = |id: &str, users: &[User]| {
-            user_ix
-                .get(id, |p| users[p as usize].sourced_id.as_str())
-                .is_some()
-        };
-        for ui in 0..users.len() {
-            let u = &users[ui];
-            for o in &u.orgs {
-                if !org_ix.contains_key(o.as_str()) {
-                    user_diags.push(
-                        Diagnostic::warning(
-                            "unknown-reference",
-                            format!("org {o} is not in orgs.csv"),
-                        )
-                        .at(Location::at(u.src.table.file_name(), u.src.line)
-                            .with_field("orgSourcedIds"))
-                        .value(o.as_str())
-                        .sis_id(u.sourced_id.as_str()),
-                    );
-                }
-            }
-            // Checked before copying anything: nearly every user's agents are all known.
-            if !u.agents.iter().all(|a| known(a.as_str(), &users)) {
-                let agents: Vec<SisId> = u
-                    .agents
-                    .iter()
-                    .filter(|a| known(a.as_str(), &users))
-                    .cloned()
-                    .collect();
-                for a in u.agents.iter().filter(|a| !known(a.as_str(), &users)) {
-                    user_diags.push(
-                        Diagnostic::warning(
-                            "unknown-reference",
-                            format!("agent {a} is not in users.csv; the link is dropped"),
-                        )
-                        .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
-                        .value(a.as_str())
-                        .sis_id(u.sourced_id.as_str()),
-                    );
-                }
-                users[ui].agents = agents.into();
-            }
+        for (ui, agents) in agent_fixes {
+            users[ui].agents = agents;
         }
         diags.extend(user_diags);
 
@@ -804,6 +766,59 @@ pub(crate) fn build(
         roster.enrollments = enrollments;
         Ok((roster, tables, diags))
     })
+}
+
+/// Warnings for users' orgs and agents that are not in the package, and the agent lists
+/// without the unknown ones (by user position) for the users that had any.
+fn check_user_references(
+    users: &[User],
+    user_ix: &IdIndex,
+    org_ix: &FxHashMap<&str, u32>,
+) -> (Vec<Diagnostic>, Vec<(usize, Ids)>) {
+    let mut diags = Vec::new();
+    let mut fixes = Vec::new();
+    let known = |id: &str| {
+        user_ix
+            .get(id, |p| users[p as usize].sourced_id.as_str())
+            .is_some()
+    };
+    for (ui, u) in users.iter().enumerate() {
+        for o in &u.orgs {
+            if !org_ix.contains_key(o.as_str()) {
+                diags.push(
+                    Diagnostic::warning("unknown-reference", format!("org {o} is not in orgs.csv"))
+                        .at(Location::at(u.src.table.file_name(), u.src.line)
+                            .with_field("orgSourcedIds"))
+                        .value(o.as_str())
+                        .sis_id(u.sourced_id.as_str()),
+                );
+            }
+        }
+        // Checked before copying anything: nearly every user's agents are all known.
+        if u.agents.iter().all(|a| known(a.as_str())) {
+            continue;
+        }
+        for a in u.agents.iter().filter(|a| !known(a.as_str())) {
+            diags.push(
+                Diagnostic::warning(
+                    "unknown-reference",
+                    format!("agent {a} is not in users.csv; the link is dropped"),
+                )
+                .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
+                .value(a.as_str())
+                .sis_id(u.sourced_id.as_str()),
+            );
+        }
+        fixes.push((
+            ui,
+            u.agents
+                .iter()
+                .filter(|a| known(a.as_str()))
+                .cloned()
+                .collect(),
+        ));
+    }
+    (diags, fixes)
 }
 
 type UsersResult = (Vec<User>, IdIndex, Vec<TableSummary>, Vec<Diagnostic>);

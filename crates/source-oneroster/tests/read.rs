@@ -290,6 +290,46 @@ fn duplicate_ids_bad_dates_and_unknown_references_are_row_errors_with_locations(
 }
 
 #[test]
+fn unknown_orgs_and_agents_of_users_are_warnings_and_only_the_unknown_agent_links_are_dropped() {
+    let p = package(&[(
+        "users.csv",
+        &format!(
+            "{USERS}p1,,,true,sch-1,parent,p1,,Pat,Bond,,,,,,\"007,ghost\",,\np2,,,true,nowhere,parent,p2,,Kim,Bond,,,,,,007,,\n"
+        ),
+    )]);
+    let r = read_ok(p.path(), &[]);
+    let warning = |value: &str| {
+        r.diagnostics
+            .iter()
+            .find(|d| d.code == "unknown-reference" && d.value.as_deref() == Some(value))
+            .unwrap_or_else(|| panic!("no warning for {value}: {:#?}", r.diagnostics))
+    };
+    let ghost = warning("ghost");
+    assert_eq!(ghost.severity, Severity::Warning);
+    assert_eq!(ghost.location.as_ref().unwrap().line, Some(4));
+    assert_eq!(
+        ghost.location.as_ref().unwrap().field.as_deref(),
+        Some("agentSourcedIds")
+    );
+    let org = warning("nowhere");
+    assert_eq!(org.location.as_ref().unwrap().line, Some(5));
+    let user = |id: &str| {
+        r.roster
+            .users
+            .iter()
+            .find(|u| u.sourced_id.as_str() == id)
+            .unwrap()
+    };
+    // The known link stays, in order; the other user's agents are untouched.
+    let agents =
+        |id: &str| -> Vec<String> { user(id).agents.iter().map(|a| a.to_string()).collect() };
+    assert_eq!(agents("p1"), ["007"]);
+    assert_eq!(agents("p2"), ["007"]);
+    assert_eq!(user("p2").orgs[0].as_str(), "nowhere");
+    assert_eq!(codes(&r, Severity::Error), Vec::<String>::new());
+}
+
+#[test]
 fn invalid_utf8_is_fatal_with_line_and_column() {
     let mut bytes = USERS.as_bytes().to_vec();
     let at = USERS.find("James").unwrap();
