@@ -19,7 +19,7 @@ fn push_list(out: &mut String, list: &[Str]) {
     }
 }
 
-fn push_opt(out: &mut String, v: Option<&Str>) {
+fn push_opt(out: &mut String, v: Option<&str>) {
     if let Some(v) = v {
         out.push_str(v);
     }
@@ -36,8 +36,8 @@ pub fn user_prop(u: &User, p: UserProp, out: &mut String) {
         UserProp::FamilyName => out.push_str(&u.family_name),
         UserProp::PreferredGivenName => push_opt(out, x.preferred_given_name()),
         UserProp::PreferredFamilyName => push_opt(out, x.preferred_family_name()),
-        UserProp::Email => push_opt(out, u.email.as_ref()),
-        UserProp::Identifier => push_opt(out, u.identifier.as_ref()),
+        UserProp::Email => push_opt(out, u.email.as_deref()),
+        UserProp::Identifier => push_opt(out, u.identifier.as_deref()),
         UserProp::Role => out.push_str(u.role.as_str()),
         UserProp::Grades => push_list(out, &u.grades),
         UserProp::Sms => push_opt(out, x.sms()),
@@ -61,8 +61,8 @@ pub fn class_prop(c: &ClassContext<'_>, p: ClassProp, out: &mut String) {
     match p {
         ClassProp::SourcedId => out.push_str(class.sourced_id.as_str()),
         ClassProp::Title => out.push_str(&class.title),
-        ClassProp::ClassCode => push_opt(out, class.class_code.as_ref()),
-        ClassProp::Location => push_opt(out, class.location.as_ref()),
+        ClassProp::ClassCode => push_opt(out, class.class_code.as_deref()),
+        ClassProp::Location => push_opt(out, class.location.as_deref()),
         ClassProp::Grades => push_list(out, &class.grades),
         ClassProp::Subjects => push_list(out, &class.subjects),
         ClassProp::SubjectCodes => push_list(out, &class.subject_codes),
@@ -80,7 +80,7 @@ pub fn class_prop(c: &ClassContext<'_>, p: ClassProp, out: &mut String) {
         }
         ClassProp::CourseCode => {
             if let Some(course) = c.course {
-                push_opt(out, course.course_code.as_ref())
+                push_opt(out, course.course_code.as_deref())
             }
         }
         ClassProp::TermSourcedId => {
@@ -117,7 +117,7 @@ pub fn org_prop(o: &Org, p: OrgProp, out: &mut String) {
     match p {
         OrgProp::SourcedId => out.push_str(o.sourced_id.as_str()),
         OrgProp::Name => out.push_str(&o.name),
-        OrgProp::Identifier => push_opt(out, o.identifier.as_ref()),
+        OrgProp::Identifier => push_opt(out, o.identifier.as_deref()),
         OrgProp::Type => out.push_str(o.org_type.as_str()),
     }
 }

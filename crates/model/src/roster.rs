@@ -309,6 +309,28 @@ impl UserMore {
     }
 }
 
+/// `UserExtra::middle_name()` and the like: [`UserExtra::text`] by name.
+macro_rules! text_accessors {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        impl UserExtra {
+            $(pub fn $name(&self) -> Option<&str> {
+                self.text(UserText::$field)
+            })*
+        }
+    };
+}
+
+text_accessors!(
+    middle_name => MiddleName,
+    preferred_given_name => PreferredGivenName,
+    preferred_middle_name => PreferredMiddleName,
+    preferred_family_name => PreferredFamilyName,
+    pronouns => Pronouns,
+    user_master_identifier => UserMasterIdentifier,
+    sms => Sms,
+    phone => Phone,
+);
+
 impl UserExtra {
     /// The fields given, leaving out the empty ones; `None` when nothing is left.
     pub fn pack(
@@ -332,8 +354,11 @@ impl UserExtra {
         self.texts.is_empty() && self.more.is_none()
     }
 
-    pub fn text(&self, field: UserText) -> Option<&Str> {
-        self.texts.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+    pub fn text(&self, field: UserText) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets or (with `None`) clears a text field.
@@ -342,31 +367,6 @@ impl UserExtra {
         if let Some(v) = value {
             self.texts.push((field, v));
         }
-    }
-
-    pub fn middle_name(&self) -> Option<&Str> {
-        self.text(UserText::MiddleName)
-    }
-    pub fn preferred_given_name(&self) -> Option<&Str> {
-        self.text(UserText::PreferredGivenName)
-    }
-    pub fn preferred_middle_name(&self) -> Option<&Str> {
-        self.text(UserText::PreferredMiddleName)
-    }
-    pub fn preferred_family_name(&self) -> Option<&Str> {
-        self.text(UserText::PreferredFamilyName)
-    }
-    pub fn pronouns(&self) -> Option<&Str> {
-        self.text(UserText::Pronouns)
-    }
-    pub fn user_master_identifier(&self) -> Option<&Str> {
-        self.text(UserText::UserMasterIdentifier)
-    }
-    pub fn sms(&self) -> Option<&Str> {
-        self.text(UserText::Sms)
-    }
-    pub fn phone(&self) -> Option<&Str> {
-        self.text(UserText::Phone)
     }
 
     /// Every role at every org (1.2 roles.csv); empty for 1.1.
@@ -459,13 +459,13 @@ mod tests {
             UserMore::default(),
         )
         .unwrap();
-        assert_eq!(x.middle_name().map(Str::as_str), Some("Ann"));
-        assert_eq!(x.sms().map(Str::as_str), Some("555"));
+        assert_eq!(x.middle_name(), Some("Ann"));
+        assert_eq!(x.sms(), Some("555"));
         assert_eq!(x.phone(), None);
         assert!(x.roles().is_empty() && x.primary_org().is_none());
         x.set_text(UserText::MiddleName, Some(Str::new("Bo")));
         x.set_text(UserText::Sms, None);
-        assert_eq!(x.middle_name().map(Str::as_str), Some("Bo"));
+        assert_eq!(x.middle_name(), Some("Bo"));
         assert_eq!(x.sms(), None);
         x.more_mut().primary_org = Some(SisId::new("s1"));
         assert_eq!(x.primary_org().map(SisId::as_str), Some("s1"));

@@ -315,11 +315,11 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
     m.str("enabledUser", if u.enabled { "true" } else { "false" });
     m.str("givenName", &u.given_name);
     m.str("familyName", &u.family_name);
-    m.opt("middleName", x.middle_name().map(|v| v.as_str()));
+    m.opt("middleName", x.middle_name());
     m.opt("identifier", u.identifier.as_deref());
     m.opt("email", u.email.as_deref());
-    m.opt("sms", x.sms().map(|v| v.as_str()));
-    m.opt("phone", x.phone().map(|v| v.as_str()));
+    m.opt("sms", x.sms());
+    m.opt("phone", x.phone());
     if !x.user_ids().is_empty() {
         let ids: Vec<String> = x
             .user_ids()
@@ -379,23 +379,11 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
                     .collect()
             };
             m.raw("roles", &format!("[{}]", roles.join(",")));
-            m.opt(
-                "userMasterIdentifier",
-                x.user_master_identifier().map(|v| v.as_str()),
-            );
-            m.opt(
-                "preferredFirstName",
-                x.preferred_given_name().map(|v| v.as_str()),
-            );
-            m.opt(
-                "preferredMiddleName",
-                x.preferred_middle_name().map(|v| v.as_str()),
-            );
-            m.opt(
-                "preferredLastName",
-                x.preferred_family_name().map(|v| v.as_str()),
-            );
-            m.opt("pronouns", x.pronouns().map(|v| v.as_str()));
+            m.opt("userMasterIdentifier", x.user_master_identifier());
+            m.opt("preferredFirstName", x.preferred_given_name());
+            m.opt("preferredMiddleName", x.preferred_middle_name());
+            m.opt("preferredLastName", x.preferred_family_name());
+            m.opt("pronouns", x.pronouns());
             if let Some(p) = x.primary_org() {
                 m.guid("primaryOrg", base, "orgs", p.as_str(), "org");
             }

@@ -376,396 +376,416 @@ pub(crate) fn build(
     // small tables, then the enrollments, are read on this one meanwhile.
     let users_in = take("users.csv");
     let roles_in = take("roles.csv");
-    std::thread::scope(|s| {
+    let (users_result, enrollments_result) = std::thread::scope(|s| {
         let users_thread = s.spawn(move || read_users(version, users_in, roles_in));
-        if let Some(w) = take("orgs.csv") {
-            let mut rows = Rows::new("orgs.csv", ORGS, w.mode);
-            let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
-            let n = for_each_row("orgs.csv", w.input, ORGS, |line, c, pos| {
-                if !rows.required(line, c, pos) {
-                    return;
-                }
-                let id = SisId::new(c[0]);
-                if let Some(first) = seen.get(&id) {
-                    return dup_error(&mut rows, line, *first, c[0], pos);
-                }
-                seen.insert(id.clone(), line);
-                let org_type = OrgType::parse(c[4]);
-                if org_type.is_unknown() {
-                    rows.warn(
-                        "unknown-value",
-                        format!("org type {:?} is not in the OneRoster vocabulary", c[4]),
-                        line,
-                        4,
-                        pos,
-                        c[4],
-                        c[0],
-                    );
-                }
-                roster.orgs.push(Org {
-                    sourced_id: id,
-                    name: Str::new(c[3]),
-                    org_type,
-                    identifier: opt(c[5]),
-                    parent: opt(c[6]).map(SisId::new),
-                    src: SourceRef::new(SourceTable::Orgs, line),
-                });
-            })?;
-            tables.push(TableSummary {
-                file: "orgs.csv".into(),
-                mode: w.mode,
-                rows: n,
-            });
-            diags.extend(rows.finish());
-        }
-        if let Some(w) = take("academicSessions.csv") {
-            let mut rows = Rows::new("academicSessions.csv", SESSIONS, w.mode);
-            let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
-            let n = for_each_row("academicSessions.csv", w.input, SESSIONS, |line, c, pos| {
-                if !rows.required(line, c, pos) {
-                    return;
-                }
-                let id = SisId::new(c[0]);
-                if let Some(first) = seen.get(&id) {
-                    return dup_error(&mut rows, line, *first, c[0], pos);
-                }
-                let (Some(start), Some(end)) = (date(c[5]), date(c[6])) else {
-                    let col = if date(c[5]).is_none() { 5 } else { 6 };
-                    rows.error(
-                        "bad-date",
-                        format!("`{}` is not a date", SESSIONS[col].0),
-                        line,
-                        col,
-                        pos,
-                        c[col],
-                        c[0],
-                        "write dates as YYYY-MM-DD",
-                    );
-                    return;
-                };
-                let session_type = SessionType::parse(c[4]);
-                if session_type.is_unknown() {
-                    rows.warn(
-                        "unknown-value",
-                        format!("session type {:?} is not in the OneRoster vocabulary", c[4]),
-                        line,
-                        4,
-                        pos,
-                        c[4],
-                        c[0],
-                    );
-                }
-                seen.insert(id.clone(), line);
-                roster.sessions.push(AcademicSession {
-                    sourced_id: id,
-                    title: Str::new(c[3]),
-                    session_type,
-                    start_date: start,
-                    end_date: end,
-                    parent: opt(c[7]).map(SisId::new),
-                    school_year: Str::new(c[8]),
-                    src: SourceRef::new(SourceTable::AcademicSessions, line),
-                });
-            })?;
-            tables.push(TableSummary {
-                file: "academicSessions.csv".into(),
-                mode: w.mode,
-                rows: n,
-            });
-            diags.extend(rows.finish());
-        }
-        let org_ix: FxHashMap<&str, u32> = roster
-            .orgs
+        read_small_tables(&mut take, &mut roster, &mut tables, &mut diags)?;
+        let (org_ix, class_ix) = (org_index(&roster), class_index(&roster));
+        let enrollments = read_enrollments(take("enrollments.csv"), &class_ix, &org_ix);
+        Ok::<_, SourceError>((users_thread.join(), enrollments))
+    })?;
+    let org_ix = org_index(&roster);
+    let demographics_in = take("demographics.csv");
+    let (mut users, user_ix, user_tables, user_diags) = match users_result {
+        Ok(r) => r?,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    let (mut enrollments, provisional, enr_table, mut enr_diags) = enrollments_result?;
+    tables.extend(user_tables);
+    tables.extend(enr_table);
+    diags.extend(user_diags);
+
+    // The enrollments' users are resolved here while the users' own references are
+    // checked on a second thread: both only read the users.
+    let (user_diags, agent_fixes) = std::thread::scope(|s2| {
+        let check = s2.spawn(|| check_user_references(&users, &user_ix, &org_ix));
+        let resolved: Vec<Option<u32>> = provisional
             .iter()
-            .enumerate()
-            .map(|(i, o)| (o.sourced_id.as_str(), i as u32))
+            .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
             .collect();
-        let session_ids: FxHashMap<&str, ()> = roster
-            .sessions
-            .iter()
-            .map(|s| (s.sourced_id.as_str(), ()))
-            .collect();
-        {
-            let mut parent_warnings = Vec::new();
-            for o in &roster.orgs {
-                if let Some(p) = &o.parent {
-                    if !org_ix.contains_key(p.as_str()) {
-                        parent_warnings.push(
-                            Diagnostic::warning(
-                                "unknown-reference",
-                                format!("parent org {p} is not in orgs.csv"),
-                            )
-                            .at(Location::at("orgs.csv", o.src.line).with_field("parentSourcedId"))
-                            .value(p.as_str())
-                            .sis_id(o.sourced_id.as_str()),
-                        );
-                    }
-                }
+        enrollments.retain_mut(|e| match resolved[e.user as usize] {
+            Some(u) => {
+                e.user = u;
+                true
             }
-            for s in &roster.sessions {
-                if let Some(p) = &s.parent {
-                    if !session_ids.contains_key(p.as_str()) {
-                        parent_warnings.push(
-                            Diagnostic::warning(
-                                "unknown-reference",
-                                format!("parent session {p} is not in academicSessions.csv"),
-                            )
-                            .at(Location::at("academicSessions.csv", s.src.line)
-                                .with_field("parentSourcedId"))
-                            .value(p.as_str())
-                            .sis_id(s.sourced_id.as_str()),
-                        );
-                    }
-                }
-            }
-            diags.extend(parent_warnings);
-        }
-
-        let mut courses = Vec::new();
-        if let Some(w) = take("courses.csv") {
-            let mut rows = Rows::new("courses.csv", COURSES, w.mode);
-            let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
-            let n = for_each_row("courses.csv", w.input, COURSES, |line, c, pos| {
-                if !rows.required(line, c, pos) {
-                    return;
-                }
-                let id = SisId::new(c[0]);
-                if let Some(first) = seen.get(&id) {
-                    return dup_error(&mut rows, line, *first, c[0], pos);
-                }
-                if !org_ix.contains_key(c[7]) {
-                    rows.warn(
+            None => {
+                let id = &provisional[e.user as usize];
+                enr_diags.push(
+                    Diagnostic::error(
                         "unknown-reference",
-                        format!("org {:?} is not in orgs.csv", c[7]),
-                        line,
-                        7,
-                        pos,
-                        c[7],
-                        c[0],
-                    );
-                }
-                seen.insert(id.clone(), line);
-                courses.push(Course {
-                    sourced_id: id,
-                    school_year: opt(c[3]).map(SisId::new),
-                    title: Str::new(c[4]),
-                    course_code: opt(c[5]),
-                    grades: list(c[6]),
-                    org: SisId::new(c[7]),
-                    subjects: list(c[8]),
-                    subject_codes: list(c[9]),
-                    src: SourceRef::new(SourceTable::Courses, line),
-                });
-            })?;
-            tables.push(TableSummary {
-                file: "courses.csv".into(),
-                mode: w.mode,
-                rows: n,
-            });
-            diags.extend(rows.finish());
-        }
-        let course_ids: FxHashMap<&str, ()> = courses
-            .iter()
-            .map(|c| (c.sourced_id.as_str(), ()))
-            .collect();
-        let check_courses = !courses.is_empty();
-
-        let mut classes = Vec::new();
-        if let Some(w) = take("classes.csv") {
-            let mut rows = Rows::new("classes.csv", CLASSES, w.mode);
-            let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
-            let n = for_each_row("classes.csv", w.input, CLASSES, |line, c, pos| {
-                if !rows.required(line, c, pos) {
-                    return;
-                }
-                let id = SisId::new(c[0]);
-                if let Some(first) = seen.get(&id) {
-                    return dup_error(&mut rows, line, *first, c[0], pos);
-                }
-                if !org_ix.contains_key(c[9]) {
-                    rows.error(
-                        "unknown-reference",
-                        format!("school {:?} is not in orgs.csv", c[9]),
-                        line,
-                        9,
-                        pos,
-                        c[9],
-                        c[0],
-                        "add the school to orgs.csv or correct schoolSourcedId",
-                    );
-                    return;
-                }
-                if check_courses && !course_ids.contains_key(c[5]) {
-                    rows.warn(
-                        "unknown-reference",
-                        format!("course {:?} is not in courses.csv", c[5]),
-                        line,
-                        5,
-                        pos,
-                        c[5],
-                        c[0],
-                    );
-                }
-                let mut terms: Vec<SisId> = ids(c[10]);
-                for t in &terms {
-                    if !session_ids.contains_key(t.as_str()) {
-                        rows.warn(
-                            "unknown-reference",
-                            format!("term {t:?} is not in academicSessions.csv; it is ignored"),
-                            line,
-                            10,
-                            pos,
-                            t.as_str(),
-                            c[0],
-                        );
-                    }
-                }
-                terms.retain(|t| session_ids.contains_key(t.as_str()));
-                let class_type = ClassType::parse(c[7]);
-                if class_type.is_unknown() {
-                    rows.warn(
-                        "unknown-value",
-                        format!("classType {:?} is not in the OneRoster vocabulary", c[7]),
-                        line,
-                        7,
-                        pos,
-                        c[7],
-                        c[0],
-                    );
-                }
-                seen.insert(id.clone(), line);
-                classes.push(Class {
-                    sourced_id: id,
-                    title: Str::new(c[3]),
-                    grades: list(c[4]),
-                    course: SisId::new(c[5]),
-                    class_code: opt(c[6]),
-                    class_type,
-                    location: opt(c[8]),
-                    school: SisId::new(c[9]),
-                    terms,
-                    subjects: list(c[11]),
-                    subject_codes: list(c[12]),
-                    periods: list(c[13]),
-                    src: SourceRef::new(SourceTable::Classes, line),
-                });
-            })?;
-            tables.push(TableSummary {
-                file: "classes.csv".into(),
-                mode: w.mode,
-                rows: n,
-            });
-            diags.extend(rows.finish());
-        }
-        let class_ix: FxHashMap<&str, u32> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.sourced_id.as_str(), i as u32))
-            .collect();
-
-        // Enrollments name users by a provisional number, resolved once the users are read.
-        let enrollments_in = take("enrollments.csv");
-        let demographics_in = take("demographics.csv");
-        let enrollments_result = read_enrollments(enrollments_in, &class_ix, &org_ix);
-        let (mut users, user_ix, user_tables, user_diags) = match users_thread.join() {
-            Ok(r) => r?,
-            Err(p) => std::panic::resume_unwind(p),
-        };
-        let (mut enrollments, provisional, enr_table, mut enr_diags) = enrollments_result?;
-        tables.extend(user_tables);
-        tables.extend(enr_table);
-        diags.extend(user_diags);
-
-        // The enrollments' users are resolved here while the users' own references are
-        // checked on a second thread: both only read the users.
-        let (user_diags, agent_fixes) = std::thread::scope(|s2| {
-            let check = s2.spawn(|| check_user_references(&users, &user_ix, &org_ix));
-            let resolved: Vec<Option<u32>> = provisional
-                .iter()
-                .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
-                .collect();
-            enrollments.retain_mut(|e| match resolved[e.user as usize] {
-                Some(u) => {
-                    e.user = u;
-                    true
-                }
-                None => {
-                    let id = &provisional[e.user as usize];
-                    enr_diags.push(
-                        Diagnostic::error(
-                            "unknown-reference",
-                            format!(
-                                "user {:?} is not in users.csv; the enrollment is left out",
-                                id.as_str()
-                            ),
-                        )
-                        .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
-                        .value(id.as_str())
-                        .sis_id(e.sourced_id.as_str())
-                        .hint("add the user to users.csv or remove the enrollment"),
-                    );
-                    false
-                }
-            });
-            match check.join() {
-                Ok(r) => r,
-                Err(p) => std::panic::resume_unwind(p),
+                        format!(
+                            "user {:?} is not in users.csv; the enrollment is left out",
+                            id.as_str()
+                        ),
+                    )
+                    .at(Location::at("enrollments.csv", e.src.line).with_field("userSourcedId"))
+                    .value(id.as_str())
+                    .sis_id(e.sourced_id.as_str())
+                    .hint("add the user to users.csv or remove the enrollment"),
+                );
+                false
             }
         });
-        enrollments.shrink_to_fit();
-        diags.extend(enr_diags);
-        for (ui, agents) in agent_fixes {
-            users[ui].agents = agents;
+        match check.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
         }
-        diags.extend(user_diags);
+    });
+    enrollments.shrink_to_fit();
+    diags.extend(enr_diags);
+    for (ui, agents) in agent_fixes {
+        users[ui].agents = agents;
+    }
+    diags.extend(user_diags);
 
-        if let Some(w) = demographics_in {
-            let mut rows = Rows::new("demographics.csv", DEMOGRAPHICS, w.mode);
-            let n = for_each_row("demographics.csv", w.input, DEMOGRAPHICS, |line, c, pos| {
-                if !rows.required(line, c, pos) {
-                    return;
-                }
-                let birth_date = if c[3].is_empty() {
-                    None
-                } else {
-                    match date(c[3]) {
-                        Some(d) => Some(d),
-                        None => {
-                            rows.error(
-                                "bad-date",
-                                "`birthDate` is not a date".into(),
-                                line,
-                                3,
-                                pos,
-                                c[3],
-                                c[0],
-                                "write dates as YYYY-MM-DD",
-                            );
-                            return;
-                        }
+    if let Some(w) = demographics_in {
+        let mut rows = Rows::new("demographics.csv", DEMOGRAPHICS, w.mode);
+        let n = for_each_row("demographics.csv", w.input, DEMOGRAPHICS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let birth_date = if c[3].is_empty() {
+                None
+            } else {
+                match date(c[3]) {
+                    Some(d) => Some(d),
+                    None => {
+                        rows.error(
+                            "bad-date",
+                            "`birthDate` is not a date".into(),
+                            line,
+                            3,
+                            pos,
+                            c[3],
+                            c[0],
+                            "write dates as YYYY-MM-DD",
+                        );
+                        return;
                     }
-                };
-                roster.demographics.push(Demographics {
-                    sourced_id: SisId::new(c[0]),
-                    birth_date,
-                    sex: opt(c[4]),
-                    src: SourceRef::new(SourceTable::Demographics, line),
-                });
-            })?;
-            tables.push(TableSummary {
-                file: "demographics.csv".into(),
-                mode: w.mode,
-                rows: n,
+                }
+            };
+            roster.demographics.push(Demographics {
+                sourced_id: SisId::new(c[0]),
+                birth_date,
+                sex: opt(c[4]),
+                src: SourceRef::new(SourceTable::Demographics, line),
             });
-            diags.extend(rows.finish());
-        }
+        })?;
+        tables.push(TableSummary {
+            file: "demographics.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
+        diags.extend(rows.finish());
+    }
 
-        roster.courses = courses;
-        roster.classes = classes;
-        roster.users = users;
-        roster.enrollments = enrollments;
-        Ok((roster, tables, diags))
-    })
+    roster.users = users;
+    roster.enrollments = enrollments;
+    Ok((roster, tables, diags))
+}
+
+/// Reads orgs, academic sessions, courses and classes into the roster (the small tables the
+/// enrollments refer to).
+fn read_small_tables<'r>(
+    take: &mut impl FnMut(&'static str) -> Option<Wrapped<'r>>,
+    roster: &mut Roster,
+    tables: &mut Vec<TableSummary>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(), SourceError> {
+    if let Some(w) = take("orgs.csv") {
+        let mut rows = Rows::new("orgs.csv", ORGS, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("orgs.csv", w.input, ORGS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            seen.insert(id.clone(), line);
+            let org_type = OrgType::parse(c[4]);
+            if org_type.is_unknown() {
+                rows.warn(
+                    "unknown-value",
+                    format!("org type {:?} is not in the OneRoster vocabulary", c[4]),
+                    line,
+                    4,
+                    pos,
+                    c[4],
+                    c[0],
+                );
+            }
+            roster.orgs.push(Org {
+                sourced_id: id,
+                name: Str::new(c[3]),
+                org_type,
+                identifier: opt(c[5]),
+                parent: opt(c[6]).map(SisId::new),
+                src: SourceRef::new(SourceTable::Orgs, line),
+            });
+        })?;
+        tables.push(TableSummary {
+            file: "orgs.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
+        diags.extend(rows.finish());
+    }
+    if let Some(w) = take("academicSessions.csv") {
+        let mut rows = Rows::new("academicSessions.csv", SESSIONS, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("academicSessions.csv", w.input, SESSIONS, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            let (Some(start), Some(end)) = (date(c[5]), date(c[6])) else {
+                let col = if date(c[5]).is_none() { 5 } else { 6 };
+                rows.error(
+                    "bad-date",
+                    format!("`{}` is not a date", SESSIONS[col].0),
+                    line,
+                    col,
+                    pos,
+                    c[col],
+                    c[0],
+                    "write dates as YYYY-MM-DD",
+                );
+                return;
+            };
+            let session_type = SessionType::parse(c[4]);
+            if session_type.is_unknown() {
+                rows.warn(
+                    "unknown-value",
+                    format!("session type {:?} is not in the OneRoster vocabulary", c[4]),
+                    line,
+                    4,
+                    pos,
+                    c[4],
+                    c[0],
+                );
+            }
+            seen.insert(id.clone(), line);
+            roster.sessions.push(AcademicSession {
+                sourced_id: id,
+                title: Str::new(c[3]),
+                session_type,
+                start_date: start,
+                end_date: end,
+                parent: opt(c[7]).map(SisId::new),
+                school_year: Str::new(c[8]),
+                src: SourceRef::new(SourceTable::AcademicSessions, line),
+            });
+        })?;
+        tables.push(TableSummary {
+            file: "academicSessions.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
+        diags.extend(rows.finish());
+    }
+    let org_ix = org_index(roster);
+    let session_ids: FxHashMap<&str, ()> = roster
+        .sessions
+        .iter()
+        .map(|s| (s.sourced_id.as_str(), ()))
+        .collect();
+    {
+        let mut parent_warnings = Vec::new();
+        for o in &roster.orgs {
+            if let Some(p) = &o.parent {
+                if !org_ix.contains_key(p.as_str()) {
+                    parent_warnings.push(
+                        Diagnostic::warning(
+                            "unknown-reference",
+                            format!("parent org {p} is not in orgs.csv"),
+                        )
+                        .at(Location::at("orgs.csv", o.src.line).with_field("parentSourcedId"))
+                        .value(p.as_str())
+                        .sis_id(o.sourced_id.as_str()),
+                    );
+                }
+            }
+        }
+        for s in &roster.sessions {
+            if let Some(p) = &s.parent {
+                if !session_ids.contains_key(p.as_str()) {
+                    parent_warnings.push(
+                        Diagnostic::warning(
+                            "unknown-reference",
+                            format!("parent session {p} is not in academicSessions.csv"),
+                        )
+                        .at(Location::at("academicSessions.csv", s.src.line)
+                            .with_field("parentSourcedId"))
+                        .value(p.as_str())
+                        .sis_id(s.sourced_id.as_str()),
+                    );
+                }
+            }
+        }
+        diags.extend(parent_warnings);
+    }
+
+    let mut courses = Vec::new();
+    if let Some(w) = take("courses.csv") {
+        let mut rows = Rows::new("courses.csv", COURSES, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("courses.csv", w.input, COURSES, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            if !org_ix.contains_key(c[7]) {
+                rows.warn(
+                    "unknown-reference",
+                    format!("org {:?} is not in orgs.csv", c[7]),
+                    line,
+                    7,
+                    pos,
+                    c[7],
+                    c[0],
+                );
+            }
+            seen.insert(id.clone(), line);
+            courses.push(Course {
+                sourced_id: id,
+                school_year: opt(c[3]).map(SisId::new),
+                title: Str::new(c[4]),
+                course_code: opt(c[5]),
+                grades: list(c[6]),
+                org: SisId::new(c[7]),
+                subjects: list(c[8]),
+                subject_codes: list(c[9]),
+                src: SourceRef::new(SourceTable::Courses, line),
+            });
+        })?;
+        tables.push(TableSummary {
+            file: "courses.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
+        diags.extend(rows.finish());
+    }
+    let course_ids: FxHashMap<&str, ()> = courses
+        .iter()
+        .map(|c| (c.sourced_id.as_str(), ()))
+        .collect();
+    let check_courses = !courses.is_empty();
+
+    let mut classes = Vec::new();
+    if let Some(w) = take("classes.csv") {
+        let mut rows = Rows::new("classes.csv", CLASSES, w.mode);
+        let mut seen: FxHashMap<SisId, u32> = FxHashMap::default();
+        let n = for_each_row("classes.csv", w.input, CLASSES, |line, c, pos| {
+            if !rows.required(line, c, pos) {
+                return;
+            }
+            let id = SisId::new(c[0]);
+            if let Some(first) = seen.get(&id) {
+                return dup_error(&mut rows, line, *first, c[0], pos);
+            }
+            if !org_ix.contains_key(c[9]) {
+                rows.error(
+                    "unknown-reference",
+                    format!("school {:?} is not in orgs.csv", c[9]),
+                    line,
+                    9,
+                    pos,
+                    c[9],
+                    c[0],
+                    "add the school to orgs.csv or correct schoolSourcedId",
+                );
+                return;
+            }
+            if check_courses && !course_ids.contains_key(c[5]) {
+                rows.warn(
+                    "unknown-reference",
+                    format!("course {:?} is not in courses.csv", c[5]),
+                    line,
+                    5,
+                    pos,
+                    c[5],
+                    c[0],
+                );
+            }
+            let mut terms: Vec<SisId> = ids(c[10]);
+            for t in &terms {
+                if !session_ids.contains_key(t.as_str()) {
+                    rows.warn(
+                        "unknown-reference",
+                        format!("term {t:?} is not in academicSessions.csv; it is ignored"),
+                        line,
+                        10,
+                        pos,
+                        t.as_str(),
+                        c[0],
+                    );
+                }
+            }
+            terms.retain(|t| session_ids.contains_key(t.as_str()));
+            let class_type = ClassType::parse(c[7]);
+            if class_type.is_unknown() {
+                rows.warn(
+                    "unknown-value",
+                    format!("classType {:?} is not in the OneRoster vocabulary", c[7]),
+                    line,
+                    7,
+                    pos,
+                    c[7],
+                    c[0],
+                );
+            }
+            seen.insert(id.clone(), line);
+            classes.push(Class {
+                sourced_id: id,
+                title: Str::new(c[3]),
+                grades: list(c[4]),
+                course: SisId::new(c[5]),
+                class_code: opt(c[6]),
+                class_type,
+                location: opt(c[8]),
+                school: SisId::new(c[9]),
+                terms,
+                subjects: list(c[11]),
+                subject_codes: list(c[12]),
+                periods: list(c[13]),
+                src: SourceRef::new(SourceTable::Classes, line),
+            });
+        })?;
+        tables.push(TableSummary {
+            file: "classes.csv".into(),
+            mode: w.mode,
+            rows: n,
+        });
+        diags.extend(rows.finish());
+    }
+    roster.courses = courses;
+    roster.classes = classes;
+    Ok(())
+}
+
+fn org_index(roster: &Roster) -> FxHashMap<&str, u32> {
+    roster
+        .orgs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.sourced_id.as_str(), i as u32))
+        .collect()
+}
+
+fn class_index(roster: &Roster) -> FxHashMap<&str, u32> {
+    roster
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sourced_id.as_str(), i as u32))
+        .collect()
 }
 
 /// Warnings for users' orgs and agents that are not in the package, and the agent lists
