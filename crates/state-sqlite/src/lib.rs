@@ -513,6 +513,18 @@ impl SqliteStore {
     }
 
     fn load_records_impl(&self, ids: &[RecordId]) -> Result<Vec<StoredRecord>, StateError> {
+        // One read transaction for all the lookups: each statement outside one starts and
+        // ends its own (WAL locks, file size checks), which was most of their time.
+        // Dropped at the end, it rolls back: nothing is written.
+        let _read = if self.conn.is_autocommit() {
+            Some(
+                self.conn
+                    .unchecked_transaction()
+                    .map_err(backend("reading records"))?,
+            )
+        } else {
+            None
+        };
         let mut stmt = self
             .conn
             .prepare_cached(
