@@ -28,6 +28,7 @@ pub mod approve;
 mod error;
 pub mod lock;
 pub mod marks;
+pub mod memory;
 pub mod notify;
 pub mod ops;
 pub mod reconcile;
@@ -237,6 +238,9 @@ pub fn prepare_on(
         rosterbridge_mapping::map_owned(roster, &config.mapping, &map_ctx)
     });
     diagnostics.extend(mapped.diagnostics);
+    // The roster is gone: give its pages back before the state index is loaded beside the
+    // desired state (otherwise they stay resident, and the plan's peak is both).
+    memory::release_freed();
     let desired = mapped.desired;
     let user_roles = mapped.user_roles;
     let (out_users, out_classes, past_classes) = (

@@ -77,14 +77,14 @@ fn main() {
         sourced_id: SisId::new(&id),
         enabled: true,
         role,
-        orgs: Default::default(),
-        username: id.as_str().into(),
-        given_name: "Given".into(),
-        family_name: "Family".into(),
-        identifier: None,
-        email: Some(format!("{id}@example.org").as_str().into()),
-        agents: agents.into(),
-        grades: Default::default(),
+        texts: UserTexts::new(&UserTextsRef {
+            username: &id,
+            given_name: "Given",
+            family_name: "Family",
+            email: &format!("{id}@example.org"),
+            agents: &agents.iter().map(SisId::as_str).collect::<Vec<_>>(),
+            ..Default::default()
+        }),
         src,
         extra: None,
     };

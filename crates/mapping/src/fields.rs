@@ -10,8 +10,12 @@ use rosterbridge_model::canvas::{self as cv, UserFields};
 use rosterbridge_model::roster::{AcademicSession, Class, Course, Org, Roster, User};
 use rosterbridge_model::Str;
 
-fn push_list(out: &mut String, list: &[Str]) {
-    for (i, v) in list.iter().enumerate() {
+fn push_list<'a>(
+    out: &mut String,
+    list: impl IntoIterator<Item = &'a (impl AsRef<str> + ?Sized + 'a)>,
+) {
+    for (i, v) in list.into_iter().enumerate() {
+        let v = v.as_ref();
         if i > 0 {
             out.push(',');
         }
@@ -30,16 +34,16 @@ pub fn user_prop(u: &User, p: UserProp, out: &mut String) {
     let x = u.extra();
     match p {
         UserProp::SourcedId => out.push_str(u.sourced_id.as_str()),
-        UserProp::Username => out.push_str(&u.username),
-        UserProp::GivenName => out.push_str(&u.given_name),
+        UserProp::Username => out.push_str(u.username()),
+        UserProp::GivenName => out.push_str(u.given_name()),
         UserProp::MiddleName => push_opt(out, x.middle_name()),
-        UserProp::FamilyName => out.push_str(&u.family_name),
+        UserProp::FamilyName => out.push_str(u.family_name()),
         UserProp::PreferredGivenName => push_opt(out, x.preferred_given_name()),
         UserProp::PreferredFamilyName => push_opt(out, x.preferred_family_name()),
-        UserProp::Email => push_opt(out, u.email.as_deref()),
-        UserProp::Identifier => push_opt(out, u.identifier.as_deref()),
+        UserProp::Email => push_opt(out, u.email()),
+        UserProp::Identifier => push_opt(out, u.identifier()),
         UserProp::Role => out.push_str(u.role.as_str()),
-        UserProp::Grades => push_list(out, &u.grades),
+        UserProp::Grades => push_list(out, u.grades()),
         UserProp::Sms => push_opt(out, x.sms()),
         UserProp::Phone => push_opt(out, x.phone()),
         UserProp::UserMasterIdentifier => push_opt(out, x.user_master_identifier()),

@@ -263,14 +263,14 @@ fn map_impl(
         let users = &roster.users;
         let id_at = |p: u32| users[p as usize].sourced_id.as_str();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
-        let by_id = if users.iter().any(|u| !u.agents.is_empty()) {
+        let by_id = if users.iter().any(|u| u.agents().len() > 0) {
             IdIndex::of(users, |u| u.sourced_id.as_str())
         } else {
             IdIndex::default()
         };
         for (ui, user) in users.iter().enumerate() {
-            for agent in &user.agents {
-                let Some(ai) = by_id.get(agent.as_str(), id_at) else {
+            for agent in user.agents() {
+                let Some(ai) = by_id.get(agent, id_at) else {
                     continue;
                 };
                 let other = &roster.users[ai as usize];
@@ -306,11 +306,11 @@ fn map_impl(
                         rule.render(|p, out| fields::user_prop(user, p, out)),
                     ),
                     None => {
-                        let username = user.username.trim();
+                        let username = user.username().trim();
                         std::borrow::Cow::Borrowed(if !username.is_empty() {
                             username
                         } else {
-                            user.email.as_deref().map(str::trim).unwrap_or("")
+                            user.email().map(str::trim).unwrap_or("")
                         })
                     }
                 };
@@ -360,9 +360,9 @@ fn map_impl(
                 desired.users.push(cv::User {
                     sis_id: user.sourced_id.clone(),
                     login_id: Str::new(login),
-                    first_name: user.given_name.clone(),
-                    last_name: user.family_name.clone(),
-                    email: user.email.clone().filter(|e| !e.trim().is_empty()),
+                    first_name: Str::new(user.given_name()),
+                    last_name: Str::new(user.family_name()),
+                    email: user.email().filter(|e| !e.trim().is_empty()).map(Str::new),
                     status: if user.enabled {
                         Status::Active
                     } else {

@@ -180,16 +180,16 @@ pub fn compute(
                     return false;
                 }
                 if !schools.is_empty()
-                    && !u.orgs.is_empty()
-                    && !u.orgs.iter().any(|o| school_ok.contains(o.as_str()))
+                    && u.orgs().len() > 0
+                    && !u.orgs().any(|o| school_ok.contains(o))
                 {
                     by_school += 1;
                     return false;
                 }
                 if !grades.is_empty()
                     && u.role == UserRole::Student
-                    && !u.grades.is_empty()
-                    && !u.grades.iter().any(|g| grades.contains(g.as_str()))
+                    && u.grades().len() > 0
+                    && !u.grades().any(|g| grades.contains(g))
                 {
                     by_grade += 1;
                     return false;
@@ -229,14 +229,12 @@ pub fn compute(
         let mut keep = has.clone();
         for (ui, u) in roster.users.iter().enumerate() {
             if u.role.is_agent() {
-                keep[ui] = u.agents.iter().any(|a| {
-                    by_id
-                        .get(a.as_str())
-                        .is_some_and(|&s| has[s] && masks.user(s))
-                });
+                keep[ui] = u
+                    .agents()
+                    .any(|a| by_id.get(a).is_some_and(|&s| has[s] && masks.user(s)));
             } else if u.role == UserRole::Student {
-                for a in &u.agents {
-                    if let Some(&p) = by_id.get(a.as_str()) {
+                for a in u.agents() {
+                    if let Some(&p) = by_id.get(a) {
                         if has[ui] && masks.user(ui) && roster.users[p].role.is_agent() {
                             keep[p] = true;
                         }

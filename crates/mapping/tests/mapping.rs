@@ -72,14 +72,15 @@ fn user(sid: &str, role: UserRole, username: &str, agents: &[&str]) -> User {
         sourced_id: id(sid),
         enabled: true,
         role,
-        orgs: [id("sch-1")].into_iter().collect(),
-        username: username.into(),
-        given_name: "Given".into(),
-        family_name: "Family".into(),
-        identifier: None,
-        email: Some(format!("{sid}@example.org").as_str().into()),
-        agents: agents.iter().map(|a| id(a)).collect(),
-        grades: Default::default(),
+        texts: UserTexts::new(&UserTextsRef {
+            username,
+            given_name: "Given",
+            family_name: "Family",
+            email: &format!("{sid}@example.org"),
+            orgs: &["sch-1"],
+            agents,
+            ..Default::default()
+        }),
         src: src(SourceTable::Users, 2),
         extra: None,
     }
@@ -251,7 +252,7 @@ fn each_class_is_one_course_and_one_section_in_its_school_account() {
 #[test]
 fn users_get_logins_from_username_then_email_and_disabled_users_are_suspended() {
     let mut r = roster();
-    r.users[1].username = "".into();
+    r.users[1].edit_texts(|t| t.username = "".into());
     r.users[2].enabled = false;
     let m = map(&r, &MappingConfig::default());
     let u = |sid: &str| {
@@ -316,7 +317,7 @@ fn parents_observe_their_students_from_either_direction_of_agent_links() {
 #[test]
 fn a_duplicate_login_is_an_error_and_the_second_user_is_left_out() {
     let mut r = roster();
-    r.users[1].username = "KID.TWO".into();
+    r.users[1].edit_texts(|t| t.username = "KID.TWO".into());
     let m = map(&r, &MappingConfig::default());
     let e = m
         .diagnostics
@@ -398,7 +399,7 @@ fn an_unsynced_role_of_an_unmapped_user_counts_as_a_user_left_out() {
     let mut r = roster();
     // tea-1 loses its login to a clash, so its administrator enrollment (e5) is left out
     // because of the user, not the role.
-    r.users[2].username = "KID.TWO".into();
+    r.users[2].edit_texts(|t| t.username = "KID.TWO".into());
     let m = map(&r, &MappingConfig::default());
     assert!(!m.diagnostics.iter().any(|d| d.code == "role-not-synced"));
     let d = m

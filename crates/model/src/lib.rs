@@ -16,6 +16,7 @@ pub mod index;
 pub mod kind;
 pub mod provenance;
 pub mod roster;
+pub mod texts;
 
 pub use compact_str::CompactString as Str;
 pub use diag::{Diagnostic, Location, Severity};

@@ -6,15 +6,9 @@
 //! indexes into [`Roster::users`], [`Roster::classes`] and [`Roster::orgs`] (resolved
 //! and validated by the source), to keep a state-wide roster small in memory.
 
+pub use crate::texts::{ListIter, UserTexts, UserTextsOwned, UserTextsRef};
 use crate::{SisId, SourceRef, Str};
-use smallvec::SmallVec;
 
-/// Ids of which a record nearly always has one (a user's org, a parent's student): the
-/// first is held inline, so a state-wide roster makes no heap allocation for them.
-pub type Ids = SmallVec<[SisId; 1]>;
-
-/// Values of which a record nearly always has one (a student's grade).
-pub type Texts = SmallVec<[Str; 1]>;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -248,8 +242,10 @@ pub struct RoleAssignment {
 
 /// A person. Passwords are never read into the model.
 ///
-/// The fields every sync uses are inline; the rest sit in [`UserExtra`], allocated only
+/// The fields every sync uses are here; the rest sit in [`UserExtra`], allocated only
 /// for users that have any of them, because a state-wide roster holds millions of users.
+/// The names, login, email and id lists are packed in [`UserTexts`] (one allocation):
+/// read them through the accessors, change them with [`User::edit_texts`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub sourced_id: SisId,
@@ -257,18 +253,45 @@ pub struct User {
     pub enabled: bool,
     /// The primary role (1.1 `role`; 1.2 the primary entry of roles.csv).
     pub role: UserRole,
-    /// Orgs the user belongs to (1.1 `orgSourcedIds`; 1.2 the orgs of roles.csv).
-    pub orgs: Ids,
-    pub username: Str,
-    pub given_name: Str,
-    pub family_name: Str,
-    pub identifier: Option<Str>,
-    pub email: Option<Str>,
-    /// `agentSourcedIds`: for students their parents/guardians/relatives, and the reverse.
-    pub agents: Ids,
-    pub grades: Texts,
+    /// `username`, `givenName`, `familyName`, `identifier`, `email`, `grades`,
+    /// `orgSourcedIds` (1.2: the orgs of roles.csv) and `agentSourcedIds` (for students
+    /// their parents/guardians/relatives, and the reverse).
+    pub texts: UserTexts,
     pub src: SourceRef,
     pub extra: Option<Box<UserExtra>>,
+}
+
+impl User {
+    pub fn username(&self) -> &str {
+        self.texts.username()
+    }
+    pub fn given_name(&self) -> &str {
+        self.texts.given_name()
+    }
+    pub fn family_name(&self) -> &str {
+        self.texts.family_name()
+    }
+    pub fn identifier(&self) -> Option<&str> {
+        self.texts.identifier()
+    }
+    pub fn email(&self) -> Option<&str> {
+        self.texts.email()
+    }
+    pub fn grades(&self) -> ListIter<'_> {
+        self.texts.grades()
+    }
+    /// Orgs the user belongs to.
+    pub fn orgs(&self) -> ListIter<'_> {
+        self.texts.orgs()
+    }
+    /// Parents/guardians/relatives of a student, or the students of one of them.
+    pub fn agents(&self) -> ListIter<'_> {
+        self.texts.agents()
+    }
+    /// Changes packed fields (repacks them: for edits, not for the bulk path).
+    pub fn edit_texts(&mut self, f: impl FnOnce(&mut UserTextsOwned)) {
+        self.texts.edit(f)
+    }
 }
 
 /// One of the less common text fields of a user.
@@ -437,8 +460,8 @@ mod tests {
         // A state-wide roster holds millions of these: growth here is memory, page faults
         // and time in every plan (docs/benchmarks.md).
         assert!(std::mem::size_of::<Enrollment>() <= 72);
-        // (Its first org, parent and grade are inline, saving three allocations.)
-        assert!(std::mem::size_of::<User>() <= 304);
+        // (Its texts are one allocation: see texts.rs.)
+        assert!(std::mem::size_of::<User>() <= 80);
         assert!(std::mem::size_of::<EnrollmentRole>() <= 16);
         // A parent with a phone and a middle name: two packed texts, nothing else.
         assert!(std::mem::size_of::<UserExtra>() <= 32);

@@ -139,16 +139,16 @@ fn name(first: &str, middle: Option<&str>, last: &str) -> Value {
 /// One user as Clever sends it.
 pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
     let u = &r.users[i];
-    let credentials = json!({"district_username": u.username.as_str()});
-    let schools: Vec<&str> = u.orgs.iter().map(SisId::as_str).collect();
+    let credentials = json!({"district_username": u.username()});
+    let schools: Vec<&str> = u.orgs().collect();
     let school = schools.first().copied();
     let role = match role_key(&u.role) {
         "student" => {
-            json!({"sis_id": u.sourced_id.as_str(), "student_number": u.identifier.as_deref(), "school": school, "schools": schools,
-                            "grade": u.grades.first().map(|g| g.as_str()), "credentials": credentials})
+            json!({"sis_id": u.sourced_id.as_str(), "student_number": u.identifier(), "school": school, "schools": schools,
+                            "grade": u.grades().next(), "credentials": credentials})
         }
         "teacher" => {
-            json!({"sis_id": u.sourced_id.as_str(), "teacher_number": u.identifier.as_deref(), "school": school, "schools": schools, "credentials": credentials})
+            json!({"sis_id": u.sourced_id.as_str(), "teacher_number": u.identifier(), "school": school, "schools": schools, "credentials": credentials})
         }
         "contact" => {
             let relationship = match u.role {
@@ -156,7 +156,7 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
                 UserRole::Relative => "Grandparent",
                 _ => "Other",
             };
-            let rel: Vec<Value> = u.agents.iter().map(|s| json!({"student": s.as_str(), "relationship": relationship, "type": "Parent/Guardian"})).collect();
+            let rel: Vec<Value> = u.agents().map(|s| json!({"student": s, "relationship": relationship, "type": "Parent/Guardian"})).collect();
             json!({"sis_id": u.sourced_id.as_str(), "student_relationships": rel})
         }
         "district_admin" => json!({"title": "District administrator"}),
@@ -169,8 +169,8 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
     json!({
         "id": u.sourced_id.as_str(),
         "district": links.district.as_str(),
-        "email": u.email.as_deref(),
-        "name": name(&u.given_name, u.extra().middle_name(), &u.family_name),
+        "email": u.email(),
+        "name": name(u.given_name(), u.extra().middle_name(), u.family_name()),
         "roles": roles,
     })
 }

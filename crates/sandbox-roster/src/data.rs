@@ -103,7 +103,7 @@ impl ProviderData {
         let Some(u) = self.roster.users.iter_mut().find(|u| u.sourced_id == id) else {
             return false;
         };
-        u.family_name = family_name.into();
+        u.edit_texts(|t| t.family_name = family_name.into());
         self.touch(Coll::Users, &id);
         self.event("users.updated", ("users", &id), None);
         true
@@ -204,9 +204,8 @@ impl ProviderData {
         }
         let mut relinked = Vec::new();
         for u in &mut self.roster.users {
-            let before = u.agents.len();
-            u.agents.retain(|a| *a != user.sourced_id);
-            if u.agents.len() != before {
+            if u.agents().any(|a| a == user.sourced_id.as_str()) {
+                u.edit_texts(|t| t.agents.retain(|a| a != user.sourced_id.as_str()));
                 relinked.push(u.sourced_id.clone());
             }
         }

@@ -91,10 +91,14 @@ impl Obj {
             self.str(k, v);
         }
     }
-    pub fn strs(&mut self, k: &str, v: &[impl AsRef<str>]) {
+    pub fn strs<'i>(
+        &mut self,
+        k: &str,
+        v: impl IntoIterator<Item = &'i (impl AsRef<str> + ?Sized + 'i)>,
+    ) {
         self.key(k);
         self.buf.push('[');
-        for (i, s) in v.iter().enumerate() {
+        for (i, s) in v.into_iter().enumerate() {
             if i > 0 {
                 self.buf.push(',');
             }
@@ -121,7 +125,7 @@ impl Obj {
         k: &str,
         base: &str,
         path: &str,
-        ids: impl IntoIterator<Item = &'i SisId>,
+        ids: impl IntoIterator<Item = &'i (impl AsRef<str> + ?Sized + 'i)>,
         kind: &str,
     ) {
         self.key(k);
@@ -130,7 +134,7 @@ impl Obj {
             if i > 0 {
                 self.buf.push(',');
             }
-            Obj::guid_lit(&mut self.buf, base, path, id.as_str(), kind);
+            Obj::guid_lit(&mut self.buf, base, path, id.as_ref(), kind);
         }
         self.buf.push(']');
     }
@@ -311,13 +315,13 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
         "active",
         data.modified_of(Coll::Users, &u.sourced_id),
     );
-    m.str("username", &u.username);
+    m.str("username", u.username());
     m.str("enabledUser", if u.enabled { "true" } else { "false" });
-    m.str("givenName", &u.given_name);
-    m.str("familyName", &u.family_name);
+    m.str("givenName", u.given_name());
+    m.str("familyName", u.family_name());
     m.opt("middleName", x.middle_name());
-    m.opt("identifier", u.identifier.as_deref());
-    m.opt("email", u.email.as_deref());
+    m.opt("identifier", u.identifier());
+    m.opt("email", u.email());
     m.opt("sms", x.sms());
     m.opt("phone", x.phone());
     if !x.user_ids().is_empty() {
@@ -333,31 +337,30 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
             .collect();
         m.raw("userIds", &format!("[{}]", ids.join(",")));
     }
-    m.guids("agents", base, "users", &u.agents, "user");
-    m.strs("grades", &u.grades);
+    m.guids("agents", base, "users", u.agents(), "user");
+    m.strs("grades", u.grades());
     match binding {
         Binding::V1p1 => {
             m.str("role", u.role.as_str());
-            m.guids("orgs", base, "orgs", &u.orgs, "org");
+            m.guids("orgs", base, "orgs", u.orgs(), "org");
         }
         Binding::V1p2 => {
             let role = |role: &str,
                         role_type: &str,
-                        org: &SisId,
+                        org: &str,
                         begin: Option<chrono::NaiveDate>,
                         end: Option<chrono::NaiveDate>| {
                 let mut o = Obj::new();
                 o.str("roleType", role_type);
                 o.str("role", role);
-                o.guid("org", base, "orgs", org.as_str(), "org");
+                o.guid("org", base, "orgs", org, "org");
                 o.opt("beginDate", begin.map(|d| d.to_string()).as_deref());
                 o.opt("endDate", end.map(|d| d.to_string()).as_deref());
                 o.finish()
             };
             // 1.1 data has one role for all its orgs: a primary role at each (one per org).
             let roles: Vec<String> = if x.roles().is_empty() {
-                u.orgs
-                    .iter()
+                u.orgs()
                     .map(|o| role(u.role.as_str(), "primary", o, None, None))
                     .collect()
             } else {
@@ -371,7 +374,7 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
                             } else {
                                 "secondary"
                             },
-                            &r.org,
+                            r.org.as_str(),
                             r.begin_date,
                             r.end_date,
                         )

@@ -79,16 +79,16 @@ fn clever_view(r: &Roster) -> View {
         .users
         .iter()
         .map(|u| {
-            let mut agents: Vec<String> = u.agents.iter().map(|a| a.to_string()).collect();
+            let mut agents: Vec<String> = u.agents().map(str::to_string).collect();
             agents.sort();
-            let mut orgs: Vec<String> = u.orgs.iter().map(|a| a.to_string()).collect();
+            let mut orgs: Vec<String> = u.orgs().map(str::to_string).collect();
             orgs.sort();
             (
                 u.sourced_id.to_string(),
                 u.role.to_string(),
-                u.given_name.to_string(),
-                u.family_name.to_string(),
-                u.email.as_ref().map(|e| e.to_string()),
+                u.given_name().to_string(),
+                u.family_name().to_string(),
+                u.email().map(str::to_string),
                 agents,
                 orgs,
             )
@@ -168,7 +168,7 @@ fn events_replay_onto_the_previous_pull_and_match_a_fresh_full_pull() {
     let student = r
         .users
         .iter()
-        .find(|u| u.role.as_str() == "student" && !u.agents.is_empty())
+        .find(|u| u.role.as_str() == "student" && u.agents().len() > 0)
         .unwrap()
         .sourced_id
         .to_string();

@@ -736,7 +736,7 @@ mod tests {
         .unwrap();
         let u = &read.roster.users[0];
         assert_eq!(u.role.as_str(), "teacher");
-        assert_eq!(u.orgs.as_slice(), &[rosterbridge_model::SisId::new("s1")]);
+        assert_eq!(u.orgs().collect::<Vec<_>>(), ["s1"]);
         let x = u.extra();
         assert_eq!(x.roles().len(), 2);
         assert_eq!(

@@ -150,7 +150,7 @@ fn v1p2_reads_the_same_roster_with_roles() {
             .as_ref()
             .map(|x| x.roles().to_vec())
             .unwrap_or_default();
-        assert_eq!(roles.len(), u.orgs.len(), "{}", u.sourced_id);
+        assert_eq!(roles.len(), u.orgs().len(), "{}", u.sourced_id);
         assert!(roles.iter().all(|r| r.role == u.role));
         if let Some(x) = u.extra.as_mut() {
             x.more_mut().roles.clear();
@@ -329,7 +329,7 @@ fn records_deleted_and_added_mid_pull_are_neither_missed_nor_doubled() {
     let first_user = district().users[0].sourced_id.to_string();
     let mut extra = district().users[5].clone();
     extra.sourced_id = "zz-new-student".into();
-    extra.username = "zz.new".into();
+    extra.edit_texts(|t| t.username = "zz.new".into());
     let mut once = Some((first_user, extra));
     // While page 3 of users is served, the first user leaves and a new one arrives: offsets shift.
     p.state.add_fault(Fault {

@@ -276,6 +276,16 @@ fn list<C: FromIterator<Str>>(s: &str) -> C {
         .collect()
 }
 
+/// The items of a comma-separated cell (a user's orgs, agents, grades), without copying.
+type ListCells<'a> = smallvec::SmallVec<[&'a str; 4]>;
+
+fn items(s: &str) -> ListCells<'_> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
 fn ids<C: FromIterator<SisId>>(s: &str) -> C {
     s.split(',')
         .map(str::trim)
@@ -433,7 +443,7 @@ pub(crate) fn build(
     enrollments.shrink_to_fit();
     diags.extend(enr_diags);
     for (ui, agents) in agent_fixes {
-        users[ui].agents = agents;
+        users[ui].edit_texts(|t| t.agents = agents);
     }
     diags.extend(user_diags);
 
@@ -794,7 +804,7 @@ fn check_user_references(
     users: &[User],
     user_ix: &IdIndex,
     org_ix: &FxHashMap<&str, u32>,
-) -> (Vec<Diagnostic>, Vec<(usize, Ids)>) {
+) -> (Vec<Diagnostic>, Vec<(usize, Vec<String>)>) {
     let mut diags = Vec::new();
     let mut fixes = Vec::new();
     let known = |id: &str| {
@@ -803,38 +813,37 @@ fn check_user_references(
             .is_some()
     };
     for (ui, u) in users.iter().enumerate() {
-        for o in &u.orgs {
-            if !org_ix.contains_key(o.as_str()) {
+        for o in u.orgs() {
+            if !org_ix.contains_key(o) {
                 diags.push(
                     Diagnostic::warning("unknown-reference", format!("org {o} is not in orgs.csv"))
                         .at(Location::at(u.src.table.file_name(), u.src.line)
                             .with_field("orgSourcedIds"))
-                        .value(o.as_str())
+                        .value(o)
                         .sis_id(u.sourced_id.as_str()),
                 );
             }
         }
         // Checked before copying anything: nearly every user's agents are all known.
-        if u.agents.iter().all(|a| known(a.as_str())) {
+        if u.agents().all(known) {
             continue;
         }
-        for a in u.agents.iter().filter(|a| !known(a.as_str())) {
+        for a in u.agents().filter(|a| !known(a)) {
             diags.push(
                 Diagnostic::warning(
                     "unknown-reference",
                     format!("agent {a} is not in users.csv; the link is dropped"),
                 )
                 .at(Location::at("users.csv", u.src.line).with_field("agentSourcedIds"))
-                .value(a.as_str())
+                .value(a)
                 .sis_id(u.sourced_id.as_str()),
             );
         }
         fixes.push((
             ui,
-            u.agents
-                .iter()
-                .filter(|a| known(a.as_str()))
-                .cloned()
+            u.agents()
+                .filter(|a| known(a))
+                .map(str::to_string)
                 .collect(),
         ));
     }
@@ -922,18 +931,22 @@ fn read_users(
                 )
             };
             index.insert_new(c[0], users.len() as u32);
+            let (grades, orgs, agents): (ListCells, ListCells, ListCells) =
+                (items(c[16]), items(c[4]), items(c[15]));
             users.push(User {
                 sourced_id: SisId::new(c[0]),
                 enabled,
                 role,
-                orgs: ids(c[4]),
-                username: Str::new(c[6]),
-                given_name: Str::new(c[8]),
-                family_name: Str::new(c[9]),
-                identifier: opt(c[11]),
-                email: opt(c[12]),
-                agents: ids(c[15]),
-                grades: list(c[16]),
+                texts: UserTexts::new(&UserTextsRef {
+                    username: c[6],
+                    given_name: c[8],
+                    family_name: c[9],
+                    identifier: c[11],
+                    email: c[12],
+                    grades: &grades,
+                    orgs: &orgs,
+                    agents: &agents,
+                }),
                 src: SourceRef::new(SourceTable::Users, line),
                 extra,
             });
@@ -1047,14 +1060,14 @@ fn read_users(
                     user.role = p.role.clone();
                 }
             }
-            if user.orgs.is_empty() {
-                let mut orgs: Vec<SisId> = Vec::new();
+            if user.orgs().len() == 0 {
+                let mut orgs: Vec<String> = Vec::new();
                 for r in extra.roles() {
-                    if !orgs.contains(&r.org) {
-                        orgs.push(r.org.clone());
+                    if !orgs.iter().any(|o| o == r.org.as_str()) {
+                        orgs.push(r.org.to_string());
                     }
                 }
-                user.orgs = orgs.into();
+                user.edit_texts(|t| t.orgs = orgs);
             }
         }
     }
