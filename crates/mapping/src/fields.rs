@@ -31,22 +31,21 @@ fn push_opt(out: &mut String, v: Option<&str>) {
 
 /// Appends a user's property.
 pub fn user_prop(u: &User, p: UserProp, out: &mut String) {
-    let x = u.extra();
     match p {
         UserProp::SourcedId => out.push_str(u.sourced_id.as_str()),
         UserProp::Username => out.push_str(u.username()),
         UserProp::GivenName => out.push_str(u.given_name()),
-        UserProp::MiddleName => push_opt(out, x.middle_name()),
+        UserProp::MiddleName => push_opt(out, u.middle_name()),
         UserProp::FamilyName => out.push_str(u.family_name()),
-        UserProp::PreferredGivenName => push_opt(out, x.preferred_given_name()),
-        UserProp::PreferredFamilyName => push_opt(out, x.preferred_family_name()),
+        UserProp::PreferredGivenName => push_opt(out, u.preferred_given_name()),
+        UserProp::PreferredFamilyName => push_opt(out, u.preferred_family_name()),
         UserProp::Email => push_opt(out, u.email()),
         UserProp::Identifier => push_opt(out, u.identifier()),
         UserProp::Role => out.push_str(u.role.as_str()),
         UserProp::Grades => push_list(out, u.grades()),
-        UserProp::Sms => push_opt(out, x.sms()),
-        UserProp::Phone => push_opt(out, x.phone()),
-        UserProp::UserMasterIdentifier => push_opt(out, x.user_master_identifier()),
+        UserProp::Sms => push_opt(out, u.sms()),
+        UserProp::Phone => push_opt(out, u.phone()),
+        UserProp::UserMasterIdentifier => push_opt(out, u.user_master_identifier()),
     }
 }
 

@@ -294,29 +294,15 @@ impl User {
     }
 }
 
-/// One of the less common text fields of a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum UserText {
-    MiddleName,
-    PreferredGivenName,
-    PreferredMiddleName,
-    PreferredFamilyName,
-    Pronouns,
-    UserMasterIdentifier,
-    Sms,
-    Phone,
-}
-
-/// The less common user fields, packed: a user has two or three of them at most (a phone,
-/// a middle name), and a state-wide roster holds hundreds of thousands of such users, so
-/// only the fields that are set take room.
+/// The rarest user fields (OneRoster 1.2 roles and primary org, `userIds`), allocated
+/// only for the users that have any. (The less common texts, a middle name or a phone,
+/// are packed with the others in [`UserTexts`].)
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserExtra {
-    texts: Vec<(UserText, Str)>,
-    more: Option<Box<UserMore>>,
+    more: UserMore,
 }
 
-/// The rarest user fields (OneRoster 1.2 roles and primary org, `userIds`).
+/// The fields of [`UserExtra`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserMore {
     /// Every role at every org (1.2 roles.csv). Empty for 1.1 (one `role` for all `orgs`).
@@ -332,92 +318,58 @@ impl UserMore {
     }
 }
 
-/// `UserExtra::middle_name()` and the like: [`UserExtra::text`] by name.
+impl UserExtra {
+    /// `None` when nothing is set.
+    pub fn pack(more: UserMore) -> Option<Box<UserExtra>> {
+        (!more.is_empty()).then(|| Box::new(UserExtra { more }))
+    }
+
+    /// True when no field is set (then a user needs no `extra` at all).
+    pub fn is_empty(&self) -> bool {
+        self.more.is_empty()
+    }
+
+    /// Every role at every org (1.2 roles.csv); empty for 1.1.
+    pub fn roles(&self) -> &[RoleAssignment] {
+        &self.more.roles
+    }
+    pub fn user_ids(&self) -> &[(Str, Str)] {
+        &self.more.user_ids
+    }
+    pub fn primary_org(&self) -> Option<&SisId> {
+        self.more.primary_org.as_ref()
+    }
+
+    /// The fields, for changing them.
+    pub fn more_mut(&mut self) -> &mut UserMore {
+        &mut self.more
+    }
+}
+
+/// `User::middle_name()` and the like: the less common texts, `None` when empty.
 macro_rules! text_accessors {
-    ($($name:ident => $field:ident),* $(,)?) => {
-        impl UserExtra {
+    ($($name:ident),* $(,)?) => {
+        impl User {
             $(pub fn $name(&self) -> Option<&str> {
-                self.text(UserText::$field)
+                self.texts.$name()
             })*
         }
     };
 }
 
 text_accessors!(
-    middle_name => MiddleName,
-    preferred_given_name => PreferredGivenName,
-    preferred_middle_name => PreferredMiddleName,
-    preferred_family_name => PreferredFamilyName,
-    pronouns => Pronouns,
-    user_master_identifier => UserMasterIdentifier,
-    sms => Sms,
-    phone => Phone,
+    middle_name,
+    preferred_given_name,
+    preferred_middle_name,
+    preferred_family_name,
+    pronouns,
+    user_master_identifier,
+    sms,
+    phone,
 );
 
-impl UserExtra {
-    /// The fields given, leaving out the empty ones; `None` when nothing is left.
-    pub fn pack(
-        texts: impl IntoIterator<Item = (UserText, Option<Str>)>,
-        more: UserMore,
-    ) -> Option<Box<UserExtra>> {
-        let mut texts: Vec<(UserText, Str)> = texts
-            .into_iter()
-            .filter_map(|(f, v)| v.map(|v| (f, v)))
-            .collect();
-        texts.shrink_to_fit();
-        let extra = UserExtra {
-            texts,
-            more: (!more.is_empty()).then(|| Box::new(more)),
-        };
-        (!extra.is_empty()).then(|| Box::new(extra))
-    }
-
-    /// True when no field is set (then a user needs no `extra` at all).
-    pub fn is_empty(&self) -> bool {
-        self.texts.is_empty() && self.more.is_none()
-    }
-
-    pub fn text(&self, field: UserText) -> Option<&str> {
-        self.texts
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Sets or (with `None`) clears a text field.
-    pub fn set_text(&mut self, field: UserText, value: Option<Str>) {
-        self.texts.retain(|(f, _)| *f != field);
-        if let Some(v) = value {
-            self.texts.push((field, v));
-        }
-    }
-
-    /// Every role at every org (1.2 roles.csv); empty for 1.1.
-    pub fn roles(&self) -> &[RoleAssignment] {
-        self.more.as_deref().map_or(&[], |m| &m.roles)
-    }
-    pub fn user_ids(&self) -> &[(Str, Str)] {
-        self.more.as_deref().map_or(&[], |m| &m.user_ids)
-    }
-    pub fn primary_org(&self) -> Option<&SisId> {
-        self.more.as_deref().and_then(|m| m.primary_org.as_ref())
-    }
-
-    /// The rarest fields, for changing them (made empty when there were none).
-    pub fn more_mut(&mut self) -> &mut UserMore {
-        self.more.get_or_insert_with(Default::default)
-    }
-
-    /// Drops an emptied [`UserMore`].
-    pub fn tidy(&mut self) {
-        if self.more.as_deref().is_some_and(UserMore::is_empty) {
-            self.more = None;
-        }
-    }
-}
-
 impl User {
-    /// The less common fields, or all-empty ones.
+    /// The rarest fields, or all-empty ones.
     pub fn extra(&self) -> &UserExtra {
         static EMPTY: std::sync::OnceLock<UserExtra> = std::sync::OnceLock::new();
         self.extra
@@ -463,38 +415,21 @@ mod tests {
         // (Its texts are one allocation: see texts.rs.)
         assert!(std::mem::size_of::<User>() <= 80);
         assert!(std::mem::size_of::<EnrollmentRole>() <= 16);
-        // A parent with a phone and a middle name: two packed texts, nothing else.
-        assert!(std::mem::size_of::<UserExtra>() <= 32);
+        // 1.2 roles, userIds and primary org: rare, boxed.
+        assert!(std::mem::size_of::<Option<Box<UserExtra>>>() <= 8);
     }
 
     #[test]
-    fn packed_user_extras_keep_only_what_is_set() {
-        assert_eq!(
-            UserExtra::pack([(UserText::Phone, None)], UserMore::default()),
-            None
-        );
-        let mut x = UserExtra::pack(
-            [
-                (UserText::MiddleName, Some(Str::new("Ann"))),
-                (UserText::Phone, None),
-                (UserText::Sms, Some(Str::new("555"))),
-            ],
-            UserMore::default(),
-        )
+    fn user_extras_exist_only_when_set() {
+        assert_eq!(UserExtra::pack(UserMore::default()), None);
+        let mut x = UserExtra::pack(UserMore {
+            primary_org: Some(SisId::new("s1")),
+            ..Default::default()
+        })
         .unwrap();
-        assert_eq!(x.middle_name(), Some("Ann"));
-        assert_eq!(x.sms(), Some("555"));
-        assert_eq!(x.phone(), None);
-        assert!(x.roles().is_empty() && x.primary_org().is_none());
-        x.set_text(UserText::MiddleName, Some(Str::new("Bo")));
-        x.set_text(UserText::Sms, None);
-        assert_eq!(x.middle_name(), Some("Bo"));
-        assert_eq!(x.sms(), None);
-        x.more_mut().primary_org = Some(SisId::new("s1"));
         assert_eq!(x.primary_org().map(SisId::as_str), Some("s1"));
+        assert!(x.roles().is_empty() && x.user_ids().is_empty());
         x.more_mut().primary_org = None;
-        x.tidy();
-        x.set_text(UserText::MiddleName, None);
         assert!(x.is_empty());
     }
 }

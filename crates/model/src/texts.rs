@@ -29,6 +29,14 @@ pub struct UserTextsRef<'a> {
     pub family_name: &'a str,
     pub identifier: &'a str,
     pub email: &'a str,
+    pub middle_name: &'a str,
+    pub preferred_given_name: &'a str,
+    pub preferred_middle_name: &'a str,
+    pub preferred_family_name: &'a str,
+    pub pronouns: &'a str,
+    pub user_master_identifier: &'a str,
+    pub sms: &'a str,
+    pub phone: &'a str,
     pub grades: &'a [&'a str],
     pub orgs: &'a [&'a str],
     pub agents: &'a [&'a str],
@@ -44,6 +52,22 @@ pub struct UserTextsOwned {
     pub identifier: String,
     #[serde(default)]
     pub email: String,
+    #[serde(default)]
+    pub middle_name: String,
+    #[serde(default)]
+    pub preferred_given_name: String,
+    #[serde(default)]
+    pub preferred_middle_name: String,
+    #[serde(default)]
+    pub preferred_family_name: String,
+    #[serde(default)]
+    pub pronouns: String,
+    #[serde(default)]
+    pub user_master_identifier: String,
+    #[serde(default)]
+    pub sms: String,
+    #[serde(default)]
+    pub phone: String,
     #[serde(default)]
     pub grades: Vec<String>,
     #[serde(default)]
@@ -175,6 +199,30 @@ impl fmt::Debug for ListIter<'_> {
     }
 }
 
+/// `UserTexts::email()` and the like: the optional fields, `None` when empty.
+macro_rules! optional_accessors {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        impl UserTexts {
+            $(pub fn $name(&self) -> Option<&str> {
+                self.optional(Field::$field)
+            })*
+        }
+    };
+}
+
+optional_accessors!(
+    identifier => Identifier,
+    email => Email,
+    middle_name => MiddleName,
+    preferred_given_name => PreferredGivenName,
+    preferred_middle_name => PreferredMiddleName,
+    preferred_family_name => PreferredFamilyName,
+    pronouns => Pronouns,
+    user_master_identifier => UserMasterIdentifier,
+    sms => Sms,
+    phone => Phone,
+);
+
 /// The position of each field in the packed order.
 #[derive(Clone, Copy)]
 enum Field {
@@ -183,9 +231,17 @@ enum Field {
     FamilyName,
     Identifier,
     Email,
+    MiddleName,
+    PreferredGivenName,
+    PreferredMiddleName,
+    PreferredFamilyName,
+    Pronouns,
+    UserMasterIdentifier,
+    Sms,
+    Phone,
 }
 
-const SCALARS: usize = 5;
+const SCALARS: usize = 13;
 
 #[derive(Clone, Copy)]
 enum List {
@@ -197,12 +253,21 @@ enum List {
 impl UserTexts {
     /// Packs the fields in one allocation of exactly their size.
     pub fn new(r: &UserTextsRef<'_>) -> Self {
+        // In `Field` order.
         let scalars = [
             r.username,
             r.given_name,
             r.family_name,
             r.identifier,
             r.email,
+            r.middle_name,
+            r.preferred_given_name,
+            r.preferred_middle_name,
+            r.preferred_family_name,
+            r.pronouns,
+            r.user_master_identifier,
+            r.sms,
+            r.phone,
         ];
         let size = scalars
             .iter()
@@ -246,11 +311,8 @@ impl UserTexts {
     pub fn family_name(&self) -> &str {
         self.scalar(Field::FamilyName)
     }
-    pub fn identifier(&self) -> Option<&str> {
-        Some(self.scalar(Field::Identifier)).filter(|s| !s.is_empty())
-    }
-    pub fn email(&self) -> Option<&str> {
-        Some(self.scalar(Field::Email)).filter(|s| !s.is_empty())
+    fn optional(&self, f: Field) -> Option<&str> {
+        Some(self.scalar(f)).filter(|s| !s.is_empty())
     }
     pub fn grades(&self) -> ListIter<'_> {
         self.list(List::Grades)
@@ -271,6 +333,14 @@ impl UserTexts {
             family_name: self.family_name().to_string(),
             identifier: self.identifier().unwrap_or("").to_string(),
             email: self.email().unwrap_or("").to_string(),
+            middle_name: self.middle_name().unwrap_or("").to_string(),
+            preferred_given_name: self.preferred_given_name().unwrap_or("").to_string(),
+            preferred_middle_name: self.preferred_middle_name().unwrap_or("").to_string(),
+            preferred_family_name: self.preferred_family_name().unwrap_or("").to_string(),
+            pronouns: self.pronouns().unwrap_or("").to_string(),
+            user_master_identifier: self.user_master_identifier().unwrap_or("").to_string(),
+            sms: self.sms().unwrap_or("").to_string(),
+            phone: self.phone().unwrap_or("").to_string(),
             grades: own(self.grades()),
             orgs: own(self.orgs()),
             agents: own(self.agents()),
@@ -297,6 +367,14 @@ impl From<UserTextsOwned> for UserTexts {
             family_name: &o.family_name,
             identifier: &o.identifier,
             email: &o.email,
+            middle_name: &o.middle_name,
+            preferred_given_name: &o.preferred_given_name,
+            preferred_middle_name: &o.preferred_middle_name,
+            preferred_family_name: &o.preferred_family_name,
+            pronouns: &o.pronouns,
+            user_master_identifier: &o.user_master_identifier,
+            sms: &o.sms,
+            phone: &o.phone,
             grades: &grades,
             orgs: &orgs,
             agents: &agents,
@@ -318,6 +396,14 @@ impl fmt::Debug for UserTexts {
             .field("family_name", &self.family_name())
             .field("identifier", &self.identifier())
             .field("email", &self.email())
+            .field("middle_name", &self.middle_name())
+            .field("preferred_given_name", &self.preferred_given_name())
+            .field("preferred_middle_name", &self.preferred_middle_name())
+            .field("preferred_family_name", &self.preferred_family_name())
+            .field("pronouns", &self.pronouns())
+            .field("user_master_identifier", &self.user_master_identifier())
+            .field("sms", &self.sms())
+            .field("phone", &self.phone())
             .field("grades", &self.grades())
             .field("orgs", &self.orgs())
             .field("agents", &self.agents())
@@ -338,22 +424,29 @@ mod tests {
             family_name: "",
             identifier: "007",
             email: &long,
+            phone: "555-0100",
             grades: &["09"],
             orgs: &["s1", "", "s,2"],
             agents: &[],
+            ..Default::default()
         });
         assert_eq!(t.username(), "Ünïcode.user");
         assert_eq!(t.given_name(), "Mary\nAnn");
         assert_eq!(t.family_name(), "");
         assert_eq!(t.identifier(), Some("007"));
         assert_eq!(t.email(), Some(long.as_str()));
+        assert_eq!(
+            (t.phone(), t.sms(), t.middle_name()),
+            (Some("555-0100"), None, None)
+        );
         assert_eq!(t.grades().collect::<Vec<_>>(), ["09"]);
         assert_eq!(t.orgs().len(), 3);
         assert_eq!(t.orgs().collect::<Vec<_>>(), ["s1", "", "s,2"]);
         assert_eq!(t.agents().next(), None);
         // One allocation of exactly the packed size.
-        // 15 + 9 + 1 + 4 (scalars) + 305 (email: 127, "300", ':', text) + 4 + 9 + 1 (lists)
-        assert_eq!(t.0.len(), 348);
+        // 15 + 9 + 1 + 4 + 305 (email: 127, "300", ':', text) + 7 empty + 9 (phone)
+        // + 4 + 9 + 1 (lists)
+        assert_eq!(t.0.len(), 364);
     }
 
     #[test]

@@ -170,7 +170,7 @@ pub fn user_json(r: &Roster, i: usize, links: &Links) -> Value {
         "id": u.sourced_id.as_str(),
         "district": links.district.as_str(),
         "email": u.email(),
-        "name": name(u.given_name(), u.extra().middle_name(), u.family_name()),
+        "name": name(u.given_name(), u.middle_name(), u.family_name()),
         "roles": roles,
     })
 }

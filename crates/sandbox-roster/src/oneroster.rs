@@ -319,11 +319,11 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
     m.str("enabledUser", if u.enabled { "true" } else { "false" });
     m.str("givenName", u.given_name());
     m.str("familyName", u.family_name());
-    m.opt("middleName", x.middle_name());
+    m.opt("middleName", u.middle_name());
     m.opt("identifier", u.identifier());
     m.opt("email", u.email());
-    m.opt("sms", x.sms());
-    m.opt("phone", x.phone());
+    m.opt("sms", u.sms());
+    m.opt("phone", u.phone());
     if !x.user_ids().is_empty() {
         let ids: Vec<String> = x
             .user_ids()
@@ -382,11 +382,11 @@ fn user(data: &ProviderData, i: usize, binding: Binding, base: &str) -> Obj {
                     .collect()
             };
             m.raw("roles", &format!("[{}]", roles.join(",")));
-            m.opt("userMasterIdentifier", x.user_master_identifier());
-            m.opt("preferredFirstName", x.preferred_given_name());
-            m.opt("preferredMiddleName", x.preferred_middle_name());
-            m.opt("preferredLastName", x.preferred_family_name());
-            m.opt("pronouns", x.pronouns());
+            m.opt("userMasterIdentifier", u.user_master_identifier());
+            m.opt("preferredFirstName", u.preferred_given_name());
+            m.opt("preferredMiddleName", u.preferred_middle_name());
+            m.opt("preferredLastName", u.preferred_family_name());
+            m.opt("pronouns", u.pronouns());
             if let Some(p) = x.primary_org() {
                 m.guid("primaryOrg", base, "orgs", p.as_str(), "org");
             }

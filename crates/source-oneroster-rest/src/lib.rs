@@ -745,16 +745,16 @@ mod tests {
         );
         assert_eq!(
             (
-                x.preferred_given_name(),
-                x.preferred_family_name(),
-                x.pronouns()
+                u.preferred_given_name(),
+                u.preferred_family_name(),
+                u.pronouns()
             ),
             (Some("Alex"), Some("Bee"), Some("they/them"))
         );
         assert_eq!(
             (
                 x.primary_org().map(|o| o.as_str()),
-                x.user_master_identifier()
+                u.user_master_identifier()
             ),
             (Some("s1"), Some("M-1"))
         );

@@ -905,30 +905,15 @@ fn read_users(
                     c[0],
                 );
             }
-            // Most users have none of the rare fields: look before building.
-            let has_extra = [7, 10, 13, 14, 17, 18, 19, 20, 21, 22]
-                .iter()
-                .any(|&i| !c[i].is_empty());
-            let extra = if !has_extra {
+            // Most users have none of the rarest fields: look before building.
+            let extra = if c[7].is_empty() && c[21].is_empty() {
                 None
             } else {
-                UserExtra::pack(
-                    [
-                        (UserText::MiddleName, opt(c[10])),
-                        (UserText::PreferredGivenName, opt(c[18])),
-                        (UserText::PreferredMiddleName, opt(c[19])),
-                        (UserText::PreferredFamilyName, opt(c[20])),
-                        (UserText::Pronouns, opt(c[22])),
-                        (UserText::UserMasterIdentifier, opt(c[17])),
-                        (UserText::Sms, opt(c[13])),
-                        (UserText::Phone, opt(c[14])),
-                    ],
-                    UserMore {
-                        roles: Vec::new(),
-                        user_ids: user_ids(c[7]),
-                        primary_org: opt(c[21]).map(SisId::new),
-                    },
-                )
+                UserExtra::pack(UserMore {
+                    roles: Vec::new(),
+                    user_ids: user_ids(c[7]),
+                    primary_org: opt(c[21]).map(SisId::new),
+                })
             };
             index.insert_new(c[0], users.len() as u32);
             let (grades, orgs, agents): (ListCells, ListCells, ListCells) =
@@ -943,6 +928,14 @@ fn read_users(
                     family_name: c[9],
                     identifier: c[11],
                     email: c[12],
+                    middle_name: c[10],
+                    preferred_given_name: c[18],
+                    preferred_middle_name: c[19],
+                    preferred_family_name: c[20],
+                    pronouns: c[22],
+                    user_master_identifier: c[17],
+                    sms: c[13],
+                    phone: c[14],
                     grades: &grades,
                     orgs: &orgs,
                     agents: &agents,

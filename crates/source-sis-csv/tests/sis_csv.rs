@@ -216,7 +216,21 @@ fn carried(r: &Roster) -> Roster {
     }
     for u in &mut r.users {
         u.extra = None;
-        u.edit_texts(|t| t.agents.sort());
+        u.edit_texts(|t| {
+            t.agents.sort();
+            // The less common texts (middle name, phones, preferred names) are not carried.
+            *t = rosterbridge_model::roster::UserTextsOwned {
+                username: std::mem::take(&mut t.username),
+                given_name: std::mem::take(&mut t.given_name),
+                family_name: std::mem::take(&mut t.family_name),
+                identifier: std::mem::take(&mut t.identifier),
+                email: std::mem::take(&mut t.email),
+                grades: std::mem::take(&mut t.grades),
+                orgs: std::mem::take(&mut t.orgs),
+                agents: std::mem::take(&mut t.agents),
+                ..Default::default()
+            };
+        });
         u.src.line = 0;
     }
     r.orgs.iter_mut().for_each(|x| x.src.line = 0);
