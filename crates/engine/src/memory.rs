@@ -7,8 +7,9 @@
 //! 200,000 students: 140 MB less resident while comparing; docs/benchmarks.md).
 
 /// Asks the allocator to return the pages it holds free; whether it gave any back.
-/// Call between stages, not while other threads allocate (it locks each arena in turn).
-/// Elsewhere than glibc it does nothing: those allocators return memory themselves.
+/// Safe at any time, but it locks each arena in turn (other threads' allocations wait
+/// meanwhile), so call it between stages. Elsewhere than glibc it does nothing: those
+/// allocators return memory themselves.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub fn release_freed() -> bool {
