@@ -241,7 +241,7 @@ enum Field {
     Phone,
 }
 
-const SCALARS: usize = 13;
+const SCALARS: usize = Field::Phone as usize + 1;
 
 #[derive(Clone, Copy)]
 enum List {

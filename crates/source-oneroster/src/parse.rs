@@ -268,14 +268,6 @@ fn date(s: &str) -> Option<NaiveDate> {
     rosterbridge_model::date::parse_date(s)
 }
 
-fn list<C: FromIterator<Str>>(s: &str) -> C {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(Str::new)
-        .collect()
-}
-
 /// The items of a comma-separated cell (a user's orgs, agents, grades), without copying.
 type ListCells<'a> = smallvec::SmallVec<[&'a str; 4]>;
 
@@ -286,12 +278,12 @@ fn items(s: &str) -> ListCells<'_> {
         .collect()
 }
 
-fn ids<C: FromIterator<SisId>>(s: &str) -> C {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(SisId::new)
-        .collect()
+fn list(s: &str) -> Vec<Str> {
+    items(s).into_iter().map(Str::new).collect()
+}
+
+fn ids(s: &str) -> Vec<SisId> {
+    items(s).into_iter().map(SisId::new).collect()
 }
 
 fn opt(s: &str) -> Option<Str> {
