@@ -476,6 +476,7 @@ fn server_errors_and_latency_are_retried_and_the_sync_completes_exactly_once() {
 
 #[test]
 fn rate_limited_answers_429_and_legacy_403_are_waited_out() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     for legacy in [false, true] {
         // Every request leaves 40 units in a 150-unit bucket that leaks 50 a second.
         let mut flags = vec![
@@ -492,11 +493,28 @@ fn rate_limited_answers_429_and_legacy_403_are_waited_out() {
         let sandbox = Sandbox::start(&flags);
         let w = Work::new(&sandbox.url, "");
         w.generate(20, None);
-        // Fill the token's bucket first, as another script of the same admin would.
-        for _ in 0..6 {
-            sandbox.raw_get("/api/v1/accounts/1");
-        }
-        let run = w.sync();
+        // Another script of the same admin keeps the token's bucket full until the sync has
+        // been refused at least once (the sandbox's count of refusals passes the script's
+        // own), then stops, so the sync meets a full bucket however long it takes to start.
+        let synced = AtomicBool::new(false);
+        let run = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut own_refusals = 0;
+                while !synced.load(Ordering::Relaxed) {
+                    let (status, _) = sandbox.raw_get("/api/v1/accounts/1");
+                    if status == 429 || status == 403 {
+                        own_refusals += 1;
+                    }
+                    if sandbox.refused() > own_refusals {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+            let run = w.sync();
+            synced.store(true, Ordering::Relaxed);
+            run
+        });
         run.ok();
         let report = &run.json()["report"];
         assert_eq!(report["outcome"], "succeeded", "legacy={legacy}: {report}");

@@ -5,6 +5,7 @@
 //! bucket is already at or above the high-water mark.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -18,6 +19,8 @@ struct Bucket {
 pub struct Throttle {
     cfg: ThrottleConfig,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Requests refused so far, all clients together (for `GET /sandbox/throttle`).
+    refused: AtomicU64,
 }
 
 impl Throttle {
@@ -25,11 +28,17 @@ impl Throttle {
         Throttle {
             cfg,
             buckets: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
         }
     }
 
     pub fn legacy_403(&self) -> bool {
         self.cfg.legacy_403
+    }
+
+    /// How many requests have been refused since the sandbox started.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     fn with_bucket<R>(&self, client: &str, f: impl FnOnce(&mut Bucket, &ThrottleConfig) -> R) -> R {
@@ -50,13 +59,17 @@ impl Throttle {
         if !self.cfg.enabled {
             return true;
         }
-        self.with_bucket(client, |b, cfg| {
+        let admitted = self.with_bucket(client, |b, cfg| {
             if b.count >= cfg.high_water_mark {
                 return false;
             }
             b.count += cfg.up_front_cost;
             true
-        })
+        });
+        if !admitted {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        admitted
     }
 
     /// Settle a finished request: returns (cost, remaining) for the response headers.

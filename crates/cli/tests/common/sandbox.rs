@@ -54,14 +54,36 @@ impl Sandbox {
         CanvasClient::new(&self.url, Token::new(TOKEN), options).expect("client")
     }
 
-    /// A plain GET over a socket, answer ignored (to spend the token's rate limit).
-    pub fn raw_get(&self, path: &str) {
+    /// A plain GET over a socket (to spend the token's rate limit, or to read a sandbox-only
+    /// endpoint): the status code and the body.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn raw_get(&self, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let addr = self.url.trim_start_matches("http://");
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
         let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_string());
+        (status, body)
+    }
+
+    /// Requests the sandbox has answered "throttled" so far, all clients together.
+    #[allow(dead_code)]
+    pub fn refused(&self) -> u64 {
+        let (status, body) = self.raw_get("/sandbox/throttle");
+        assert_eq!(status, 200, "GET /sandbox/throttle: {body}");
+        let v: serde_json::Value =
+            serde_json::from_str(&body).expect("JSON from /sandbox/throttle");
+        v["refused"].as_u64().expect("refused count")
     }
 
     /// A user made in Canvas by hand (through the API), as a person in the account would.

@@ -200,6 +200,7 @@ pub fn router(state: AppState) -> Router {
             post(crate::oauth::token).delete(crate::oauth::revoke),
         )
         .route("/files/{id}/download", get(files::download))
+        .route("/sandbox/throttle", get(sandbox_admin::throttle_stats))
         .route(
             "/sandbox/uploads/{id}",
             post(sis_imports::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),

@@ -1,10 +1,11 @@
 //! Sandbox-only endpoints (no Canvas equivalent): setting grades so marks passback can be
-//! tested (issue point 7).
+//! tested (issue point 7), and the throttle's refusal count so a test can tell that a
+//! client met a full bucket.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::{base_url, json};
@@ -89,4 +90,19 @@ pub async fn set_grades(
     e.updated_at = chrono::Utc::now();
     let e = store.enrollment(id).ok_or(ApiError::NotFound)?;
     Ok(json(render::enrollment(&store, &base_url(&headers), e)))
+}
+
+/// `GET /sandbox/throttle`: `{"refused": n}`, the requests answered "throttled" so far (all
+/// tokens). Outside the throttle, so it can be read while the bucket is full; it still
+/// wants a valid token.
+pub async fn throttle_stats(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let token = super::token_of(&req).ok_or(ApiError::Unauthenticated)?;
+    if !super::token_valid(&state, &token) {
+        return Err(ApiError::InvalidToken);
+    }
+    let refused = state.inner.throttle.refused();
+    Ok(axum::Json(serde_json::json!({ "refused": refused })).into_response())
 }

@@ -103,6 +103,31 @@ async fn full_bucket_is_answered_429_with_remaining_zero() {
 }
 
 #[tokio::test]
+async fn sandbox_counts_refusals_and_tells_them_while_the_bucket_is_full() {
+    let sb = Sandbox::start_with(tight()).await;
+    async fn refused(sb: &Sandbox) -> u64 {
+        let r = sb.get_raw("/sandbox/throttle").await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["refused"]
+            .as_u64()
+            .unwrap()
+    }
+    assert_eq!(refused(&sb).await, 0);
+    for _ in 0..5 {
+        sb.get_raw("/api/v1/accounts/1").await;
+    }
+    // Three fit in the bucket; the other two were refused, and the count is read through
+    // the full bucket.
+    assert_eq!(refused(&sb).await, 2);
+    let anonymous = http_client()
+        .get(sb.url("/sandbox/throttle"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
 async fn legacy_flag_answers_throttled_requests_403_rate_limit_exceeded() {
     let sb = Sandbox::start_with(ThrottleConfig {
         legacy_403: true,
