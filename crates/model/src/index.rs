@@ -21,6 +21,7 @@ impl std::fmt::Debug for IdIndex {
     }
 }
 
+#[inline]
 fn hash32(id: &str) -> u32 {
     let h = rustc_hash::FxBuildHasher.hash_one(id);
     (h ^ (h >> 32)) as u32
@@ -28,6 +29,7 @@ fn hash32(id: &str) -> u32 {
 
 /// The table's hash from the stored 32 bits: hashbrown takes buckets from the low bits
 /// and its tags from the top 7, so both halves carry them.
+#[inline]
 fn widen(h: u32) -> u64 {
     ((h as u64) << 32) | h as u64
 }

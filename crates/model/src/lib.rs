@@ -39,9 +39,13 @@ impl SisId {
     pub fn new(s: impl AsRef<str>) -> Self {
         SisId(Str::new(s.as_ref()))
     }
+    // Called in every hot loop of mapping and planning, across crates: without the hint
+    // each call is a real call unless the build uses LTO.
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -66,12 +70,14 @@ impl From<&str> for SisId {
 }
 
 impl AsRef<str> for SisId {
+    #[inline]
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl std::borrow::Borrow<str> for SisId {
+    #[inline]
     fn borrow(&self) -> &str {
         self.as_str()
     }

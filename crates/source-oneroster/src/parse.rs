@@ -1,7 +1,7 @@
 //! From tables to the typed roster, with a diagnostic for every row left out.
 
 use crate::package::Counting;
-use crate::table::{for_each_row, ColumnSpec, Input};
+use crate::table::{for_each_row, trim_cell, ColumnSpec, Input};
 use crate::{ReadObserver, SourceError, TableMode, TableSummary};
 use chrono::NaiveDate;
 use rosterbridge_model::index::IdIndex;
@@ -273,7 +273,7 @@ type ListCells<'a> = smallvec::SmallVec<[&'a str; 4]>;
 
 fn items(s: &str) -> ListCells<'_> {
     s.split(',')
-        .map(str::trim)
+        .map(trim_cell)
         .filter(|x| !x.is_empty())
         .collect()
 }
