@@ -213,9 +213,11 @@ pub(crate) fn trim_cell(s: &str) -> &str {
     }
 }
 
+/// `char::is_whitespace`, not `u8::is_ascii_whitespace`: `trim` also strips the
+/// vertical tab, which the ASCII test does not count.
 #[inline]
 fn visible_ascii(b: u8) -> bool {
-    b.is_ascii() && !matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+    b.is_ascii() && !char::from(b).is_whitespace()
 }
 
 fn skip_blank(record: &ByteRecord) -> bool {
