@@ -267,7 +267,7 @@ pub fn prepare_on(
             let context = if diff.gone.is_empty() {
                 Default::default()
             } else {
-                ops::load_context(store, &snapshot, &prior)?
+                ops::load_context(store, &snapshot, &prior, &desired)?
             };
             drop(snapshot);
             let rekey = rosterbridge_plan::safety::rekey(&desired, &diff, &prior, rules);

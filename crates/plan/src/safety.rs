@@ -160,23 +160,49 @@ fn shape(row: &Row) -> Option<String> {
     Some(parts.join("\u{1f}"))
 }
 
-/// Interned scope ids.
+/// Interned scope ids: `account:<id>` and `term:<id>`, numbered in the order first met.
 #[derive(Default)]
 struct Scopes {
     names: Vec<String>,
-    index: FxHashMap<String, u32>,
+    accounts: FxHashMap<String, u32>,
+    terms: FxHashMap<String, u32>,
 }
 
 impl Scopes {
-    fn id(&mut self, name: String) -> u32 {
-        if let Some(i) = self.index.get(&name) {
+    fn account(&mut self, id: &str) -> u32 {
+        Self::intern(&mut self.names, &mut self.accounts, "account", id)
+    }
+
+    fn term(&mut self, id: &str) -> u32 {
+        Self::intern(&mut self.names, &mut self.terms, "term", id)
+    }
+
+    // Looked up by the bare id, so that the objects of a known scope (nearly all of them)
+    // cost no string.
+    fn intern(
+        names: &mut Vec<String>,
+        index: &mut FxHashMap<String, u32>,
+        prefix: &str,
+        id: &str,
+    ) -> u32 {
+        if let Some(i) = index.get(id) {
             return *i;
         }
-        let i = self.names.len() as u32;
-        self.index.insert(name.clone(), i);
-        self.names.push(name);
+        let i = names.len() as u32;
+        index.insert(id.to_string(), i);
+        names.push(format!("{prefix}:{id}"));
         i
     }
+}
+
+/// A date as the safety rules compare it; `None` where a row's text would not parse
+/// (years without four digits), as for stored rows.
+fn date_of(d: chrono::NaiveDate) -> Option<Date> {
+    (0..=9999).contains(&chrono_year(d)).then(|| Date {
+        year: chrono_year(d),
+        month: chrono_month(d),
+        day: chrono_day(d),
+    })
 }
 
 const NONE: u32 = u32::MAX;
@@ -222,21 +248,14 @@ pub fn assess(
     let add_only = rules.add_only.iter().find(|w| w.contains(today));
 
     // Where things are: scopes and end dates of courses and sections, desired or stored.
+    // Desired objects are placed from their fields (no rows built: a district has tens of
+    // thousands of courses), stored ones from their rows.
     let mut scopes = Scopes::default();
     let term_end: FxHashMap<&str, Option<Date>> = plan
         .desired
         .terms
         .iter()
-        .map(|t| {
-            (
-                t.sis_id.as_str(),
-                t.end.map(|d| Date {
-                    year: chrono_year(d),
-                    month: chrono_month(d),
-                    day: chrono_day(d),
-                }),
-            )
-        })
+        .map(|t| (t.sis_id.as_str(), t.end.and_then(date_of)))
         .collect();
     let stored_term_end = |term: &str| {
         context
@@ -244,89 +263,121 @@ pub fn assess(
             .get(&(Kind::Terms, term.to_string()))
             .and_then(|r| Date::parse(r.get("end_date")))
     };
-    let mut course_place: FxHashMap<String, Place> = FxHashMap::default();
-    let place_of_course_row = |scopes: &mut Scopes, row: &Row| -> Place {
-        let account = row.get("account_id");
-        let term = row.get("term_id");
-        let end = Date::parse(row.get("end_date"))
+    let course_place_of = |scopes: &mut Scopes, account: &str, term: &str, end: Option<Date>| {
+        let end = end
             .or_else(|| term_end.get(term).copied().flatten())
             .or_else(|| stored_term_end(term));
         Place {
             account: if account.is_empty() {
                 NONE
             } else {
-                scopes.id(format!("account:{account}"))
+                scopes.account(account)
             },
             term: if term.is_empty() {
                 NONE
             } else {
-                scopes.id(format!("term:{term}"))
+                scopes.term(term)
             },
             end,
         }
     };
-    let desired_course_places: Vec<Place> = (0..plan.desired.courses.len())
-        .map(|i| {
-            let row = plan.desired.courses[i].row();
-            let p = place_of_course_row(&mut scopes, &row);
-            course_place.insert(plan.desired.courses[i].sis_id.as_str().to_string(), p);
-            p
+    let place_of_course_row = |scopes: &mut Scopes, row: &Row| -> Place {
+        course_place_of(
+            scopes,
+            row.get("account_id"),
+            row.get("term_id"),
+            Date::parse(row.get("end_date")),
+        )
+    };
+    let desired_courses = &plan.desired.courses;
+    let desired_course_places: Vec<Place> = desired_courses
+        .iter()
+        .map(|c| {
+            course_place_of(
+                &mut scopes,
+                c.account.as_ref().map_or("", |a| a.as_str()),
+                c.term.as_ref().map_or("", |t| t.as_str()),
+                c.end.and_then(date_of),
+            )
         })
         .collect();
+    // By SIS key: desired courses (the last of a repeated key, as a map insert keeps), then
+    // stored ones that are not desired.
+    let desired_course_at: FxHashMap<&str, u32> = desired_courses
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sis_id.as_str(), i as u32))
+        .collect();
+    let mut other_course_place: FxHashMap<String, Place> = FxHashMap::default();
     for (k, row) in context
         .rows
         .iter()
         .filter(|((k, _), _)| *k == Kind::Courses)
     {
-        if !course_place.contains_key(&k.1) {
+        if !desired_course_at.contains_key(k.1.as_str()) && !other_course_place.contains_key(&k.1) {
             let p = place_of_course_row(&mut scopes, row);
-            course_place.insert(k.1.clone(), p);
+            other_course_place.insert(k.1.clone(), p);
         }
     }
     for r in plan.removed.iter().filter(|r| r.row.kind == Kind::Courses) {
-        if !course_place.contains_key(&r.key) {
+        if !desired_course_at.contains_key(r.key.as_str())
+            && !other_course_place.contains_key(&r.key)
+        {
             let p = place_of_course_row(&mut scopes, &r.row);
-            course_place.insert(r.key.clone(), p);
+            other_course_place.insert(r.key.clone(), p);
         }
     }
-    let section_place_of_row = |course_place: &FxHashMap<String, Place>, row: &Row| -> Place {
-        let mut p = course_place
-            .get(row.get("course_id"))
-            .copied()
-            .unwrap_or(NOWHERE);
-        if let Some(end) = Date::parse(row.get("end_date")) {
+    let course_place = |key: &str| -> Option<Place> {
+        match desired_course_at.get(key) {
+            Some(&i) => Some(desired_course_places[i as usize]),
+            None => other_course_place.get(key).copied(),
+        }
+    };
+    let section_place_of = |course: &str, end: Option<Date>| -> Place {
+        let mut p = course_place(course).unwrap_or(NOWHERE);
+        if let Some(end) = end {
             p.end = Some(end);
         }
         p
     };
-    let desired_section_places: Vec<Place> = plan
-        .desired
-        .sections
+    let section_place_of_row =
+        |row: &Row| section_place_of(row.get("course_id"), Date::parse(row.get("end_date")));
+    let desired_sections = &plan.desired.sections;
+    let desired_section_places: Vec<Place> = desired_sections
         .iter()
-        .map(|s| section_place_of_row(&course_place, &s.row()))
+        .map(|s| section_place_of(s.course.as_str(), s.end.and_then(date_of)))
         .collect();
-    let mut section_place: FxHashMap<String, Place> = plan
-        .desired
-        .sections
+    let desired_section_at: FxHashMap<&str, u32> = desired_sections
         .iter()
-        .zip(&desired_section_places)
-        .map(|(s, p)| (s.sis_id.as_str().to_string(), *p))
+        .enumerate()
+        .map(|(i, s)| (s.sis_id.as_str(), i as u32))
         .collect();
+    let mut other_section_place: FxHashMap<String, Place> = FxHashMap::default();
     for (k, row) in context
         .rows
         .iter()
         .filter(|((k, _), _)| *k == Kind::Sections)
     {
-        section_place
-            .entry(k.1.clone())
-            .or_insert_with(|| section_place_of_row(&course_place, row));
-    }
-    for r in plan.removed.iter().filter(|r| r.row.kind == Kind::Sections) {
-        if !section_place.contains_key(&r.key) {
-            let p = section_place_of_row(&course_place, &r.row);
-            section_place.insert(r.key.clone(), p);
+        if !desired_section_at.contains_key(k.1.as_str()) {
+            other_section_place
+                .entry(k.1.clone())
+                .or_insert_with(|| section_place_of_row(row));
         }
     }
+    for r in plan.removed.iter().filter(|r| r.row.kind == Kind::Sections) {
+        if !desired_section_at.contains_key(r.key.as_str())
+            && !other_section_place.contains_key(&r.key)
+        {
+            let p = section_place_of_row(&r.row);
+            other_section_place.insert(r.key.clone(), p);
+        }
+    }
+    let section_place = |key: &str| -> Option<Place> {
+        match desired_section_at.get(key) {
+            Some(&i) => Some(desired_section_places[i as usize]),
+            None => other_section_place.get(key).copied(),
+        }
+    };
     let place = |c: &Change, plan: &Plan| -> Place {
         match (c.kind, c.target) {
             (Kind::Courses, Target::Desired(i)) => desired_course_places[i as usize],
@@ -334,20 +385,15 @@ pub fn assess(
             (Kind::Enrollments, Target::Desired(i)) => {
                 desired_section_places[plan.desired.enrollments[i as usize].section as usize]
             }
-            (Kind::Courses, Target::Removed(i)) => course_place
-                .get(&plan.removed[i as usize].key)
-                .copied()
-                .unwrap_or(NOWHERE),
-            (Kind::Sections, Target::Removed(i)) => section_place
-                .get(&plan.removed[i as usize].key)
-                .copied()
-                .unwrap_or(NOWHERE),
+            (Kind::Courses, Target::Removed(i)) => {
+                course_place(&plan.removed[i as usize].key).unwrap_or(NOWHERE)
+            }
+            (Kind::Sections, Target::Removed(i)) => {
+                section_place(&plan.removed[i as usize].key).unwrap_or(NOWHERE)
+            }
             (Kind::Enrollments, Target::Removed(i)) => {
                 let row = &plan.removed[i as usize].row;
-                let mut p = section_place
-                    .get(row.get("section_id"))
-                    .copied()
-                    .unwrap_or(NOWHERE);
+                let mut p = section_place(row.get("section_id")).unwrap_or(NOWHERE);
                 if let Some(end) = Date::parse(row.get("end_date")) {
                     p.end = Some(end);
                 }

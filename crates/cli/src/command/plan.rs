@@ -71,13 +71,14 @@ pub fn run(args: Args, ui: &Ui) -> anyhow::Result<Code> {
         print!("{}", render::text(&prepared.plan, args.changes));
     }
     let (errors, _) = report::counts(&prepared.diagnostics);
-    if errors > 0 && config.source.on_row_error == RowErrorPolicy::Fail {
+    let code = if errors > 0 && config.source.on_row_error == RowErrorPolicy::Fail {
         eprintln!("error: {errors} row error(s): `apply` will refuse this source until they are fixed (or [source] on_row_error = \"skip\")");
-        return Ok(Code::Error);
-    }
-    Ok(if prepared.plan.safety.held {
+        Code::Error
+    } else if prepared.plan.safety.held {
         Code::Held
     } else {
         Code::Ok
-    })
+    };
+    super::leave_to_exit(prepared);
+    Ok(code)
 }
