@@ -509,7 +509,20 @@ fn login_hash(folded: &str) -> u64 {
 fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     d.accounts.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
     d.terms.sort_by(|a, b| a.sis_id.cmp(&b.sis_id));
+    // The observer links are sorted on a second thread meanwhile (the other core is idle).
+    let mut observers = std::mem::take(&mut d.observers);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            observers.sort_unstable();
+            observers.dedup();
+        });
+        dedupe_enrollments(d, diagnostics);
+    });
+    d.observers = observers;
+}
 
+/// Collapses duplicate enrollments (see [`sort_and_dedupe`]).
+fn dedupe_enrollments(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     // Duplicates share a user, and a user has a handful of enrollments: group enrollment
     // indexes by user (a counting sort, source order kept within a user) and compare
     // within each group. Linear, where a hash set of 1.5M triples costs a cache miss each.
@@ -535,6 +548,22 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
     for u in 0..users {
         let list = &by_user[starts[u] as usize..starts[u + 1] as usize];
         if list.len() < 2 {
+            continue;
+        }
+        if list.len() <= 16 {
+            // A handful (nearly every user): each is compared with the ones before it in
+            // source order, and a repeat is a duplicate of the first equal one.
+            for (k, &i) in list.iter().enumerate().skip(1) {
+                let e = &d.enrollments[i as usize];
+                let first = list[..k].iter().find(|&&j| {
+                    let f = &d.enrollments[j as usize];
+                    f.section == e.section && f.role == e.role
+                });
+                if let Some(&first) = first {
+                    keep[i as usize] = false;
+                    dup_pairs.push((i, first));
+                }
+            }
             continue;
         }
         // Sorted by (section, role, source order): the first of equal neighbours is kept.
@@ -599,6 +628,4 @@ fn sort_and_dedupe(d: &mut DesiredState, diagnostics: &mut Vec<Diagnostic>) {
         ));
     }
     diagnostics.extend(dups);
-    d.observers.sort_unstable();
-    d.observers.dedup();
 }

@@ -395,6 +395,53 @@ fn of_duplicate_enrollments_the_first_in_source_order_is_kept_and_order_is_prese
 }
 
 #[test]
+fn a_user_with_many_enrollments_keeps_the_first_of_each_repeat_too() {
+    // A teacher in 30 classes, each class twice (the repeat 30 rows later), plus a third
+    // row as a student: users with more than a handful of enrollments take another path.
+    let mut r = roster();
+    for c in 0..30 {
+        r.classes
+            .push(class(&format!("extra-{c}"), "sch-1", &["fall"], None));
+    }
+    let first_extra = (r.classes.len() - 30) as u32;
+    r.enrollments.clear();
+    let mut line = 1;
+    let mut add = |r: &mut Roster, c: u32, role: EnrollmentRole| {
+        line += 1;
+        let mut e = enrollment(&format!("e{line}"), first_extra + c, 2, role);
+        e.src = src(SourceTable::Enrollments, line);
+        r.enrollments.push(e);
+    };
+    for c in 0..30 {
+        add(&mut r, c, EnrollmentRole::Teacher);
+    }
+    for c in 0..30 {
+        add(&mut r, c, EnrollmentRole::Teacher);
+    }
+    add(&mut r, 0, EnrollmentRole::Student);
+    assert!(matches!(r.users[2].role, UserRole::Teacher));
+    let m = map(&r, &MappingConfig::default());
+    let lines: Vec<u32> = m
+        .desired
+        .enrollments
+        .iter()
+        .map(|e| e.src.unwrap().line)
+        .collect();
+    let expected: Vec<u32> = (2..32).chain([62]).collect();
+    assert_eq!(
+        lines, expected,
+        "the first 30 rows and the student row stay"
+    );
+    let dups: Vec<_> = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "duplicate-enrollment")
+        .collect();
+    assert_eq!(dups.len(), 30);
+    assert_eq!(dups[0].location.as_ref().and_then(|l| l.line), Some(32));
+}
+
+#[test]
 fn an_unsynced_role_of_an_unmapped_user_counts_as_a_user_left_out() {
     let mut r = roster();
     // tea-1 loses its login to a clash, so its administrator enrollment (e5) is left out
