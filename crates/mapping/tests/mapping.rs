@@ -100,6 +100,22 @@ fn enrollment(sid: &str, class: u32, user: u32, role: EnrollmentRole) -> Enrollm
     }
 }
 
+/// Source lines of the desired enrollments, in order.
+fn enrollment_lines(m: &rosterbridge_mapping::Mapped) -> Vec<u32> {
+    m.desired
+        .enrollments
+        .iter()
+        .map(|e| e.src.unwrap().line)
+        .collect()
+}
+
+fn duplicate_warnings(m: &rosterbridge_mapping::Mapped) -> Vec<&rosterbridge_model::Diagnostic> {
+    m.diagnostics
+        .iter()
+        .filter(|d| d.code == "duplicate-enrollment")
+        .collect()
+}
+
 fn roster() -> Roster {
     Roster {
         orgs: vec![
@@ -368,22 +384,13 @@ fn of_duplicate_enrollments_the_first_in_source_order_is_kept_and_order_is_prese
         at(enrollment("f", 1, 2, EnrollmentRole::Student), 7),
     ];
     let m = map(&r, &MappingConfig::default());
-    let lines: Vec<u32> = m
-        .desired
-        .enrollments
-        .iter()
-        .map(|e| e.src.unwrap().line)
-        .collect();
+    let lines = enrollment_lines(&m);
     assert_eq!(
         lines,
         [2, 3, 5, 7],
         "c and e repeat a and b; f is another role"
     );
-    let dups: Vec<_> = m
-        .diagnostics
-        .iter()
-        .filter(|d| d.code == "duplicate-enrollment")
-        .collect();
+    let dups = duplicate_warnings(&m);
     assert_eq!(dups.len(), 2);
     assert_eq!(dups[0].location.as_ref().and_then(|l| l.line), Some(4));
     assert!(
@@ -421,22 +428,13 @@ fn a_user_with_many_enrollments_keeps_the_first_of_each_repeat_too() {
     add(&mut r, 0, EnrollmentRole::Student);
     assert!(matches!(r.users[2].role, UserRole::Teacher));
     let m = map(&r, &MappingConfig::default());
-    let lines: Vec<u32> = m
-        .desired
-        .enrollments
-        .iter()
-        .map(|e| e.src.unwrap().line)
-        .collect();
+    let lines = enrollment_lines(&m);
     let expected: Vec<u32> = (2..32).chain([62]).collect();
     assert_eq!(
         lines, expected,
         "the first 30 rows and the student row stay"
     );
-    let dups: Vec<_> = m
-        .diagnostics
-        .iter()
-        .filter(|d| d.code == "duplicate-enrollment")
-        .collect();
+    let dups = duplicate_warnings(&m);
     assert_eq!(dups.len(), 30);
     assert_eq!(dups[0].location.as_ref().and_then(|l| l.line), Some(32));
 }
