@@ -375,19 +375,44 @@ pub(crate) fn build(
     let mut diags = Vec::new();
 
     // Users (and 1.2 roles) need no other table: their thread starts first, and the
-    // small tables, then the enrollments, are read on this one meanwhile.
+    // small tables, then the enrollments, are read on this one meanwhile. The users are
+    // usually read first: that thread then checks their references (it needs only the org
+    // ids, sent once the small tables are read) until the enrollments are done too.
     let users_in = take("users.csv");
     let roles_in = take("roles.csv");
+    let (org_ids_tx, org_ids_rx) = std::sync::mpsc::channel::<Vec<SisId>>();
+    let enrollments_read = std::sync::atomic::AtomicBool::new(false);
+    let done = &enrollments_read;
     let (users_result, enrollments_result) = std::thread::scope(|s| {
-        let users_thread = s.spawn(move || read_users(version, users_in, roles_in));
+        let users_thread = s.spawn(move || {
+            let users = read_users(version, users_in, roles_in)?;
+            let early = match org_ids_rx.recv() {
+                Ok(org_ids) => {
+                    let org_ix: FxHashMap<&str, u32> = org_ids
+                        .iter()
+                        .zip(0..)
+                        .map(|(o, i)| (o.as_str(), i))
+                        .collect();
+                    check_users_until(&users.0, &users.1, &org_ix, done)
+                }
+                // The small tables failed: the read is over.
+                Err(_) => EarlyCheck::default(),
+            };
+            Ok::<_, SourceError>((users, early))
+        });
+        // Moved in, so that it is dropped (and the users' thread stops waiting) however
+        // this closure ends.
+        let org_ids_tx = org_ids_tx;
         read_small_tables(&mut take, &mut roster, &mut tables, &mut diags)?;
         let (org_ix, class_ix) = (org_index(&roster), class_index(&roster));
+        let _ = org_ids_tx.send(roster.orgs.iter().map(|o| o.sourced_id.clone()).collect());
         let enrollments = read_enrollments(take("enrollments.csv"), &class_ix, &org_ix);
+        done.store(true, std::sync::atomic::Ordering::Release);
         Ok::<_, SourceError>((users_thread.join(), enrollments))
     })?;
     let org_ix = org_index(&roster);
     let demographics_in = take("demographics.csv");
-    let (mut users, user_ix, user_tables, user_diags) = match users_result {
+    let ((mut users, user_ix, user_tables, user_diags), early) = match users_result {
         Ok(r) => r?,
         Err(p) => std::panic::resume_unwind(p),
     };
@@ -396,12 +421,13 @@ pub(crate) fn build(
     tables.extend(enr_table);
     diags.extend(user_diags);
 
-    // The enrollments' users are resolved here while the users' own references are
+    // The enrollments' users are resolved here while the users not checked yet are
     // checked on a second thread: both only read the users. The check takes longer (a
     // lookup for every agent of every user), so this thread then checks the last users.
-    let split = users.len() * 3 / 5;
+    let split = early.checked + (users.len() - early.checked) * 3 / 5;
     let (user_diags, agent_fixes) = std::thread::scope(|s2| {
-        let check = s2.spawn(|| check_user_references(&users, 0..split, &user_ix, &org_ix));
+        let check =
+            s2.spawn(|| check_user_references(&users, early.checked..split, &user_ix, &org_ix));
         let resolved: Vec<Option<u32>> = provisional
             .iter()
             .map(|id| user_ix.get(id.as_str(), |p| users[p as usize].sourced_id.as_str()))
@@ -431,11 +457,15 @@ pub(crate) fn build(
         });
         let (last_diags, last_fixes) =
             check_user_references(&users, split..users.len(), &user_ix, &org_ix);
-        let (mut diags, mut fixes) = match check.join() {
+        let (middle_diags, middle_fixes) = match check.join() {
             Ok(r) => r,
             Err(p) => std::panic::resume_unwind(p),
         };
+        // In user order, as one pass would give them.
+        let (mut diags, mut fixes) = (early.diags, early.fixes);
+        diags.extend(middle_diags);
         diags.extend(last_diags);
+        fixes.extend(middle_fixes);
         fixes.extend(last_fixes);
         (diags, fixes)
     });
@@ -848,6 +878,35 @@ fn check_user_references(
         ));
     }
     (diags, fixes)
+}
+
+/// What the users' thread checked while the enrollments were still being read: the
+/// users before `checked`, with their warnings and agent fixes.
+#[derive(Default)]
+struct EarlyCheck {
+    checked: usize,
+    diags: Vec<Diagnostic>,
+    fixes: Vec<(usize, Vec<String>)>,
+}
+
+/// [`check_user_references`] from the first user on, a block at a time, until every user
+/// is checked or `stop` is set (the other thread has finished and will share the rest).
+fn check_users_until(
+    users: &[User],
+    user_ix: &IdIndex,
+    org_ix: &FxHashMap<&str, u32>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> EarlyCheck {
+    const BLOCK: usize = 4096;
+    let mut early = EarlyCheck::default();
+    while early.checked < users.len() && !stop.load(std::sync::atomic::Ordering::Acquire) {
+        let end = (early.checked + BLOCK).min(users.len());
+        let (diags, fixes) = check_user_references(users, early.checked..end, user_ix, org_ix);
+        early.diags.extend(diags);
+        early.fixes.extend(fixes);
+        early.checked = end;
+    }
+    early
 }
 
 type UsersResult = (Vec<User>, IdIndex, Vec<TableSummary>, Vec<Diagnostic>);
@@ -1289,4 +1348,69 @@ fn drop_duplicate_ids(
     }
     let mut k = keep.into_iter();
     out.retain(|_| k.next().unwrap_or(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rosterbridge_model::texts::{UserTexts, UserTextsRef};
+    use std::sync::atomic::AtomicBool;
+
+    /// Ten thousand users (more than two blocks), every 7th naming an unknown org and every
+    /// 11th an unknown agent.
+    fn users() -> Vec<User> {
+        (0..10_000)
+            .map(|i| {
+                let org = if i % 7 == 0 { "nowhere" } else { "sch-1" };
+                let agent = if i % 11 == 0 {
+                    "ghost".to_string()
+                } else {
+                    format!("u{}", (i + 1) % 10_000)
+                };
+                User {
+                    sourced_id: SisId::new(format!("u{i}")),
+                    enabled: true,
+                    role: UserRole::Student,
+                    texts: UserTexts::new(&UserTextsRef {
+                        username: "x",
+                        orgs: &[org],
+                        agents: &[agent.as_str()],
+                        ..Default::default()
+                    }),
+                    src: SourceRef::new(SourceTable::Users, i + 2),
+                    extra: None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn users_checked_early_and_the_rest_checked_later_give_what_one_pass_gives() {
+        let users = users();
+        let user_ix = IdIndex::of(&users, |u| u.sourced_id.as_str());
+        let org_ix: FxHashMap<&str, u32> = [("sch-1", 0)].into_iter().collect();
+        let (all_diags, all_fixes) =
+            check_user_references(&users, 0..users.len(), &user_ix, &org_ix);
+        assert_eq!(all_diags.len(), 10_000 / 7 + 1 + 10_000 / 11 + 1);
+
+        // Not stopped: every user, in blocks.
+        let early = check_users_until(&users, &user_ix, &org_ix, &AtomicBool::new(false));
+        assert_eq!(early.checked, users.len());
+        assert_eq!(early.diags, all_diags);
+        assert_eq!(early.fixes, all_fixes);
+
+        // Stopped before it starts: nothing; the two later ranges then give it all.
+        let none = check_users_until(&users, &user_ix, &org_ix, &AtomicBool::new(true));
+        assert_eq!((none.checked, none.diags.len()), (0, 0));
+
+        // Any point of stopping, joined in order, is the one pass.
+        for checked in [4096, 8192] {
+            let (mut diags, mut fixes) =
+                check_user_references(&users, 0..checked, &user_ix, &org_ix);
+            let (d, f) = check_user_references(&users, checked..users.len(), &user_ix, &org_ix);
+            diags.extend(d);
+            fixes.extend(f);
+            assert_eq!((diags, fixes), (all_diags.clone(), all_fixes.clone()));
+        }
+    }
 }
