@@ -23,12 +23,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_run_owner.sql"),
     include_str!("../migrations/0004_mark_transfers.sql"),
     include_str!("../migrations/0005_ops.sql"),
+    include_str!("../migrations/0006_index_buckets.sql"),
 ];
 
 mod ops;
 
 /// Bytes per object in the cached index: key hash 16, id 8, content hash 8, kind 1, status 1.
 const ENTRY: usize = 34;
+
+/// A state index's bucket order as cached: the key positions by bucket, and the bucket starts.
+type BucketOrder = (Vec<u32>, Vec<u32>);
 
 /// Stored codes. Never renumber: the database keeps them.
 fn kind_code(k: Kind) -> i64 {
@@ -433,7 +437,61 @@ impl SqliteStore {
         }
         let (keys, entries) = decoder.finish();
         // Written in id order, so this is a check, not a sort.
-        Ok(Some(StateSnapshot::from_parts(version, keys, entries)))
+        Ok(Some(
+            match Self::cached_buckets(conn, version, keys.len())? {
+                Some((order, starts)) => {
+                    StateSnapshot::from_parts_with_buckets(version, keys, entries, order, starts)
+                }
+                None => StateSnapshot::from_parts(version, keys, entries),
+            },
+        ))
+    }
+
+    /// The bucket order kept with the index cache of this version, for `n` keys:
+    /// (positions, bucket starts).
+    fn cached_buckets(
+        conn: &Connection,
+        version: u64,
+        n: usize,
+    ) -> Result<Option<BucketOrder>, StateError> {
+        let found: Option<(i64, i64, i64)> = conn
+            .query_row(
+                "SELECT rowid, version, length(data) FROM index_buckets WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(backend("reading the index cache"))?;
+        let Some((rowid, cached_version, len)) = found else {
+            return Ok(None);
+        };
+        let len = len.max(0) as usize;
+        let words = len / 4;
+        if cached_version as u64 != version || !len.is_multiple_of(4) || words <= n {
+            return Ok(None);
+        }
+        let blob = conn
+            .blob_open(rusqlite::MAIN_DB, "index_buckets", "data", rowid, true)
+            .map_err(backend("reading the index cache"))?;
+        let mut order = Vec::with_capacity(n);
+        let mut starts = Vec::with_capacity(words - n);
+        let mut chunk = vec![0u8; 4 * 64 * 1024];
+        let mut offset = 0usize;
+        while offset < words * 4 {
+            let size = chunk.len().min(words * 4 - offset);
+            blob.read_at_exact(&mut chunk[..size], offset)
+                .map_err(backend("reading the index cache"))?;
+            for w in chunk[..size].chunks_exact(4) {
+                let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                if order.len() < n {
+                    order.push(v);
+                } else {
+                    starts.push(v);
+                }
+            }
+            offset += size;
+        }
+        Ok(Some((order, starts)))
     }
 
     /// Rewrites the index cache from the objects table (inside the caller's transaction).
@@ -450,6 +508,17 @@ impl SqliteStore {
         conn.execute(
             "INSERT INTO index_cache (id, version, data) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data",
             params![version as i64, data],
+        )
+        .map_err(backend("writing the index cache"))?;
+        drop(data);
+        let (order, starts) = snap.buckets();
+        let mut words = Vec::with_capacity((order.len() + starts.len()) * 4);
+        for w in order.iter().chain(starts) {
+            words.extend_from_slice(&w.to_le_bytes());
+        }
+        conn.execute(
+            "INSERT INTO index_buckets (id, version, data) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data",
+            params![version as i64, words],
         )
         .map_err(backend("writing the index cache"))?;
         Ok(())

@@ -499,3 +499,46 @@ fn the_last_successful_run_is_found_per_command_and_profile() {
     assert_eq!(store.meta("k").unwrap().as_deref(), Some("v2"));
     assert_eq!(store.meta("nope").unwrap(), None);
 }
+
+#[test]
+fn the_kept_bucket_order_is_used_and_a_damaged_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let keys: Vec<String> = (0..3000).map(|i| format!("u{i:04}")).collect();
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        let run = start(&mut store);
+        let outcomes: Vec<ChangeOutcome> = keys
+            .iter()
+            .map(|k| applied(Kind::Users, k, user_row(k, "N", Status::Active)))
+            .collect();
+        store.record_outcomes(run, 0, &outcomes).unwrap();
+    }
+    let finds_all = |store: &SqliteStore| {
+        let snap = store.snapshot().unwrap();
+        assert_eq!(snap.len(), keys.len());
+        keys.iter()
+            .all(|k| snap.get(KeyHash::of(Kind::Users, k)).is_some())
+    };
+    let buckets_len = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT length(data) FROM index_buckets", [], |r| r.get(0))
+            .unwrap()
+    };
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // Positions, then one start per bucket and the end: 3000 keys, 2^10 buckets.
+    assert_eq!(buckets_len(&conn), 4 * (3000 + 1024 + 1));
+    assert!(finds_all(&SqliteStore::open(&path).unwrap()));
+
+    // Damaged (zeros, and a last start past the end), stale (another version's), gone.
+    conn.execute(
+        "UPDATE index_buckets SET data = zeroblob(length(data) - 4) || x'FFFFFFFF'",
+        [],
+    )
+    .unwrap();
+    assert!(finds_all(&SqliteStore::open(&path).unwrap()));
+    conn.execute("UPDATE index_buckets SET data = x'00', version = 99", [])
+        .unwrap();
+    assert!(finds_all(&SqliteStore::open(&path).unwrap()));
+    conn.execute("DELETE FROM index_buckets", []).unwrap();
+    assert!(finds_all(&SqliteStore::open(&path).unwrap()));
+}
