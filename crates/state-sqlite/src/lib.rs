@@ -401,11 +401,22 @@ impl StateStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// The index from the cache blob, if it was written for this state version.
-    fn cached_index(conn: &Connection, version: u64) -> Result<Option<StateSnapshot>, StateError> {
+    /// Reads the blob of a cache table (`index_cache`, `index_buckets`) written for this
+    /// state version, in pieces of `piece` bytes (a multiple of its record size), handing
+    /// each to `take`. `None` when the row is missing, of another version, not a whole
+    /// number of `record`-byte records, or when `take` refuses a piece. In pieces through
+    /// SQLite's incremental blob I/O: reading the column whole would hold a second copy
+    /// (~85 MB at 2.5M objects) while decoding.
+    fn read_cache(
+        conn: &Connection,
+        table: &str,
+        version: u64,
+        record: usize,
+        mut take: impl FnMut(usize, &[u8]) -> bool,
+    ) -> Result<Option<()>, StateError> {
         let found: Option<(i64, i64, i64)> = conn
             .query_row(
-                "SELECT rowid, version, length(data) FROM index_cache WHERE id = 1",
+                &format!("SELECT rowid, version, length(data) FROM {table} WHERE id = 1"),
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -415,27 +426,38 @@ impl SqliteStore {
             return Ok(None);
         };
         let len = len.max(0) as usize;
-        if cached_version as u64 != version || !len.is_multiple_of(ENTRY) {
+        if cached_version as u64 != version || !len.is_multiple_of(record) {
             return Ok(None);
         }
-        // Read in pieces through SQLite's incremental blob I/O: reading the column whole
-        // would hold a second copy of the index (~85 MB at 2.5M objects) while decoding.
         let blob = conn
-            .blob_open(rusqlite::MAIN_DB, "index_cache", "data", rowid, true)
+            .blob_open(rusqlite::MAIN_DB, table, "data", rowid, true)
             .map_err(backend("reading the index cache"))?;
-        let mut decoder = IndexDecoder::with_capacity(len / ENTRY);
-        let mut chunk = vec![0u8; ENTRY * 16 * 1024];
+        let mut chunk = vec![0u8; record * 16 * 1024];
         let mut offset = 0usize;
         while offset < len {
             let n = chunk.len().min(len - offset);
             blob.read_at_exact(&mut chunk[..n], offset)
                 .map_err(backend("reading the index cache"))?;
-            if !decoder.push(&chunk[..n]) {
+            if !take(len / record, &chunk[..n]) {
                 return Ok(None);
             }
             offset += n;
         }
-        let (keys, entries) = decoder.finish();
+        Ok(Some(()))
+    }
+
+    /// The index from the cache blob, if it was written for this state version.
+    fn cached_index(conn: &Connection, version: u64) -> Result<Option<StateSnapshot>, StateError> {
+        let mut decoder: Option<IndexDecoder> = None;
+        let read = Self::read_cache(conn, "index_cache", version, ENTRY, |n, piece| {
+            decoder
+                .get_or_insert_with(|| IndexDecoder::with_capacity(n))
+                .push(piece)
+        })?;
+        if read.is_none() {
+            return Ok(None);
+        }
+        let (keys, entries) = decoder.map(IndexDecoder::finish).unwrap_or_default();
         // Written in id order, so this is a check, not a sort.
         Ok(Some(
             match Self::cached_buckets(conn, version, keys.len())? {
@@ -454,34 +476,13 @@ impl SqliteStore {
         version: u64,
         n: usize,
     ) -> Result<Option<BucketOrder>, StateError> {
-        let found: Option<(i64, i64, i64)> = conn
-            .query_row(
-                "SELECT rowid, version, length(data) FROM index_buckets WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(backend("reading the index cache"))?;
-        let Some((rowid, cached_version, len)) = found else {
-            return Ok(None);
-        };
-        let len = len.max(0) as usize;
-        let words = len / 4;
-        if cached_version as u64 != version || !len.is_multiple_of(4) || words <= n {
-            return Ok(None);
-        }
-        let blob = conn
-            .blob_open(rusqlite::MAIN_DB, "index_buckets", "data", rowid, true)
-            .map_err(backend("reading the index cache"))?;
-        let mut order = Vec::with_capacity(n);
-        let mut starts = Vec::with_capacity(words - n);
-        let mut chunk = vec![0u8; 4 * 64 * 1024];
-        let mut offset = 0usize;
-        while offset < words * 4 {
-            let size = chunk.len().min(words * 4 - offset);
-            blob.read_at_exact(&mut chunk[..size], offset)
-                .map_err(backend("reading the index cache"))?;
-            for w in chunk[..size].chunks_exact(4) {
+        let (mut order, mut starts) = (Vec::new(), Vec::new());
+        let read = Self::read_cache(conn, "index_buckets", version, 4, |words, piece| {
+            if words <= n {
+                return false;
+            }
+            order.reserve_exact(n.saturating_sub(order.len()));
+            for w in piece.chunks_exact(4) {
                 let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                 if order.len() < n {
                     order.push(v);
@@ -489,9 +490,9 @@ impl SqliteStore {
                     starts.push(v);
                 }
             }
-            offset += size;
-        }
-        Ok(Some((order, starts)))
+            true
+        })?;
+        Ok(read.map(|()| (order, starts)))
     }
 
     /// Rewrites the index cache from the objects table (inside the caller's transaction).
