@@ -11,7 +11,7 @@ use rosterbridge_plan::safety::{context_keys, Context};
 use rosterbridge_plan::{Plan, Target};
 use rosterbridge_sink::ChangeResult;
 use rosterbridge_state::{StateSnapshot, StateStore, StoredRecord};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::path::{Path, PathBuf};
 
 /// Today's local date; `ROSTERBRIDGE_TODAY=YYYY-MM-DD` pretends another day (to rehearse a
@@ -92,18 +92,7 @@ pub fn load_context(
     if frontier.is_empty() {
         return Ok(Context::default());
     }
-    let section_at: FxHashMap<&str, usize> = desired
-        .sections
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.sis_id.as_str(), i))
-        .collect();
-    let course_at: FxHashMap<&str, usize> = desired
-        .courses
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.sis_id.as_str(), i))
-        .collect();
+    let (section_at, course_at) = (desired.section_positions(), desired.course_positions());
     let mut seen: FxHashSet<(Kind, String)> = Default::default();
     for _ in 0..3 {
         let mut ids: Vec<i64> = Vec::new();
@@ -115,11 +104,11 @@ pub fn load_context(
                 Kind::Sections => section_at.get(key.1.as_str()).map(|&i| {
                     (
                         Kind::Courses,
-                        desired.sections[i].course.as_str().to_string(),
+                        desired.sections[i as usize].course.as_str().to_string(),
                     )
                 }),
                 Kind::Courses => course_at.get(key.1.as_str()).map(|&i| {
-                    let term = desired.courses[i].term.as_ref();
+                    let term = desired.courses[i as usize].term.as_ref();
                     (Kind::Terms, term.map_or("", |t| t.as_str()).to_string())
                 }),
                 _ => None,

@@ -344,6 +344,16 @@ impl DesiredState {
         Kind::ALL.iter().all(|k| self.len(*k) == 0)
     }
 
+    /// Position of each course by SIS id (of a repeated id, the last).
+    pub fn course_positions(&self) -> rustc_hash::FxHashMap<&str, u32> {
+        positions(&self.courses, |c| c.sis_id.as_str())
+    }
+
+    /// Position of each section by SIS id (of a repeated id, the last).
+    pub fn section_positions(&self) -> rustc_hash::FxHashMap<&str, u32> {
+        positions(&self.sections, |s| s.sis_id.as_str())
+    }
+
     /// SIS key of the `i`-th object of a kind (composite for enrollments and observers).
     pub fn key(&self, kind: Kind, i: usize) -> String {
         match kind {
@@ -467,6 +477,14 @@ impl DesiredState {
             Kind::UserObservers => None,
         }
     }
+}
+
+fn positions<T>(items: &[T], id: impl Fn(&T) -> &str) -> rustc_hash::FxHashMap<&str, u32> {
+    items
+        .iter()
+        .zip(0u32..)
+        .map(|(item, i)| (id(item), i))
+        .collect()
 }
 
 #[cfg(test)]

@@ -303,11 +303,7 @@ pub fn assess(
         .collect();
     // By SIS key: desired courses (the last of a repeated key, as a map insert keeps), then
     // stored ones that are not desired.
-    let desired_course_at: FxHashMap<&str, u32> = desired_courses
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.sis_id.as_str(), i as u32))
-        .collect();
+    let desired_course_at = plan.desired.course_positions();
     let mut other_course_place: FxHashMap<String, Place> = FxHashMap::default();
     for (k, row) in context
         .rows
@@ -347,11 +343,7 @@ pub fn assess(
         .iter()
         .map(|s| section_place_of(s.course.as_str(), s.end.and_then(date_of)))
         .collect();
-    let desired_section_at: FxHashMap<&str, u32> = desired_sections
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.sis_id.as_str(), i as u32))
-        .collect();
+    let desired_section_at = plan.desired.section_positions();
     let mut other_section_place: FxHashMap<String, Place> = FxHashMap::default();
     for (k, row) in context
         .rows
