@@ -120,107 +120,93 @@ fn map_impl(
         && masks.orgs.is_none()
         && config.accounts.is_default();
 
-    // Accounts, terms, courses and sections. In the default shape the enrollments need
-    // none of them (one section per class, at the class's index), so they are built on
-    // this thread while the enrollments' thread runs; a configured shape maps enrollments
-    // to its sections, so it is built first.
-    let build_structure = |desired: &mut DesiredState| -> Option<Vec<u32>> {
-        // Accounts.
-        let root_parent = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
-        if let Some(root) = &config.root_account {
+    // Accounts.
+    let root_parent = config.root_account.as_ref().map(|r| SisId::new(&r.sis_id));
+    if let Some(root) = &config.root_account {
+        desired.accounts.push(cv::Account {
+            sis_id: SisId::new(&root.sis_id),
+            integration_id: None,
+            parent: None,
+            name: Str::new(&root.name),
+            src: None,
+        });
+    }
+    let class_schools: FxHashSet<&str> = roster.classes.iter().map(|c| c.school.as_str()).collect();
+    for org in &roster.orgs {
+        let is_school = matches!(org.org_type, rosterbridge_model::roster::OrgType::School);
+        if is_school || class_schools.contains(org.sourced_id.as_str()) {
             desired.accounts.push(cv::Account {
-                sis_id: SisId::new(&root.sis_id),
+                sis_id: org.sourced_id.clone(),
                 integration_id: None,
-                parent: None,
-                name: Str::new(&root.name),
-                src: None,
+                parent: root_parent.clone(),
+                name: org.name.clone(),
+                src: Some(org.src),
             });
         }
-        let class_schools: FxHashSet<&str> =
-            roster.classes.iter().map(|c| c.school.as_str()).collect();
-        for org in &roster.orgs {
-            let is_school = matches!(org.org_type, rosterbridge_model::roster::OrgType::School);
-            if is_school || class_schools.contains(org.sourced_id.as_str()) {
-                desired.accounts.push(cv::Account {
-                    sis_id: org.sourced_id.clone(),
-                    integration_id: None,
-                    parent: root_parent.clone(),
-                    name: org.name.clone(),
-                    src: Some(org.src),
-                });
-            }
-        }
-        let account_ids: FxHashSet<&str> =
-            desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
+    }
+    let account_ids: FxHashSet<&str> = desired.accounts.iter().map(|a| a.sis_id.as_str()).collect();
 
-        // Terms, and the term of every class.
-        let period = ctx.profile.and_then(|p| p.academic_period.as_deref());
-        let term_plan = terms::plan_terms_for(roster, config.terms, period);
-        desired.terms = term_plan.terms;
-        fields::apply_terms(&mut desired.terms, roster, &config.fields);
+    // Terms, and the term of every class.
+    let period = ctx.profile.and_then(|p| p.academic_period.as_deref());
+    let term_plan = terms::plan_terms_for(roster, config.terms, period);
+    desired.terms = term_plan.terms;
+    fields::apply_terms(&mut desired.terms, roster, &config.fields);
 
-        // Courses and sections, one of each per class.
-        let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> = roster
-            .courses
-            .iter()
-            .map(|c| (c.sourced_id.as_str(), c))
-            .collect();
-        for (ci, class) in roster.classes.iter().enumerate() {
-            let short_name = class
-                .class_code
-                .clone()
-                .filter(|c| !c.trim().is_empty())
-                .or_else(|| {
-                    courses_by_id
-                        .get(class.course.as_str())
-                        .and_then(|c| c.course_code.clone())
-                })
-                .filter(|c| !c.trim().is_empty())
-                .unwrap_or_else(|| class.title.clone());
-            let class_term = &term_plan.class_terms[ci];
-            desired.courses.push(cv::Course {
-                sis_id: class.sourced_id.clone(),
-                integration_id: None,
-                short_name,
-                long_name: class.title.clone(),
-                account: account_ids
-                    .contains(class.school.as_str())
-                    .then(|| class.school.clone()),
-                term: class_term.term.clone(),
-                start: class_term.start,
-                end: class_term.end,
-                src: Some(class.src),
-            });
-            desired.sections.push(cv::Section {
-                sis_id: class.sourced_id.clone(),
-                integration_id: None,
-                course: class.sourced_id.clone(),
-                name: class.title.clone(),
-                start: None,
-                end: None,
-                src: Some(class.src),
-            });
-        }
+    // Courses and sections, one of each per class.
+    let courses_by_id: FxHashMap<&str, &rosterbridge_model::roster::Course> = roster
+        .courses
+        .iter()
+        .map(|c| (c.sourced_id.as_str(), c))
+        .collect();
+    for (ci, class) in roster.classes.iter().enumerate() {
+        let short_name = class
+            .class_code
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| {
+                courses_by_id
+                    .get(class.course.as_str())
+                    .and_then(|c| c.course_code.clone())
+            })
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| class.title.clone());
+        let class_term = &term_plan.class_terms[ci];
+        desired.courses.push(cv::Course {
+            sis_id: class.sourced_id.clone(),
+            integration_id: None,
+            short_name,
+            long_name: class.title.clone(),
+            account: account_ids
+                .contains(class.school.as_str())
+                .then(|| class.school.clone()),
+            term: class_term.term.clone(),
+            start: class_term.start,
+            end: class_term.end,
+            src: Some(class.src),
+        });
+        desired.sections.push(cv::Section {
+            sis_id: class.sourced_id.clone(),
+            integration_id: None,
+            course: class.sourced_id.clone(),
+            name: class.title.clone(),
+            start: None,
+            end: None,
+            src: Some(class.src),
+        });
+    }
 
-        // Configured shapes replace the default accounts, courses and sections.
-        let sections_of: Option<Vec<u32>> = if default_shape {
-            fields::apply_class_shaped(desired, roster, &term_plan.class_terms, &config.fields);
-            None
-        } else {
-            let shaped = courses::build(roster, config, template, &term_plan.class_terms, &masks);
-            desired.accounts = shaped.accounts;
-            desired.courses = shaped.courses;
-            desired.sections = shaped.sections;
-            Some(shaped.sections_of)
-        };
-        fields::apply_accounts(&mut desired.accounts, roster, &config.fields);
-        sections_of
-    };
-    let sections_of = if default_shape {
+    // Configured shapes replace the default accounts, courses and sections.
+    let sections_of: Option<Vec<u32>> = if default_shape {
+        fields::apply_class_shaped(&mut desired, roster, &term_plan.class_terms, &config.fields);
         None
     } else {
-        build_structure(&mut desired)
+        let shaped = courses::build(roster, config, template, &term_plan.class_terms, &masks);
+        desired.accounts = shaped.accounts;
+        desired.courses = shaped.courses;
+        desired.sections = shaped.sections;
+        Some(shaped.sections_of)
     };
+    fields::apply_accounts(&mut desired.accounts, roster, &config.fields);
 
     // Enrollments (section index = class index before sorting), on a second thread while
     // the users are mapped: they carry the roster's user index until `user_slot` is known.
@@ -310,9 +296,6 @@ fn map_impl(
     let mut user_slot: Vec<Option<u32>> = vec![None; roster.users.len()];
     let (enrollments, role_skips, observer_pairs) = std::thread::scope(|scope| {
         let enrollments = scope.spawn(map_enrollments);
-        if default_shape {
-            build_structure(&mut desired);
-        }
         {
             // Users. `user_slot[i]` = index in desired.users of roster user i, before sorting.
             // Canvas compares logins case-insensitively; most logins are lower case already, so
