@@ -72,6 +72,7 @@ pub fn map_with(roster: &Roster, config: &MappingConfig, ctx: &MapContext<'_>) -
 /// [`map_with`], consuming the roster: the enrollments become desired enrollments in the
 /// same memory (Rust collects a mapped `Vec` in place when the new items are no larger),
 /// so a state-wide roster's enrollments are never held twice.
+///
 /// The roster's millions of small allocations are freed on a second thread while the
 /// desired state is sorted (nothing after the mapping reads the roster).
 pub fn map_owned(mut roster: Roster, config: &MappingConfig, ctx: &MapContext<'_>) -> Mapped {
